@@ -1,0 +1,75 @@
+package packet
+
+import (
+	"fmt"
+
+	"github.com/gopacket/gopacket/layers"
+
+	"github.com/wirecheck/wirecheck/classify/ipproto"
+)
+
+// String names the kind of traffic for summaries: "ARP", "ICMPv6 neighbor
+// solicitation", "IGMP", "LLC (802.3)", ...
+func (o Other) String() string {
+	switch {
+	case o.IsICMP && o.IPProto == ipproto.ICMPv6:
+		if n, ok := icmp6Names[o.ICMPType]; ok {
+			return "ICMPv6 " + n
+		}
+		return fmt.Sprintf("ICMPv6 type %d", o.ICMPType)
+	case o.IsICMP:
+		if n, ok := icmp4Names[o.ICMPType]; ok {
+			return "ICMP " + n
+		}
+		return fmt.Sprintf("ICMP type %d", o.ICMPType)
+	case o.EtherType == layers.EthernetTypeIPv4 || o.EtherType == layers.EthernetTypeIPv6 || o.IPProto != 0:
+		v := "IPv4"
+		if o.EtherType == layers.EthernetTypeIPv6 {
+			v = "IPv6"
+		}
+		if n, ok := ipNames[o.IPProto]; ok {
+			return fmt.Sprintf("%s %s", v, n)
+		}
+		return fmt.Sprintf("%s protocol %d", v, o.IPProto)
+	case o.EtherType == 0 && o.LinkType == layers.LinkTypeEthernet:
+		return "LLC (802.3 frames: STP, CDP, ...)"
+	case o.EtherType != 0:
+		if n, ok := etherNames[o.EtherType]; ok {
+			return n
+		}
+		return fmt.Sprintf("EtherType 0x%04x", uint16(o.EtherType))
+	}
+	return fmt.Sprintf("link type %s", o.LinkType)
+}
+
+var etherNames = map[layers.EthernetType]string{
+	layers.EthernetTypeARP:                "ARP",
+	layers.EthernetTypeLinkLayerDiscovery: "LLDP",
+	layers.EthernetTypeEAPOL:              "EAPOL",
+	0x8035:                                "RARP",
+	0x8809:                                "slow protocols (LACP)",
+	0x88e5:                                "MACsec",
+	0x88f7:                                "PTP",
+	0x8863:                                "PPPoE discovery",
+	layers.EthernetTypeCiscoDiscovery:     "CDP",
+	0x8137:                                "IPX",
+	0x9000:                                "loopback (configuration testing)",
+}
+
+var ipNames = map[ipproto.Proto]string{
+	2: "IGMP", 4: "IP-in-IP", 41: "IPv6-in-IPv4", 47: "GRE", 50: "ESP", 51: "AH", 59: "no next header",
+	89: "OSPF", 103: "PIM", 112: "VRRP", 132: "SCTP", 0: "hop-by-hop only",
+}
+
+var icmp4Names = map[uint8]string{
+	0: "echo reply", 3: "destination unreachable", 4: "source quench", 5: "redirect", 8: "echo request",
+	9: "router advertisement", 10: "router solicitation", 11: "time exceeded", 12: "parameter problem",
+	13: "timestamp", 14: "timestamp reply",
+}
+
+var icmp6Names = map[uint8]string{
+	1: "destination unreachable", 2: "packet too big", 3: "time exceeded", 4: "parameter problem",
+	128: "echo request", 129: "echo reply", 130: "multicast listener query", 131: "multicast listener report",
+	132: "multicast listener done", 133: "router solicitation", 134: "router advertisement",
+	135: "neighbor solicitation", 136: "neighbor advertisement", 137: "redirect", 143: "multicast listener report v2",
+}
