@@ -1,0 +1,17 @@
+// Package flow keeps per-flow counters: a bidirectional flow is identified by
+// a packed, comparable Key, and a Flow records what each side sent.
+//
+// Flow holds only what every capture engine can count, whether it reads
+// packets in user space (Table) or aggregates them in the kernel (the eBPF
+// counter in ../../bpf): packets, bytes and payload bytes per side, the union
+// of TCP flags per side, SYN counts, first and last time and the ICMP
+// unreachable that quoted the flow. The outcome of a flow (State) and who
+// started it (Client) are derived from those counters alone, so files and live
+// traffic get one verdict.
+//
+// Key and Flow are plain values without pointers, so a table of a million
+// flows costs the garbage collector nothing to scan. The zero Key is no flow.
+//
+// Table is not safe for concurrent use; Update does not allocate once the
+// table has grown to its working size.
+package flow

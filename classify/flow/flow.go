@@ -1,0 +1,82 @@
+package flow
+
+import (
+	"github.com/wirecheck/wirecheck/classify/ipproto"
+	"github.com/wirecheck/wirecheck/classify/packet"
+)
+
+// Flow is the record of one bidirectional flow. Arrays indexed by Side hold
+// what that side sent.
+type Flow struct {
+	Key Key
+
+	Packets [2]uint64
+	// Bytes counts whole frames as captured on the wire (the frame's original
+	// length), as tshark's conversation tables do.
+	Bytes [2]uint64
+	// Payload counts transport payload bytes as the IP headers declare them.
+	Payload [2]uint64
+	// Flags is the union of the TCP flags each side sent.
+	Flags [2]uint8
+	// SYNs counts the connection openings each side sent: TCP segments with
+	// SYN and without ACK, or ICMP echo requests.
+	SYNs [2]uint32
+
+	// First and Last are the times of the first and last packet, in Unix
+	// nanoseconds; FirstSide sent the first packet.
+	First, Last int64
+	FirstSide   Side
+
+	// Fragments counts non-first IP fragments tied to this flow; they are
+	// included in Packets and Bytes.
+	Fragments uint32
+
+	// Unreachable counts ICMP destination-unreachable errors quoting a packet
+	// of this flow; UnreachableType and UnreachableCode are those of the
+	// last one, UnreachableFrom is the address that sent it (16 bytes).
+	Unreachable     uint32
+	UnreachableType uint8
+	UnreachableCode uint8
+	UnreachableFrom [16]byte
+
+	// App is the application protocol recognised in the first payload each
+	// side sent (a service.App value; 0 when none was seen or recognised).
+	App [2]uint8
+	// TLSVersion and TLSCipher are the version and cipher suite a TLS server
+	// chose in its ServerHello, when one was seen.
+	TLSVersion, TLSCipher uint16
+}
+
+// Total returns the packets and bytes of both sides together.
+func (f *Flow) Total() (packets, bytes uint64) {
+	return f.Packets[0] + f.Packets[1], f.Bytes[0] + f.Bytes[1]
+}
+
+// Count adds one packet sent by side s at time ts (Unix ns) to f.
+func (f *Flow) Count(s Side, ts int64, wireLen int, p *packet.Parsed) {
+	if f.Packets[0]+f.Packets[1] == 0 {
+		f.First, f.FirstSide = ts, s
+	}
+	if ts > f.Last {
+		f.Last = ts
+	}
+	if ts < f.First {
+		f.First = ts // a clock that went backwards still bounds the flow
+	}
+	f.Packets[s]++
+	f.Bytes[s] += uint64(wireLen)
+	if p.PayloadLen > 0 {
+		f.Payload[s] += uint64(p.PayloadLen)
+	}
+	switch f.Key.Proto {
+	case ipproto.TCP:
+		f.Flags[s] |= p.TCPFlags
+		if p.TCPFlags&(packet.SYN|packet.ACK) == packet.SYN {
+			f.SYNs[s]++
+		}
+	case ipproto.ICMPv4, ipproto.ICMPv6:
+		if packet.IsEchoRequest(f.Key.Proto, p.ICMPType) {
+			f.SYNs[s]++
+		}
+	}
+}

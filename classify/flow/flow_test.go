@@ -1,0 +1,193 @@
+package flow
+
+import (
+	"net/netip"
+	"testing"
+
+	"github.com/wirecheck/wirecheck/classify/ipproto"
+	"github.com/wirecheck/wirecheck/classify/packet"
+)
+
+var (
+	cli = netip.MustParseAddr("10.0.0.5")
+	srv = netip.MustParseAddr("198.51.100.10")
+)
+
+// seg is one packet of a scripted conversation.
+type seg struct {
+	fromClient bool
+	flags      uint8
+	payload    int
+}
+
+func tcpPacket(s seg, cport, sport uint16) packet.Parsed {
+	t := packet.Tuple{Src: cli.As16(), Dst: srv.As16(), SrcPort: cport, DstPort: sport, Proto: ipproto.TCP}
+	if !s.fromClient {
+		t.Src, t.Dst, t.SrcPort, t.DstPort = t.Dst, t.Src, t.DstPort, t.SrcPort
+	}
+	return packet.Parsed{Kind: packet.KindTransport, Tuple: t, TCPFlags: s.flags, PayloadLen: s.payload}
+}
+
+const (
+	syn    = packet.SYN
+	synack = packet.SYN | packet.ACK
+	ack    = packet.ACK
+	fin    = packet.FIN | packet.ACK
+	rst    = packet.RST
+	rstack = packet.RST | packet.ACK
+)
+
+func TestTCPStates(t *testing.T) {
+	tests := []struct {
+		name string
+		segs []seg
+		want State
+	}{
+		{"handshake only", []seg{{true, syn, 0}, {false, synack, 0}, {true, ack, 0}}, StateEstablished},
+		{"closed with FIN", []seg{{true, syn, 0}, {false, synack, 0}, {true, ack, 10}, {false, ack, 20}, {true, fin, 0}, {false, fin, 0}, {true, ack, 0}}, StateClosed},
+		{"RST after both FINs is still closed", []seg{{true, syn, 0}, {false, synack, 0}, {true, fin, 0}, {false, fin, 0}, {true, rst, 0}}, StateClosed},
+		{"reset after data", []seg{{true, syn, 0}, {false, synack, 0}, {true, ack, 10}, {false, rstack, 0}}, StateReset},
+		{"refused", []seg{{true, syn, 0}, {false, rstack, 0}}, StateRefused},
+		{"refused after retries", []seg{{true, syn, 0}, {true, syn, 0}, {false, rstack, 0}}, StateRefused},
+		{"unanswered", []seg{{true, syn, 0}, {true, syn, 0}, {true, syn, 0}}, StateUnanswered},
+		{"mid-stream both ways", []seg{{true, ack, 100}, {false, ack, 0}}, StateEstablished},
+		{"mid-stream one way", []seg{{true, ack, 100}, {true, ack, 100}}, StateOneWay},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			tab := NewTable(4)
+			var idx int
+			for i, s := range tc.segs {
+				p := tcpPacket(s, 40000, 443)
+				idx, _, _ = tab.Packet(&p, int64(i), 60)
+			}
+			f := tab.Flow(idx)
+			client, how := f.Client(PortHints{})
+			if got := f.Key.Addr(client); got != cli {
+				t.Fatalf("client = %v (%v), want %v", got, how, cli)
+			}
+			if got := f.State(client); got != tc.want {
+				t.Errorf("state = %v, want %v", got, tc.want)
+			}
+			if tab.Len() != 1 {
+				t.Errorf("%d flows, want 1: both directions must share a key", tab.Len())
+			}
+		})
+	}
+}
+
+func TestCountsPerSide(t *testing.T) {
+	tab := NewTable(4)
+	for i, s := range []seg{{true, syn, 0}, {false, synack, 0}, {true, ack, 5}, {true, ack, 7}} {
+		p := tcpPacket(s, 40000, 443)
+		tab.Packet(&p, int64(100+i), 60+s.payload)
+	}
+	f := tab.Flow(0)
+	c, _ := f.Client(PortHints{})
+	s := c.Other()
+	if f.Packets[c] != 3 || f.Packets[s] != 1 || f.Bytes[c] != 60+65+67 || f.Bytes[s] != 60 || f.Payload[c] != 12 {
+		t.Errorf("counts: packets %v bytes %v payload %v", f.Packets, f.Bytes, f.Payload)
+	}
+	if f.First != 100 || f.Last != 103 || f.SYNs[c] != 1 || f.SYNs[s] != 0 {
+		t.Errorf("first %d last %d syns %v", f.First, f.Last, f.SYNs)
+	}
+}
+
+func TestClientWithoutHandshake(t *testing.T) {
+	udp := func(sport, dport uint16) *Flow {
+		tab := NewTable(1)
+		p := packet.Parsed{Kind: packet.KindTransport, Tuple: packet.Tuple{Src: cli.As16(), Dst: srv.As16(), SrcPort: sport, DstPort: dport, Proto: ipproto.UDP}}
+		tab.Packet(&p, 1, 60)
+		return tab.Flow(0)
+	}
+	tcp := func(sport, dport uint16) *Flow {
+		tab := NewTable(1)
+		p := tcpPacket(seg{false, ack, 10}, dport, sport) // first packet from the server side
+		p.Tuple.Src, p.Tuple.Dst = cli.As16(), srv.As16()
+		p.Tuple.SrcPort, p.Tuple.DstPort = sport, dport
+		tab.Packet(&p, 1, 60)
+		return tab.Flow(0)
+	}
+	is := func(ports ...uint16) func(ipproto.Proto, uint16) bool {
+		return func(_ ipproto.Proto, p uint16) bool {
+			for _, x := range ports {
+				if x == p {
+					return true
+				}
+			}
+			return false
+		}
+	}
+	tests := []struct {
+		name   string
+		f      *Flow
+		hints  PortHints
+		client netip.Addr
+		method Method
+	}{
+		{"profile port wins over well-known", udp(53, 2049), PortHints{Profile: is(2049), WellKnown: is(53, 2049)}, cli, ByProfilePort},
+		{"well-known port", udp(40000, 53), PortHints{WellKnown: is(53)}, cli, ByWellKnownPort},
+		{"udp tie goes to the first sender", udp(123, 123), PortHints{WellKnown: is(123)}, cli, ByFirstPacket},
+		{"tcp mid-stream lower port", tcp(50000, 8000), PortHints{}, cli, ByLowerPort},
+		{"tcp mid-stream lower port reversed", tcp(8000, 50000), PortHints{}, srv, ByLowerPort},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c, m := tc.f.Client(tc.hints)
+			if got := tc.f.Key.Addr(c); got != tc.client || m != tc.method {
+				t.Errorf("client %v by %v, want %v by %v", got, m, tc.client, tc.method)
+			}
+		})
+	}
+}
+
+func TestICMPErrorMarksFlowUnreachable(t *testing.T) {
+	tab := NewTable(2)
+	q := packet.Tuple{Src: cli.As16(), Dst: srv.As16(), SrcPort: 40000, DstPort: 5000, Proto: ipproto.UDP}
+	p := packet.Parsed{Kind: packet.KindTransport, Tuple: q}
+	tab.Packet(&p, 1, 60)
+	icmp := packet.Parsed{Kind: packet.KindICMPError, ICMPType: 3, ICMPCode: 3, Quoted: q,
+		Tuple: packet.Tuple{Src: srv.As16(), Dst: cli.As16(), Proto: ipproto.ICMPv4}}
+	if i := tab.ICMPError(&icmp, 2); i != 0 {
+		t.Fatalf("ICMP error tied to flow %d, want 0", i)
+	}
+	f := tab.Flow(0)
+	c, _ := f.Client(PortHints{})
+	if st := f.State(c); st != StateUnreachable || f.UnreachableCode != 3 || f.Unreachable != 1 {
+		t.Errorf("state %v code %d count %d", st, f.UnreachableCode, f.Unreachable)
+	}
+	if tab.Len() != 1 {
+		t.Errorf("%d flows, want 1", tab.Len())
+	}
+}
+
+func TestFragmentsJoinTheirFlow(t *testing.T) {
+	tab := NewTable(2)
+	first := packet.Parsed{Kind: packet.KindTransport, FirstFragment: true, FragID: 9, PayloadLen: 1472,
+		Tuple: packet.Tuple{Src: srv.As16(), Dst: cli.As16(), SrcPort: 2049, DstPort: 800, Proto: ipproto.UDP}}
+	tab.Packet(&first, 1, 1514)
+	later := packet.Parsed{Kind: packet.KindFragment, FragID: 9, PayloadLen: 100,
+		Tuple: packet.Tuple{Src: srv.As16(), Dst: cli.As16(), Proto: ipproto.UDP}}
+	if i := tab.Fragment(&later, 2, 134); i != 0 {
+		t.Fatalf("fragment tied to %d, want 0", i)
+	}
+	stray := later
+	stray.FragID = 10
+	if i := tab.Fragment(&stray, 3, 134); i != -1 || tab.OrphanFragments != 1 {
+		t.Fatalf("stray fragment tied to %d, orphans %d", i, tab.OrphanFragments)
+	}
+	f := tab.Flow(0)
+	p, b := f.Total()
+	if p != 2 || b != 1514+134 || f.Fragments != 1 {
+		t.Errorf("packets %d bytes %d fragments %d", p, b, f.Fragments)
+	}
+}
+
+func TestTableUpdateNoAllocs(t *testing.T) {
+	tab := NewTable(16)
+	p := tcpPacket(seg{true, ack, 10}, 40000, 443)
+	tab.Packet(&p, 0, 60)
+	if n := testing.AllocsPerRun(1000, func() { tab.Packet(&p, 1, 60) }); n != 0 {
+		t.Fatalf("Packet allocates %v times per packet", n)
+	}
+}

@@ -1,0 +1,123 @@
+package flow
+
+import (
+	"github.com/wirecheck/wirecheck/classify/ipproto"
+	"github.com/wirecheck/wirecheck/classify/packet"
+)
+
+// Table accumulates flows from decoded packets. The zero value is not usable;
+// call NewTable.
+type Table struct {
+	index map[Key]int32
+	flows []Flow
+	// frags ties later IP fragments to the flow of their first fragment.
+	frags map[fragKey]fragVal
+
+	// OrphanFragments counts later fragments whose first fragment was not
+	// seen (or was forgotten): they are in no flow.
+	OrphanFragments uint64
+}
+
+type fragVal struct {
+	flow int32
+	side Side
+}
+
+type fragKey struct {
+	src, dst [16]byte
+	id       uint32
+	proto    ipproto.Proto
+}
+
+// maxFrags bounds the fragment map; when it fills, the oldest datagrams are
+// forgotten all at once, which only costs fragments of datagrams still open.
+const maxFrags = 1 << 14
+
+// NewTable returns an empty table sized for about hint flows.
+func NewTable(hint int) *Table {
+	return &Table{
+		index: make(map[Key]int32, hint),
+		flows: make([]Flow, 0, hint),
+		frags: make(map[fragKey]fragVal),
+	}
+}
+
+// Len returns the number of flows.
+func (t *Table) Len() int { return len(t.flows) }
+
+// Flow returns flow i. The pointer is valid until the next call that adds a
+// flow.
+func (t *Table) Flow(i int) *Flow { return &t.flows[i] }
+
+// Flows returns the flows in the order they appeared. The slice aliases the
+// table.
+func (t *Table) Flows() []Flow { return t.flows }
+
+// Lookup returns the index of the flow with key k, or -1.
+func (t *Table) Lookup(k Key) int {
+	if i, ok := t.index[k]; ok {
+		return int(i)
+	}
+	return -1
+}
+
+func (t *Table) get(k Key) (int, bool) {
+	if i, ok := t.index[k]; ok {
+		return int(i), false
+	}
+	i := len(t.flows)
+	t.flows = append(t.flows, Flow{Key: k})
+	t.index[k] = int32(i)
+	return i, true
+}
+
+// Packet counts a decoded packet of KindTransport, captured at ts (Unix ns)
+// with wireLen bytes on the wire. It returns the flow's index, the side that
+// sent the packet and whether the flow is new.
+func (t *Table) Packet(p *packet.Parsed, ts int64, wireLen int) (i int, s Side, isNew bool) {
+	k, s := KeyOf(p.Tuple)
+	i, isNew = t.get(k)
+	t.flows[i].Count(s, ts, wireLen, p)
+	if p.FirstFragment {
+		if len(t.frags) >= maxFrags {
+			clear(t.frags)
+		}
+		t.frags[fragKey{p.Tuple.Src, p.Tuple.Dst, p.FragID, p.Tuple.Proto}] = fragVal{int32(i), s}
+	}
+	return i, s, isNew
+}
+
+// Fragment counts a later IP fragment (KindFragment) to the flow of its first
+// fragment. It returns the flow's index, or -1 when the fragment could not be
+// tied to a flow (and was counted in OrphanFragments).
+func (t *Table) Fragment(p *packet.Parsed, ts int64, wireLen int) int {
+	v, ok := t.frags[fragKey{p.Tuple.Src, p.Tuple.Dst, p.FragID, p.Tuple.Proto}]
+	if !ok {
+		t.OrphanFragments++
+		return -1
+	}
+	f := &t.flows[v.flow]
+	f.Count(v.side, ts, wireLen, p)
+	f.Fragments++
+	return int(v.flow)
+}
+
+// ICMPError records an ICMP destination unreachable (KindICMPError) against
+// the flow it quotes, creating that flow if the quoted packet itself was not
+// captured: the quote is proof of the attempt. It returns the flow's index, or
+// -1 for other ICMP errors, which are not tied to flows.
+func (t *Table) ICMPError(p *packet.Parsed, ts int64) int {
+	if !packet.IsUnreachable(p.Tuple.Proto, p.ICMPType) {
+		return -1
+	}
+	k, s := KeyOf(p.Quoted)
+	i, isNew := t.get(k)
+	f := &t.flows[i]
+	if isNew {
+		f.First, f.Last, f.FirstSide = ts, ts, s
+	}
+	f.Unreachable++
+	f.UnreachableType, f.UnreachableCode = p.ICMPType, p.ICMPCode
+	f.UnreachableFrom = p.Tuple.Src
+	return i
+}
