@@ -1,0 +1,118 @@
+package names
+
+import (
+	"net/netip"
+	"slices"
+	"strings"
+)
+
+// Source says how a name was learned.
+type Source uint8
+
+const (
+	FromDNS Source = 1 << iota // an A/AAAA answer in the capture
+	FromSNI                    // the server name a TLS client asked for
+)
+
+func (s Source) String() string {
+	switch s {
+	case FromDNS:
+		return "dns"
+	case FromSNI:
+		return "sni"
+	case FromDNS | FromSNI:
+		return "dns+sni"
+	}
+	return ""
+}
+
+// Name is one hostname of an address.
+type Name struct {
+	Host   string
+	Source Source
+}
+
+// Limits keep a hostile capture from growing the table without bound.
+const (
+	maxAddrs        = 1 << 20
+	maxNamesPerAddr = 16
+)
+
+// Table maps addresses to the names they were known by.
+type Table struct {
+	m map[netip.Addr][]Name
+	// Dropped counts names not stored because a limit was reached.
+	Dropped uint64
+}
+
+// New returns an empty Table.
+func New() *Table { return &Table{m: make(map[netip.Addr][]Name)} }
+
+// Add records that addr was known as host. Host names are compared
+// case-insensitively and stored lower-case without a trailing dot.
+func (t *Table) Add(addr netip.Addr, host string, src Source) {
+	host = Normalize(host)
+	if host == "" || !addr.IsValid() {
+		return
+	}
+	addr = addr.Unmap()
+	names, ok := t.m[addr]
+	if !ok && len(t.m) >= maxAddrs {
+		t.Dropped++
+		return
+	}
+	for i := range names {
+		if names[i].Host == host {
+			names[i].Source |= src
+			return
+		}
+	}
+	if len(names) >= maxNamesPerAddr {
+		t.Dropped++
+		return
+	}
+	t.m[addr] = append(names, Name{Host: host, Source: src})
+}
+
+// Lookup returns the names of addr, sorted by host name. The slice must not
+// be modified.
+func (t *Table) Lookup(addr netip.Addr) []Name {
+	names := t.m[addr.Unmap()]
+	if !slices.IsSortedFunc(names, byHost) {
+		slices.SortFunc(names, byHost)
+	}
+	return names
+}
+
+// Hosts returns just the host names of addr, sorted.
+func (t *Table) Hosts(addr netip.Addr) []string {
+	names := t.Lookup(addr)
+	if len(names) == 0 {
+		return nil
+	}
+	hosts := make([]string, len(names))
+	for i, n := range names {
+		hosts[i] = n.Host
+	}
+	return hosts
+}
+
+// Len returns the number of addresses with names.
+func (t *Table) Len() int { return len(t.m) }
+
+// Merge adds every name of o to t.
+func (t *Table) Merge(o *Table) {
+	for addr, names := range o.m {
+		for _, n := range names {
+			t.Add(addr, n.Host, n.Source)
+		}
+	}
+	t.Dropped += o.Dropped
+}
+
+func byHost(a, b Name) int { return strings.Compare(a.Host, b.Host) }
+
+// Normalize lower-cases a host name and strips a trailing dot.
+func Normalize(host string) string {
+	return strings.ToLower(strings.TrimSuffix(host, "."))
+}
