@@ -1,0 +1,197 @@
+package profile
+
+import (
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"slices"
+	"strings"
+	"sync"
+)
+
+//go:embed builtin
+var builtinFS embed.FS
+
+// builtins parses the embedded catalogue once.
+var builtins = sync.OnceValues(func() (map[string]*Profile, error) {
+	m := map[string]*Profile{}
+	err := fs.WalkDir(builtinFS, "builtin", func(p string, e fs.DirEntry, err error) error {
+		if err != nil || e.IsDir() || path.Ext(p) != ".yaml" {
+			return err
+		}
+		data, err := builtinFS.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		name := strings.TrimSuffix(strings.TrimPrefix(p, "builtin/"), ".yaml")
+		prof, err := Parse("builtin:"+name, data)
+		if err != nil {
+			return err
+		}
+		if prof.Name != name {
+			return fmt.Errorf("builtin:%s: declares profile %q; a built-in profile's name is its path", name, prof.Name)
+		}
+		m[name] = prof
+		return nil
+	})
+	return m, err
+})
+
+// Builtins returns the built-in profiles sorted by name.
+func Builtins() ([]*Profile, error) {
+	m, err := builtins()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*Profile, 0, len(m))
+	for _, p := range m {
+		out = append(out, p)
+	}
+	slices.SortFunc(out, func(a, b *Profile) int { return strings.Compare(a.Name, b.Name) })
+	return out, nil
+}
+
+// Builtin returns the built-in profile called name.
+func Builtin(name string) (*Profile, bool) {
+	m, err := builtins()
+	if err != nil {
+		return nil, false
+	}
+	p, ok := m[name]
+	return p, ok
+}
+
+// Set is a composition of profiles: those the user named and everything
+// they include, each once, includes before the profiles that include them.
+type Set struct {
+	Profiles []*Profile
+	byName   map[string]*Profile
+}
+
+// maxIncludeDepth bounds include chains; real ones are two deep.
+const maxIncludeDepth = 16
+
+// Load composes the profiles named by refs. A ref is a built-in profile name
+// or a file path; a name that is a built-in profile is always the built-in.
+func Load(refs ...string) (*Set, error) {
+	return LoadWith(os.ReadFile, refs...)
+}
+
+// LoadWith is Load with the function that reads user files.
+func LoadWith(readFile func(string) ([]byte, error), refs ...string) (*Set, error) {
+	s := &Set{byName: map[string]*Profile{}}
+	if _, err := builtins(); err != nil {
+		return nil, fmt.Errorf("built-in profiles: %w", err)
+	}
+	for _, ref := range refs {
+		p, ok := Builtin(ref)
+		if !ok {
+			data, err := readFile(ref)
+			if err != nil {
+				if errors.Is(err, fs.ErrNotExist) {
+					return nil, fmt.Errorf("profile %s: no built-in profile of that name and no such file (list them with: wirecheck profiles)", ref)
+				}
+				return nil, fmt.Errorf("profile %w", err)
+			}
+			if p, err = Parse(ref, data); err != nil {
+				return nil, err
+			}
+		}
+		if err := s.add(p, nil); err != nil {
+			return nil, err
+		}
+	}
+	if err := s.check(); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *Set) add(p *Profile, stack []string) error {
+	if prev, ok := s.byName[p.Name]; ok {
+		if prev != p {
+			return &Error{Pos{File: p.File}, fmt.Sprintf("profile %q is also defined by %s; give one of them another name", p.Name, prev.File)}
+		}
+		return nil
+	}
+	if slices.Contains(stack, p.Name) {
+		return &Error{Pos{File: p.File}, fmt.Sprintf("include cycle: %s -> %s", strings.Join(stack, " -> "), p.Name)}
+	}
+	if len(stack) >= maxIncludeDepth {
+		return &Error{Pos{File: p.File}, fmt.Sprintf("includes nested more than %d deep", maxIncludeDepth)}
+	}
+	stack = append(stack, p.Name)
+	for _, inc := range p.Includes {
+		ip, ok := Builtin(inc)
+		if !ok {
+			return &Error{Pos{File: p.File}, fmt.Sprintf("include %q: no built-in profile of that name (list them with: wirecheck profiles)", inc)}
+		}
+		if err := s.add(ip, stack); err != nil {
+			return err
+		}
+	}
+	s.byName[p.Name] = p
+	s.Profiles = append(s.Profiles, p)
+	return nil
+}
+
+// check resolves every rule's peer groups.
+func (s *Set) check() error {
+	for _, p := range s.Profiles {
+		for i := range p.Rules {
+			r := &p.Rules[i]
+			for _, ref := range []struct {
+				name string
+				pos  Pos
+			}{{r.From, r.fromPos}, {r.To, r.toPos}} {
+				if _, ok := s.Group(p.Name, ref.name); !ok && ref.name != PeerHost && ref.name != PeerAny {
+					return &Error{ref.pos, fmt.Sprintf("rule %s: peer group %q is not defined in profile %s or what it includes", r.Name, ref.name, p.Name)}
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// Profile returns a profile of the set by name.
+func (s *Set) Profile(name string) (*Profile, bool) {
+	p, ok := s.byName[name]
+	return p, ok
+}
+
+// Group finds the peer group a rule of profile prof means by name: the
+// profile's own group, else one of its includes' (depth first, in order).
+// It returns false for host and any, which are not groups.
+func (s *Set) Group(prof, name string) (*PeerGroup, bool) {
+	return s.group(prof, name, 0)
+}
+
+func (s *Set) group(prof, name string, depth int) (*PeerGroup, bool) {
+	p, ok := s.byName[prof]
+	if !ok || depth > maxIncludeDepth {
+		return nil, false
+	}
+	if g, ok := p.Peers[name]; ok {
+		return g, true
+	}
+	for _, inc := range p.Includes {
+		if g, ok := s.group(inc, name, depth+1); ok {
+			return g, true
+		}
+	}
+	return nil, false
+}
+
+// Rules returns every rule of the set, in profile order.
+func (s *Set) Rules() []*Rule {
+	var out []*Rule
+	for _, p := range s.Profiles {
+		for i := range p.Rules {
+			out = append(out, &p.Rules[i])
+		}
+	}
+	return out
+}

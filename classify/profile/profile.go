@@ -1,0 +1,220 @@
+package profile
+
+import (
+	"fmt"
+	"net/netip"
+	"strconv"
+	"strings"
+
+	"github.com/wirecheck/wirecheck/classify/ipproto"
+)
+
+// Level is how a rule judges the flows it matches.
+type Level uint8
+
+const (
+	LevelAllowed     Level = iota + 1 // the flow may happen
+	LevelRequired                     // the flow may happen and must happen
+	LevelDiscouraged                  // the flow works but is advised against; not a conformance failure
+	LevelForbidden                    // the flow must not happen
+)
+
+var levelNames = map[Level]string{
+	LevelAllowed: "allowed", LevelRequired: "required",
+	LevelDiscouraged: "discouraged", LevelForbidden: "forbidden",
+}
+
+func (l Level) String() string { return levelNames[l] }
+
+// Severity orders levels for a flow that matches several rules: the most
+// severe decides the flow's verdict.
+func (l Level) Severity() int {
+	switch l {
+	case LevelForbidden:
+		return 3
+	case LevelDiscouraged:
+		return 2
+	case LevelRequired:
+		return 1
+	}
+	return 0
+}
+
+// Protos is a set of transport protocols a rule covers.
+type Protos uint8
+
+const (
+	TCP Protos = 1 << iota
+	UDP
+	ICMP // ICMP and ICMPv6 echo
+)
+
+// Has reports whether the set covers protocol p.
+func (s Protos) Has(p ipproto.Proto) bool {
+	switch p {
+	case ipproto.TCP:
+		return s&TCP != 0
+	case ipproto.UDP:
+		return s&UDP != 0
+	case ipproto.ICMPv4, ipproto.ICMPv6:
+		return s&ICMP != 0
+	}
+	return false
+}
+
+// String returns the profile spelling: "tcp", "udp", "both" or "icmp"
+// (combinations joined with "+").
+func (s Protos) String() string {
+	switch s {
+	case TCP:
+		return "tcp"
+	case UDP:
+		return "udp"
+	case TCP | UDP:
+		return "both"
+	case ICMP:
+		return "icmp"
+	}
+	var parts []string
+	for _, p := range []struct {
+		bit  Protos
+		name string
+	}{{TCP, "tcp"}, {UDP, "udp"}, {ICMP, "icmp"}} {
+		if s&p.bit != 0 {
+			parts = append(parts, p.name)
+		}
+	}
+	return strings.Join(parts, "+")
+}
+
+// PortRange is an inclusive range of ports.
+type PortRange struct{ First, Last uint16 }
+
+// Contains reports whether port lies in the range.
+func (r PortRange) Contains(port uint16) bool { return port >= r.First && port <= r.Last }
+
+// String returns "443" or "1024-1064".
+func (r PortRange) String() string {
+	if r.First == r.Last {
+		return strconv.Itoa(int(r.First))
+	}
+	return fmt.Sprintf("%d-%d", r.First, r.Last)
+}
+
+// Source cites where a rule comes from: a seed document, its table, the row.
+type Source struct {
+	Doc   string `json:"doc"`
+	Table string `json:"table,omitempty"`
+	Row   string `json:"row,omitempty"`
+}
+
+func (s Source) String() string {
+	parts := []string{s.Doc}
+	if s.Table != "" {
+		parts = append(parts, s.Table)
+	}
+	if s.Row != "" {
+		parts = append(parts, "row "+s.Row)
+	}
+	return strings.Join(parts, ", ")
+}
+
+// Pos is a position in a profile file.
+type Pos struct {
+	File      string
+	Line, Col int
+}
+
+func (p Pos) String() string { return fmt.Sprintf("%s:%d:%d", p.File, p.Line, p.Col) }
+
+// TLSCondition narrows a rule to TLS flows with particular handshake
+// properties, judged from the server's ServerHello. A condition that cannot
+// be judged (no ServerHello seen) does not match.
+type TLSCondition struct {
+	// Versions lists the negotiated versions that match (0x0301 = TLS 1.0).
+	// Empty means any version.
+	Versions []uint16
+	// ForwardSecrecy, when set, matches flows whose cipher suite does (true)
+	// or does not (false) have forward secrecy.
+	ForwardSecrecy *bool
+}
+
+// PeerGroup is a named set of peers: addresses (CIDRs), host name patterns,
+// or both. A group with neither matches any address until the user binds it
+// with --peer NAME=CIDR.
+type PeerGroup struct {
+	Name        string
+	Description string
+	CIDRs       []netip.Prefix
+	// Names are host name patterns: "*" matches one or more characters
+	// (dots included), "{region}" one DNS label, bound by --region.
+	Names []string
+	Pos   Pos
+}
+
+// Reserved peer group names.
+const (
+	PeerHost = "host" // the agent host's own addresses
+	PeerAny  = "any"  // every address
+)
+
+// Rule is one expected (or unwanted) flow.
+type Rule struct {
+	Profile string // the profile that defines the rule
+	Name    string
+	// From is the peer group that initiates the flow (the client), To the
+	// one that serves it. Bidirectional rules match either way round.
+	From, To      string
+	Bidirectional bool
+	Protos        Protos
+	// Ports are the server's ports; empty means any port.
+	Ports []PortRange
+	Level Level
+	// Phase limits the rule to one phase of the appliance's life (e.g.
+	// "activation"); empty means always.
+	Phase string
+	How   string // how the flow is used, as the vendor's table says
+	Note  string
+	TLS   *TLSCondition
+	// Sources cite the seed tables the rule comes from.
+	Sources []Source
+	Pos     Pos
+
+	fromPos, toPos Pos // for errors about unknown peer groups
+}
+
+// ID returns the rule's identity across profiles: "profile/rule".
+func (r *Rule) ID() string { return r.Profile + ":" + r.Name }
+
+// HasPort reports whether the rule covers server port p (any port when the
+// rule lists none).
+func (r *Rule) HasPort(p uint16) bool {
+	if len(r.Ports) == 0 {
+		return true
+	}
+	for _, pr := range r.Ports {
+		if pr.Contains(p) {
+			return true
+		}
+	}
+	return false
+}
+
+// PortStrings returns the ports as strings ("443", "1024-1064").
+func (r *Rule) PortStrings() []string {
+	s := make([]string, len(r.Ports))
+	for i, p := range r.Ports {
+		s[i] = p.String()
+	}
+	return s
+}
+
+// Profile is one parsed profile file.
+type Profile struct {
+	Name        string
+	Description string
+	File        string // where it was read from ("builtin:NAME" for built-ins)
+	Includes    []string
+	Peers       map[string]*PeerGroup
+	Rules       []Rule
+}
