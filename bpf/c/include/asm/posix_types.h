@@ -1,0 +1,2 @@
+/* See types.h: generic definitions for the BPF target. */
+#include <asm-generic/posix_types.h>

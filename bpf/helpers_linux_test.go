@@ -1,0 +1,367 @@
+//go:build linux && (amd64 || arm64)
+
+package bpf
+
+import (
+	"bytes"
+	"cmp"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"slices"
+	"testing"
+
+	"github.com/cilium/ebpf"
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+	"golang.org/x/sys/unix"
+
+	"github.com/wirecheck/wirecheck/bpf/internal/counter"
+	"github.com/wirecheck/wirecheck/bpf/testenv"
+	"github.com/wirecheck/wirecheck/classify/flow"
+	"github.com/wirecheck/wirecheck/classify/packet"
+)
+
+// tcActUnspec is what the program must return for every packet: TC_ACT_UNSPEC
+// (TCX_NEXT), as Program.Run reports it.
+const tcActUnspec = 0xffffffff
+
+// build serialises layers with gopacket, so that the frames are not made by
+// the code under test.
+func build(tb testing.TB, ls ...gopacket.SerializableLayer) []byte {
+	tb.Helper()
+	buf := gopacket.NewSerializeBuffer()
+	opts := gopacket.SerializeOptions{FixLengths: true, ComputeChecksums: true}
+	for _, l := range ls {
+		if n, ok := l.(gopacket.NetworkLayer); ok {
+			for _, o := range ls {
+				switch tl := o.(type) {
+				case *layers.TCP:
+					tl.SetNetworkLayerForChecksum(n)
+				case *layers.UDP:
+					tl.SetNetworkLayerForChecksum(n)
+				case *layers.ICMPv6:
+					tl.SetNetworkLayerForChecksum(n)
+				}
+			}
+		}
+	}
+	if err := gopacket.SerializeLayers(buf, opts, ls...); err != nil {
+		tb.Fatal(err)
+	}
+	return slices.Clone(buf.Bytes())
+}
+
+var (
+	mac1 = net.HardwareAddr{0, 1, 2, 3, 4, 5}
+	mac2 = net.HardwareAddr{0, 1, 2, 3, 4, 6}
+	cli4 = net.IP{10, 0, 0, 5}
+	srv4 = net.IP{198, 51, 100, 10}
+	cli6 = net.ParseIP("fd00::5")
+	srv6 = net.ParseIP("fd00::1")
+)
+
+func eth(t layers.EthernetType) *layers.Ethernet {
+	return &layers.Ethernet{SrcMAC: mac1, DstMAC: mac2, EthernetType: t}
+}
+
+func ip4(src, dst net.IP, p layers.IPProtocol) *layers.IPv4 {
+	return &layers.IPv4{Version: 4, IHL: 5, TTL: 64, Protocol: p, SrcIP: src, DstIP: dst, Id: 7}
+}
+
+func ip6(src, dst net.IP, p layers.IPProtocol) *layers.IPv6 {
+	return &layers.IPv6{Version: 6, HopLimit: 64, NextHeader: p, SrcIP: src, DstIP: dst}
+}
+
+func hopByHop(next layers.IPProtocol) *layers.IPv6HopByHop {
+	h := &layers.IPv6HopByHop{Options: []*layers.IPv6HopByHopOption{{OptionType: 1, OptionData: []byte{0, 0, 0, 0}}}}
+	h.NextHeader = next
+	return h
+}
+
+// tcp4 is a TCP segment between the IPv4 client and server; fromClient
+// picks the direction.
+func tcp4(tb testing.TB, fromClient bool, cport, sport uint16, flags string, payload string) []byte {
+	tb.Helper()
+	src, dst, sp, dp := cli4, srv4, cport, sport
+	if !fromClient {
+		src, dst, sp, dp = srv4, cli4, sport, cport
+	}
+	seg := &layers.TCP{SrcPort: layers.TCPPort(sp), DstPort: layers.TCPPort(dp), Window: 1000}
+	for _, f := range flags {
+		switch f {
+		case 'S':
+			seg.SYN = true
+		case 'A':
+			seg.ACK = true
+		case 'F':
+			seg.FIN = true
+		case 'R':
+			seg.RST = true
+		case 'P':
+			seg.PSH = true
+		}
+	}
+	ls := []gopacket.SerializableLayer{eth(layers.EthernetTypeIPv4), ip4(src, dst, layers.IPProtocolTCP), seg}
+	if payload != "" {
+		ls = append(ls, gopacket.Payload(payload))
+	}
+	return build(tb, ls...)
+}
+
+// udp4 is a UDP datagram from src:sp to dst:dp.
+func udp4(tb testing.TB, src, dst net.IP, sp, dp uint16, payload string) []byte {
+	tb.Helper()
+	return build(tb, eth(layers.EthernetTypeIPv4), ip4(src, dst, layers.IPProtocolUDP),
+		&layers.UDP{SrcPort: layers.UDPPort(sp), DstPort: layers.UDPPort(dp)}, gopacket.Payload(payload))
+}
+
+// icmpUnreachable4 is an ICMP destination unreachable from `from` quoting
+// (cut to the IP header and eight bytes, as routers do) the given frame's
+// IP packet.
+func icmpUnreachable4(tb testing.TB, from, to net.IP, code uint8, quotedFrame []byte) []byte {
+	tb.Helper()
+	quoted := quotedFrame[14:min(len(quotedFrame), 14+28)]
+	return build(tb, eth(layers.EthernetTypeIPv4), ip4(from, to, layers.IPProtocolICMPv4),
+		&layers.ICMPv4{TypeCode: layers.CreateICMPv4TypeCode(3, code)}, gopacket.Payload(quoted))
+}
+
+// engines feeds the same frames to the kernel program and to the user-space
+// decoder and flow table, which is what the pcap engine does.
+type engines struct {
+	tb  testing.TB
+	c   *Counter
+	tab *flow.Table
+
+	// User-space counterparts of Stats.
+	packets, truncated, malformed, other uint64
+}
+
+// loadCounter loads a counter for a test and closes it at the end.
+func loadCounter(tb testing.TB, opts Options) *Counter {
+	tb.Helper()
+	testenv.RequirePrivileged(tb)
+	c, err := Load(opts)
+	if err != nil {
+		tb.Fatalf("Load: %v", err)
+	}
+	tb.Cleanup(func() {
+		if err := c.Close(); err != nil {
+			tb.Errorf("Close: %v", err)
+		}
+	})
+	return c
+}
+
+func newEngines(tb testing.TB, opts Options) *engines {
+	return &engines{tb: tb, c: loadCounter(tb, opts), tab: flow.NewTable(16)}
+}
+
+// run passes one frame through the kernel program.
+func (c *Counter) run(tb testing.TB, frame []byte) {
+	tb.Helper()
+	if err := c.tryRun(frame); err != nil {
+		tb.Fatal(err)
+	}
+}
+
+// errShortIP is tryRun's error for frames BPF_PROG_TEST_RUN refuses: it
+// wants the whole IP header of an IPv4 or IPv6 frame in the data.
+var errShortIP = errors.New("BPF_PROG_TEST_RUN refuses IP frames shorter than their IP header")
+
+func (c *Counter) tryRun(frame []byte) error {
+	ret, err := c.Program().Run(&ebpf.RunOptions{Data: frame})
+	if errors.Is(err, unix.EINVAL) && len(frame) < 14+40 {
+		return errShortIP
+	}
+	if err != nil {
+		return fmt.Errorf("Program.Run (%d bytes): %w", len(frame), err)
+	}
+	if ret != tcActUnspec {
+		return fmt.Errorf("program returned %#x, want TC_ACT_UNSPEC: it must never drop or redirect", ret)
+	}
+	return nil
+}
+
+// feed passes frames through both engines, the user-space one as
+// classify.Classifier.Add does. It returns the number of frames fed: those
+// BPF_PROG_TEST_RUN refuses (errShortIP) are given to neither.
+func (e *engines) feed(frames ...[]byte) int {
+	e.tb.Helper()
+	n := 0
+	for _, fr := range frames {
+		err := e.c.tryRun(fr)
+		if errors.Is(err, errShortIP) {
+			continue
+		}
+		if err != nil {
+			e.tb.Fatal(err)
+		}
+		e.user(fr)
+		n++
+	}
+	return n
+}
+
+func (e *engines) user(fr []byte) {
+	var p packet.Parsed
+	ts := int64(e.packets)
+	e.packets++
+	if err := p.Decode(layers.LinkTypeEthernet, fr); err != nil {
+		if errors.Is(err, packet.ErrTruncated) {
+			e.truncated++
+		} else {
+			e.malformed++
+		}
+		return
+	}
+	switch p.Kind {
+	case packet.KindTransport:
+		e.tab.Packet(&p, ts, len(fr))
+		return
+	case packet.KindFragment:
+		if e.tab.Fragment(&p, ts, len(fr)) >= 0 {
+			return
+		}
+	case packet.KindICMPError:
+		e.tab.ICMPError(&p, ts)
+	}
+	e.other++
+}
+
+// kernelFlows returns the kernel's flows sorted by key.
+func (e *engines) kernelFlows() []flow.Flow {
+	e.tb.Helper()
+	fs, err := e.c.Flows()
+	if err != nil {
+		e.tb.Fatalf("Flows: %v", err)
+	}
+	sortFlows(fs)
+	return fs
+}
+
+// check fails the test unless both engines agree on every flow (all fields
+// but the times) and on the totals.
+func (e *engines) check() []flow.Flow {
+	e.tb.Helper()
+	kernel := e.kernelFlows()
+	user := slices.Clone(e.tab.Flows())
+	sortFlows(user)
+	for _, fs := range [][]flow.Flow{kernel, user} {
+		for i := range fs {
+			fs[i].First, fs[i].Last = 0, 0
+		}
+	}
+	if !slices.Equal(kernel, user) {
+		e.tb.Errorf("kernel and user-space flows differ:\n%s", diffFlows(kernel, user))
+	}
+	st, err := e.c.Stats()
+	if err != nil {
+		e.tb.Fatalf("Stats: %v", err)
+	}
+	want := Stats{
+		Packets: e.packets, Truncated: e.truncated, Malformed: e.malformed,
+		UntiedFragments: e.tab.OrphanFragments, OtherPackets: e.other,
+		Created: uint64(e.tab.Len()), Live: uint64(e.tab.Len()),
+	}
+	got := st
+	// Bytes are checked per flow; ring drops are another test's subject
+	// (nobody reads NewFlows here).
+	got.Bytes, got.OtherBytes, got.RingDrops = 0, 0, 0
+	if got != want {
+		e.tb.Errorf("stats:\n got %+v\nwant %+v", got, want)
+	}
+	// Every frame is counted once: to a flow, as other traffic, or as
+	// undecodable.
+	var inFlows uint64
+	for _, f := range kernel {
+		p, _ := f.Total()
+		inFlows += p
+	}
+	if sum := inFlows + st.OtherPackets + st.Truncated + st.Malformed + st.Lost; sum != st.Packets {
+		e.tb.Errorf("%d frames seen, but flows (%d) + other (%d) + truncated (%d) + malformed (%d) + lost (%d) = %d",
+			st.Packets, inFlows, st.OtherPackets, st.Truncated, st.Malformed, st.Lost, sum)
+	}
+	return kernel
+}
+
+func sortFlows(fs []flow.Flow) {
+	slices.SortFunc(fs, func(a, b flow.Flow) int { return compareKeys(a.Key, b.Key) })
+}
+
+func compareKeys(a, b flow.Key) int {
+	return cmp.Or(bytes.Compare(a.A[:], b.A[:]), bytes.Compare(a.B[:], b.B[:]),
+		cmp.Compare(a.APort, b.APort), cmp.Compare(a.BPort, b.BPort), cmp.Compare(a.Proto, b.Proto))
+}
+
+func diffFlows(kernel, user []flow.Flow) string {
+	var b bytes.Buffer
+	for i := range max(len(kernel), len(user)) {
+		var k, u *flow.Flow
+		if i < len(kernel) {
+			k = &kernel[i]
+		}
+		if i < len(user) {
+			u = &user[i]
+		}
+		if k != nil && u != nil && *k == *u {
+			continue
+		}
+		fmt.Fprintf(&b, "  kernel: %s\n  user:   %s\n", describe(k), describe(u))
+	}
+	return b.String()
+}
+
+func describe(f *flow.Flow) string {
+	if f == nil {
+		return "(none)"
+	}
+	return fmt.Sprintf("%v %v:%d-%v:%d pkts %v bytes %v payload %v flags %#x/%#x syns %v first-side %d frags %d unreach %d(%d/%d from %v)",
+		f.Key.Proto, f.Key.Addr(flow.SideA), f.Key.APort, f.Key.Addr(flow.SideB), f.Key.BPort,
+		f.Packets, f.Bytes, f.Payload, f.Flags[0], f.Flags[1], f.SYNs, f.FirstSide, f.Fragments,
+		f.Unreachable, f.UnreachableType, f.UnreachableCode, netip.AddrFrom16(f.UnreachableFrom).Unmap())
+}
+
+// reset empties the counter's maps and totals, for fuzzing with one loaded
+// program.
+func (c *Counter) reset() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, m := range []*ebpf.Map{c.objs.Flows, c.objs.Frags} {
+		var keys [][]byte
+		var k []byte
+		it := m.Iterate()
+		var v []byte
+		if m == c.objs.Flows {
+			var pv [][]byte
+			for it.Next(&k, &pv) {
+				keys = append(keys, slices.Clone(k))
+			}
+		} else {
+			for it.Next(&k, &v) {
+				keys = append(keys, slices.Clone(k))
+			}
+		}
+		if err := it.Err(); err != nil {
+			return err
+		}
+		for _, k := range keys {
+			if err := m.Delete(k); err != nil {
+				return err
+			}
+		}
+	}
+	var zero uint32
+	if err := c.objs.Stats.Put(&zero, make([]counter.ProgCounters, c.ncpu)); err != nil {
+		return err
+	}
+	c.swept = 0
+	return nil
+}
+
+// addr16 returns ip as a 16-byte key address.
+func addr16(ip net.IP) [16]byte {
+	a, _ := netip.AddrFromSlice(ip)
+	return a.As16()
+}

@@ -1,0 +1,70 @@
+// Package testenv decides whether privileged tests run, skip or fail. It is
+// for tests only, in any package of the module (capture/, cmd/ as well as
+// bpf/): call RequirePrivileged at the top of a test that needs root.
+//
+// Tests that load eBPF programs or create network namespaces need root.
+// Outside CI they skip when the process is not root, so `go test ./...`
+// works for anyone; in CI (CI=true) a missing privilege is a failure, since
+// a skipped privileged test there would hide that the eBPF engine was never
+// tested. Likewise RequireFeature skips when the kernel lacks a feature but
+// fails when the kernel's version says it should have it.
+//
+// The helpers have no state; they are safe for concurrent use.
+package testenv
+
+import (
+	"errors"
+	"os"
+	"testing"
+
+	"github.com/cilium/ebpf"
+
+	"github.com/wirecheck/wirecheck/bpf/internal/kernel"
+)
+
+// InCI reports whether the tests run in CI (CI=true), where privileged
+// tests must not skip.
+func InCI() bool { return os.Getenv("CI") == "true" }
+
+// RequirePrivileged skips tb unless the process runs as root (which holds
+// CAP_BPF, CAP_NET_ADMIN and CAP_PERFMON). With CI=true it fails instead,
+// saying why.
+func RequirePrivileged(tb testing.TB) {
+	tb.Helper()
+	requirePrivileged(tb, os.Geteuid())
+}
+
+func requirePrivileged(tb testing.TB, euid int) {
+	tb.Helper()
+	if euid == 0 {
+		return
+	}
+	const why = "needs root (CAP_BPF, CAP_NET_ADMIN, CAP_PERFMON) to load eBPF programs and create network namespaces"
+	if InCI() {
+		tb.Fatalf("privileged test in CI (CI=true) %s; run the tests as root", why)
+	}
+	tb.Skipf("skipped: %s (set CI=true to make this a failure)", why)
+}
+
+// RequireFeature runs probe, which reports whether the kernel has feature.
+// When the probe says ebpf.ErrNotSupported, tb skips if the running kernel
+// is older than since (major, minor) and fails if it is not: a kernel that
+// new must have the feature. Any other probe error fails tb.
+func RequireFeature(tb testing.TB, feature string, since [2]int, probe func() error) {
+	tb.Helper()
+	err := probe()
+	if err == nil {
+		return
+	}
+	if !errors.Is(err, ebpf.ErrNotSupported) {
+		tb.Fatalf("probe %s: %v", feature, err)
+	}
+	v, verr := kernel.Version()
+	if verr != nil {
+		tb.Fatalf("probe %s: %v; and the kernel version is unknown: %v", feature, err, verr)
+	}
+	if kernel.AtLeast(v, since[0], since[1]) {
+		tb.Fatalf("kernel %d.%d should have %s (since %d.%d) but the probe says: %v", v[0], v[1], feature, since[0], since[1], err)
+	}
+	tb.Skipf("kernel %d.%d lacks %s (needs %d.%d)", v[0], v[1], feature, since[0], since[1])
+}
