@@ -66,3 +66,11 @@ func MakeKey(proto ipproto.Proto, a netip.AddrPort, b netip.AddrPort) Key {
 	})
 	return k
 }
+
+// From returns the directional tuple of a packet that side s sent.
+func (k Key) From(s Side) packet.Tuple {
+	if s == SideA {
+		return packet.Tuple{Src: k.A, Dst: k.B, SrcPort: k.APort, DstPort: k.BPort, Proto: k.Proto}
+	}
+	return packet.Tuple{Src: k.B, Dst: k.A, SrcPort: k.BPort, DstPort: k.APort, Proto: k.Proto}
+}
