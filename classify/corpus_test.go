@@ -1,0 +1,101 @@
+package classify
+
+import (
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/wirecheck/wirecheck/capture"
+)
+
+// corpusDir holds real, often malformed captures (tcpdump's test suite and
+// protocol samples) beside the checkout; see its README.
+const corpusDir = "../../shared/corpus"
+
+func corpusFiles(t *testing.T) []string {
+	t.Helper()
+	var files []string
+	err := filepath.WalkDir(corpusDir, func(p string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if !d.IsDir() && (strings.HasSuffix(p, ".pcap") || strings.HasSuffix(p, ".pcapng") || strings.HasSuffix(p, ".cap")) {
+			files = append(files, p)
+		}
+		return nil
+	})
+	if err != nil || len(files) == 0 {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("corpus %s missing or empty (%v): CI must have it beside the checkout", corpusDir, err)
+		}
+		t.Skipf("corpus %s not found (%v)", corpusDir, err)
+	}
+	return files
+}
+
+// Bounds for any one corpus file: the largest is a few hundred kilobytes.
+const (
+	corpusTimeLimit = 5 * time.Second
+	corpusHeapLimit = 256 << 20
+)
+
+// TestCorpus reads every corpus capture: no panic, bounded time and heap,
+// and either a clean end or an error that names the file.
+func TestCorpus(t *testing.T) {
+	var ok, stopped, refused int
+	for _, file := range corpusFiles(t) {
+		name := strings.TrimPrefix(file, corpusDir+"/")
+		t.Run(name, func(t *testing.T) {
+			start := time.Now()
+			obs, err := readCorpus(file)
+			if d := time.Since(start); d > corpusTimeLimit {
+				t.Errorf("took %v", d)
+			}
+			var ms runtime.MemStats
+			runtime.ReadMemStats(&ms)
+			if ms.HeapAlloc > corpusHeapLimit {
+				t.Errorf("heap %d MB after reading", ms.HeapAlloc>>20)
+			}
+			switch {
+			case err == nil:
+				ok++
+			case obs != nil:
+				stopped++
+				var re *capture.ReadError
+				if !errors.As(err, &re) || !strings.Contains(err.Error(), file) || strings.Contains(err.Error(), "\n") {
+					t.Errorf("reading stopped with %T %q: want a one-line *capture.ReadError naming the file", err, err)
+				}
+				if re != nil && obs.Packets < re.Packets {
+					t.Errorf("%d packets read before the damage but only %d classified", re.Packets, obs.Packets)
+				}
+			default:
+				refused++
+				if !strings.Contains(err.Error(), file) || strings.Contains(err.Error(), "\n") {
+					t.Errorf("open error %q does not name the file on one line", err)
+				}
+			}
+		})
+	}
+	t.Logf("corpus: %d read to the end, %d stopped at damage, %d refused as not captures", ok, stopped, refused)
+}
+
+// readCorpus classifies one file; obs is nil when the file could not be
+// opened as a capture at all.
+func readCorpus(file string) (obs *Observation, err error) {
+	f, err := capture.Open(file)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	c := New(64)
+	err = c.Read(file, f, nil)
+	if err == io.EOF {
+		err = nil
+	}
+	return c.Observation(), err
+}

@@ -1,0 +1,16 @@
+// Package classify turns captured packets into an Observation: the flows seen,
+// the names their peers were known by, and a summary of everything that was
+// not a port flow. It is the first half of wirecheck's data path:
+//
+//	capture (frames) -> classify (flows) -> classify/match (verdicts) -> classify/report
+//
+// Its sub-packages are the parts: packet decodes headers, flow keeps per-flow
+// counters, service names ports and recognises payloads, names maps addresses
+// to hostnames, profile reads the expected flows, match compares, report
+// writes the result. Engines that count flows elsewhere (the eBPF counter)
+// build an Observation directly from flow records and share everything after.
+//
+// A Classifier is not safe for concurrent use. Add does not allocate per
+// packet once the flow table has reached its working size; payload checks run
+// only on the first payload of each side of a flow and on DNS answers.
+package classify

@@ -1,0 +1,65 @@
+package classify
+
+import (
+	"maps"
+	"net/netip"
+
+	"github.com/wirecheck/wirecheck/classify/flow"
+	"github.com/wirecheck/wirecheck/classify/ipproto"
+	"github.com/wirecheck/wirecheck/classify/names"
+	"github.com/wirecheck/wirecheck/classify/packet"
+	"github.com/wirecheck/wirecheck/classify/service"
+)
+
+// Inspector learns from payloads: the application protocol of the first
+// payload each side of a flow sends, a TLS server's version and cipher,
+// and names for addresses from DNS answers and TLS SNI. Every engine feeds
+// it the payloads it has, so files and live traffic learn the same things.
+// It is not safe for concurrent use.
+type Inspector struct {
+	names *names.Table
+	sni   map[flow.Key]string
+}
+
+// NewInspector returns an empty Inspector.
+func NewInspector() *Inspector {
+	return &Inspector{names: names.New(), sni: make(map[flow.Key]string)}
+}
+
+// dnsPort reports the ports whose answers teach names: DNS, mDNS, LLMNR.
+func dnsPort(port uint16) bool { return port == 53 || port == 5353 || port == 5355 }
+
+// Payload inspects a payload that side of f sent in a packet with tuple t.
+// Only the first payload of each side decides the flow's protocol; every
+// DNS answer teaches names.
+func (in *Inspector) Payload(f *flow.Flow, side flow.Side, t *packet.Tuple, payload []byte) {
+	if t.Proto.HasPorts() && dnsPort(t.SrcPort) {
+		_ = service.DNSAnswers(payload, t.Proto == ipproto.TCP, in.learnDNS)
+	}
+	if f.App[side] != uint8(service.AppNone) {
+		return
+	}
+	app := service.Detect(t.Proto, t.SrcPort, t.DstPort, payload)
+	f.App[side] = uint8(app)
+	if app != service.AppTLS {
+		return
+	}
+	if sni, ok := service.ParseClientHello(payload); ok {
+		in.sni[f.Key] = sni
+		in.names.Add(t.DstAddr(), sni, names.FromSNI)
+	} else if v, cs, ok := service.ParseServerHello(payload); ok {
+		f.TLSVersion, f.TLSCipher = v, cs
+	}
+}
+
+func (in *Inspector) learnDNS(name string, addr netip.Addr) {
+	in.names.Add(addr, name, names.FromDNS)
+}
+
+// Snapshot returns copies of what was learned, for an Observation that must
+// not change under its reader.
+func (in *Inspector) Snapshot() (map[flow.Key]string, *names.Table) {
+	t := names.New()
+	t.Merge(in.names)
+	return maps.Clone(in.sni), t
+}

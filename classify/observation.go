@@ -1,0 +1,94 @@
+package classify
+
+import (
+	"github.com/wirecheck/wirecheck/classify/flow"
+	"github.com/wirecheck/wirecheck/classify/names"
+	"github.com/wirecheck/wirecheck/classify/packet"
+)
+
+// Observation is everything an engine saw, ready to be matched.
+type Observation struct {
+	Flows []flow.Flow
+	// SNI holds the server name each TLS flow's client asked for.
+	SNI   map[flow.Key]string
+	Names *names.Table
+
+	// Other summarises packets that formed no port flow, most packets first.
+	Other []OtherCount
+	// Malformed counts frames whose headers could not be decoded.
+	Malformed Malformed
+	// OrphanFragments counts later IP fragments that could not be tied to
+	// the flow of their first fragment.
+	OrphanFragments uint64
+
+	// Packets and Bytes count every frame; First and Last are the times of
+	// the earliest and latest (Unix ns).
+	Packets, Bytes uint64
+	First, Last    int64
+
+	// Inputs lists what was read (files, interfaces), in order.
+	Inputs []Input
+	// Losses are packets or flows the engine knows it missed: capture drops,
+	// map evictions, lost events. Any loss makes the observation incomplete.
+	Losses []Loss
+}
+
+// OtherCount is the traffic of one kind that formed no port flow.
+type OtherCount struct {
+	Kind packet.Other
+	// Label names the traffic when Kind cannot (an engine that counts all
+	// such traffic together).
+	Label          string
+	Packets, Bytes uint64
+}
+
+// Name names the kind of traffic.
+func (o OtherCount) Name() string {
+	if o.Label != "" {
+		return o.Label
+	}
+	return o.Kind.String()
+}
+
+// Malformed counts undecodable frames by reason.
+type Malformed struct {
+	Truncated, Malformed, UnknownLink uint64
+}
+
+// Total returns the number of malformed frames.
+func (m Malformed) Total() uint64 { return m.Truncated + m.Malformed + m.UnknownLink }
+
+// Input is one source that was read.
+type Input struct {
+	Name    string
+	Packets uint64
+	// Stopped is set when reading ended early (a *capture.ReadError for a
+	// damaged file): only the packets before it were observed.
+	Stopped error
+}
+
+// Loss is something an engine knows it did not observe.
+type Loss struct {
+	What  string // e.g. "packets dropped by libpcap", "flows evicted from the kernel map"
+	Count uint64
+	// Degraded marks losses that cost detail but hide no flow (a late alert,
+	// a name not learned): they are reported but leave the observation
+	// complete.
+	Degraded bool
+}
+
+// Complete reports whether the observation saw everything it was given:
+// every input read to its end and nothing lost.
+func (o *Observation) Complete() bool {
+	for _, in := range o.Inputs {
+		if in.Stopped != nil {
+			return false
+		}
+	}
+	for _, l := range o.Losses {
+		if l.Count > 0 && !l.Degraded {
+			return false
+		}
+	}
+	return true
+}
