@@ -1,0 +1,10 @@
+// Package match compares an Observation with a profile set: each flow gets a
+// verdict (expected, discouraged, forbidden or unexpected) and the rule that
+// decided it, each required rule a status (seen, blocked, missing or
+// inconclusive), and the observation as a whole a verdict.
+//
+// A Matcher is built once per run from the profiles and the user's bindings
+// (--host, --peer, --region, --phase) and is then read-only: Flow may be
+// called from several goroutines, which is how live engines judge each new
+// flow as it appears, with the same code that judges a whole file.
+package match

@@ -1,0 +1,399 @@
+package match
+
+import (
+	"fmt"
+	"iter"
+	"net/netip"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/wirecheck/wirecheck/classify/flow"
+	"github.com/wirecheck/wirecheck/classify/ipproto"
+	"github.com/wirecheck/wirecheck/classify/names"
+	"github.com/wirecheck/wirecheck/classify/profile"
+	"github.com/wirecheck/wirecheck/classify/service"
+)
+
+// Options are the user's bindings for a run.
+type Options struct {
+	// Host lists the agent host's addresses. Empty means: infer them from
+	// the observation (the address that is an endpoint of the most flows).
+	Host []netip.Prefix
+	// Phase selects a phase of the appliance's life. Empty means every
+	// phase, with phased rules (e.g. activation) only allowed, never
+	// required. A named phase applies that phase's rules as written and
+	// disables the rules of every other phase.
+	Phase string
+	// Region binds {region} in host name patterns; empty matches any.
+	Region string
+	// Peers binds peer groups to addresses (--peer NAME=CIDR).
+	Peers map[string][]netip.Prefix
+}
+
+// Matcher judges flows against a profile set.
+type Matcher struct {
+	set   *profile.Set
+	opts  Options
+	rules []*compiled
+	// serverPorts[proto] holds every port some active rule serves, for
+	// telling client from server when no handshake was captured.
+	serverPorts map[ipproto.Proto]map[uint16]bool
+}
+
+type compiled struct {
+	r        *profile.Rule
+	from, to peer
+	level    profile.Level // after the phase is applied
+	active   bool
+}
+
+// peer is a resolved peer reference of a rule.
+type peer struct {
+	label string // for messages: "host", "any", a group name
+	any   bool
+	host  bool
+	cidrs []netip.Prefix
+	names []profile.NamePattern
+}
+
+// New compiles a Matcher. It fails when --peer names a group no profile
+// defines, so that a typo cannot silently bind nothing.
+func New(set *profile.Set, opts Options) (*Matcher, error) {
+	m := &Matcher{set: set, opts: opts, serverPorts: map[ipproto.Proto]map[uint16]bool{}}
+	known := map[string]bool{}
+	for _, p := range set.Profiles {
+		for name := range p.Peers {
+			known[name] = true
+		}
+	}
+	for name := range opts.Peers {
+		if !known[name] {
+			groups := make([]string, 0, len(known))
+			for g := range known {
+				groups = append(groups, g)
+			}
+			sort.Strings(groups)
+			return nil, fmt.Errorf("--peer %s: no profile defines a peer group of that name (groups: %s)", name, strings.Join(groups, ", "))
+		}
+	}
+	for _, r := range set.Rules() {
+		c := &compiled{r: r, level: r.Level, active: true}
+		switch {
+		case r.Phase == "":
+		case opts.Phase == "":
+			if c.level == profile.LevelRequired {
+				c.level = profile.LevelAllowed
+			}
+		case opts.Phase != r.Phase:
+			c.active = false
+		}
+		c.from = m.resolve(r.Profile, r.From)
+		c.to = m.resolve(r.Profile, r.To)
+		m.rules = append(m.rules, c)
+		if !c.active {
+			continue
+		}
+		if r.Protos&profile.ICMP != 0 {
+			// ICMP has no ports: port 0 stands for "echo is served".
+			for _, proto := range []ipproto.Proto{ipproto.ICMPv4, ipproto.ICMPv6} {
+				if m.serverPorts[proto] == nil {
+					m.serverPorts[proto] = map[uint16]bool{}
+				}
+				m.serverPorts[proto][0] = true
+			}
+		}
+		for _, proto := range []ipproto.Proto{ipproto.TCP, ipproto.UDP} {
+			if !r.Protos.Has(proto) {
+				continue
+			}
+			if m.serverPorts[proto] == nil {
+				m.serverPorts[proto] = map[uint16]bool{}
+			}
+			for _, pr := range r.Ports {
+				for p := int(pr.First); p <= int(pr.Last); p++ {
+					m.serverPorts[proto][uint16(p)] = true
+				}
+			}
+		}
+	}
+	return m, nil
+}
+
+func (m *Matcher) resolve(prof, name string) peer {
+	switch name {
+	case profile.PeerAny:
+		return peer{label: name, any: true}
+	case profile.PeerHost:
+		return peer{label: name, host: true}
+	}
+	g, _ := m.set.Group(prof, name) // the set checked every reference
+	p := peer{label: name}
+	if bound, ok := m.opts.Peers[name]; ok {
+		p.cidrs = bound
+		return p
+	}
+	p.cidrs = g.CIDRs
+	for _, pat := range g.Names {
+		p.names = append(p.names, profile.CompilePattern(pat, m.opts.Region))
+	}
+	p.any = len(p.cidrs) == 0 && len(p.names) == 0
+	return p
+}
+
+// ServerPorts yields every (protocol, port) some active rule serves, ICMP
+// as port 0: what a kernel pre-filter needs to tell covered flows from
+// candidates for an alert.
+func (m *Matcher) ServerPorts() iter.Seq2[ipproto.Proto, uint16] {
+	return func(yield func(ipproto.Proto, uint16) bool) {
+		for proto, ports := range m.serverPorts {
+			for port := range ports {
+				if !yield(proto, port) {
+					return
+				}
+			}
+		}
+	}
+}
+
+// Host returns the host addresses the matcher was given (--host).
+func (m *Matcher) Host() []netip.Prefix { return m.opts.Host }
+
+// PortHints returns the hints that tell clients from servers: ports the
+// profile serves, then well-known service ports.
+func (m *Matcher) PortHints() flow.PortHints {
+	return flow.PortHints{
+		Profile:   func(p ipproto.Proto, port uint16) bool { return m.serverPorts[p][port] },
+		WellKnown: service.WellKnown,
+	}
+}
+
+// peerMatch is the outcome of testing one address against a peer.
+type peerMatch uint8
+
+const (
+	peerNo         peerMatch = iota
+	peerYes                  // by address, or by a learned name
+	peerUnverified           // the group is known by names only and none was learned for the address
+	peerWrongName            // names were learned and none matches
+)
+
+func (m *Matcher) matchPeer(p *peer, host func(netip.Addr) bool, addr netip.Addr, hosts []string) peerMatch {
+	switch {
+	case p.any:
+		return peerYes
+	case p.host:
+		if host(addr) {
+			return peerYes
+		}
+		return peerNo
+	}
+	for _, c := range p.cidrs {
+		if c.Contains(addr) {
+			return peerYes
+		}
+	}
+	if len(p.names) == 0 {
+		return peerNo
+	}
+	if len(hosts) == 0 {
+		if len(p.cidrs) > 0 {
+			return peerNo
+		}
+		return peerUnverified
+	}
+	for _, h := range hosts {
+		for _, pat := range p.names {
+			if pat.Match(h) {
+				return peerYes
+			}
+		}
+	}
+	return peerWrongName
+}
+
+func patterns(p *peer) string {
+	s := make([]string, len(p.names))
+	for i, n := range p.names {
+		s[i] = n.Pattern
+	}
+	return strings.Join(s, ", ")
+}
+
+// hostSet decides whether an address belongs to the agent host.
+type hostSet []netip.Prefix
+
+func (h hostSet) contains(a netip.Addr) bool {
+	for _, p := range h {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
+
+// flowContext is what Flow needs besides the flow itself.
+type flowContext struct {
+	host  hostSet
+	names *names.Table
+	sni   map[flow.Key]string
+}
+
+// Flow judges one flow. host is the agent host's address set for the run.
+func (m *Matcher) Flow(f *flow.Flow, host []netip.Prefix, nt *names.Table, sni map[flow.Key]string) FlowResult {
+	return m.flow(f, flowContext{hostSet(host), nt, sni})
+}
+
+func (m *Matcher) flow(f *flow.Flow, ctx flowContext) FlowResult {
+	client, method := f.Client(m.PortHints())
+	server := client.Other()
+	fr := FlowResult{
+		Flow:   *f,
+		Client: f.Key.Addr(client), ClientPort: f.Key.Port(client),
+		Server: f.Key.Addr(server), ServerPort: f.Key.Port(server),
+		Proto: f.Key.Proto, ClientSide: client, Method: method,
+		State: f.State(client),
+	}
+	if ctx.names != nil {
+		fr.ClientNames = ctx.names.Hosts(fr.Client)
+		fr.ServerNames = ctx.names.Hosts(fr.Server)
+	}
+	if sni, ok := ctx.sni[f.Key]; ok {
+		fr.SNI = sni
+	}
+	fr.Direction = direction(ctx.host.contains(fr.Client), ctx.host.contains(fr.Server))
+	if f.Key.Proto.HasPorts() {
+		fr.Service = service.Name(f.Key.Proto, fr.ServerPort)
+	}
+	fr.App = appOf(f, client, server)
+	if f.Key.Proto.HasPorts() && service.Mismatch(f.Key.Proto, fr.ServerPort, fr.App) {
+		fr.Mismatch = true
+	}
+
+	serverHosts := fr.ServerNames
+	if fr.SNI != "" && !slices.Contains(serverHosts, fr.SNI) {
+		serverHosts = append(slices.Clone(serverHosts), fr.SNI)
+	}
+	for _, c := range m.rules {
+		if !c.active || !c.r.Protos.Has(f.Key.Proto) || !c.r.HasPort(fr.ServerPort) && f.Key.Proto.HasPorts() {
+			continue
+		}
+		if c.r.TLS != nil && !tlsHolds(c.r.TLS, f) {
+			continue
+		}
+		ok, unverified, why := m.orient(c, &fr, ctx.host, serverHosts)
+		if why != "" {
+			fr.Why = append(fr.Why, why)
+		}
+		if !ok {
+			continue
+		}
+		fr.Rules = append(fr.Rules, c.r)
+		fr.levels = append(fr.levels, c.level)
+		if unverified != "" {
+			fr.Unverified = append(fr.Unverified, unverified)
+		}
+	}
+	fr.Verdict = Unexpected
+	best := -1
+	for i, l := range fr.levels {
+		if best < 0 || l.Severity() > fr.levels[best].Severity() {
+			best = i
+		}
+	}
+	if best >= 0 {
+		fr.Rule, fr.Level = fr.Rules[best], fr.levels[best]
+		fr.Verdict = verdictOf(fr.Level)
+		fr.Why = nil // reasons for near misses only matter when nothing matched
+	}
+	return fr
+}
+
+// orient tries the rule's from/to against the flow's client/server, and the
+// other way round for bidirectional rules.
+func (m *Matcher) orient(c *compiled, fr *FlowResult, host hostSet, serverHosts []string) (ok bool, unverified, why string) {
+	try := func(from, to *peer, cAddr netip.Addr, cHosts []string, sAddr netip.Addr, sHosts []string) (bool, string, string) {
+		fm := m.matchPeer(from, host.contains, cAddr, cHosts)
+		tm := m.matchPeer(to, host.contains, sAddr, sHosts)
+		switch {
+		case fm == peerWrongName && tm != peerNo:
+			return false, "", fmt.Sprintf("rule %s: %s is known as %s, which does not match group %s (%s)", c.r.ID(), cAddr, strings.Join(cHosts, ", "), from.label, patterns(from))
+		case tm == peerWrongName && fm != peerNo:
+			return false, "", fmt.Sprintf("rule %s: %s is known as %s, which does not match group %s (%s)", c.r.ID(), sAddr, strings.Join(sHosts, ", "), to.label, patterns(to))
+		case fm == peerNo || tm == peerNo || fm == peerWrongName || tm == peerWrongName:
+			return false, "", ""
+		}
+		var unv string
+		if fm == peerUnverified {
+			unv = fmt.Sprintf("%s: no name learned for %s, so group %s (%s) is not verified", c.r.ID(), cAddr, from.label, patterns(from))
+		} else if tm == peerUnverified {
+			unv = fmt.Sprintf("%s: no name learned for %s, so group %s (%s) is not verified", c.r.ID(), sAddr, to.label, patterns(to))
+		}
+		return true, unv, ""
+	}
+	ok, unverified, why = try(&c.from, &c.to, fr.Client, fr.ClientNames, fr.Server, serverHosts)
+	if ok || !c.r.Bidirectional {
+		return ok, unverified, why
+	}
+	ok2, unv2, why2 := try(&c.from, &c.to, fr.Server, serverHosts, fr.Client, fr.ClientNames)
+	if ok2 {
+		return true, unv2, ""
+	}
+	return false, "", cmpOr(why, why2)
+}
+
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+// appOf names the flow's application protocol: the server's first bytes
+// identify most protocols (TLS ServerHello, SSH and SMTP banners, HTTP
+// responses), the client's the rest.
+func appOf(f *flow.Flow, client, server flow.Side) service.App {
+	s, c := service.App(f.App[server]), service.App(f.App[client])
+	switch {
+	case s > service.AppUnknown:
+		return s
+	case c > service.AppUnknown:
+		return c
+	}
+	return max(s, c)
+}
+
+func tlsHolds(c *profile.TLSCondition, f *flow.Flow) bool {
+	if f.TLSVersion == 0 {
+		return false // no ServerHello: nothing to judge
+	}
+	if len(c.Versions) > 0 && !slices.Contains(c.Versions, f.TLSVersion) {
+		return false
+	}
+	if c.ForwardSecrecy != nil && service.ForwardSecret(f.TLSCipher) != *c.ForwardSecrecy {
+		return false
+	}
+	return true
+}
+
+func direction(clientIsHost, serverIsHost bool) Direction {
+	switch {
+	case clientIsHost && serverIsHost:
+		return Local
+	case clientIsHost:
+		return Outbound
+	case serverIsHost:
+		return Inbound
+	}
+	return Transit
+}
+
+func verdictOf(l profile.Level) FlowVerdict {
+	switch l {
+	case profile.LevelForbidden:
+		return Forbidden
+	case profile.LevelDiscouraged:
+		return Discouraged
+	}
+	return Expected
+}

@@ -1,0 +1,238 @@
+package match
+
+import (
+	"fmt"
+	"net/netip"
+	"strconv"
+	"strings"
+
+	"github.com/wirecheck/wirecheck/classify/flow"
+	"github.com/wirecheck/wirecheck/classify/ipproto"
+	"github.com/wirecheck/wirecheck/classify/profile"
+	"github.com/wirecheck/wirecheck/classify/service"
+)
+
+// ProblemKind classifies a problem.
+type ProblemKind uint8
+
+const (
+	ProblemBlocked      ProblemKind = iota // a required rule saw only failed attempts
+	ProblemMissing                         // a required rule saw nothing
+	ProblemForbidden                       // a flow matched a forbidden rule
+	ProblemUnexpected                      // a flow matched no rule
+	ProblemInconclusive                    // a required rule saw nothing in an incomplete observation
+	ProblemDiscouraged                     // a flow matched a discouraged rule (a warning)
+	ProblemMismatch                        // a port carried another protocol than its usual one (a warning)
+)
+
+func (k ProblemKind) String() string {
+	return [...]string{"blocked", "missing", "forbidden", "unexpected", "inconclusive", "discouraged", "protocol-mismatch"}[k]
+}
+
+// Problem is one finding, worded to say what to do about it.
+type Problem struct {
+	Kind ProblemKind
+	// Fails is set for problems that make the observation non-conformant.
+	Fails bool
+	Rule  *profile.Rule // for rule problems, and the matching rule of flow problems
+	Flow  int           // index into Result.Flows, or -1
+	Text  string
+}
+
+// Problems lists the findings: failures first (blocked, missing, forbidden,
+// unexpected), then what leaves the verdict open, then warnings.
+func (r *Result) Problems() []Problem {
+	var out []Problem
+	for _, rr := range r.Rules {
+		switch rr.Status {
+		case RuleBlocked:
+			out = append(out, Problem{ProblemBlocked, true, rr.Rule, rr.Flows[0], r.blockedText(rr)})
+		case RuleMissing:
+			out = append(out, Problem{ProblemMissing, true, rr.Rule, -1, missingText(rr, "missing", "was never attempted")})
+		}
+	}
+	for i := range r.Flows {
+		f := &r.Flows[i]
+		switch f.Verdict {
+		case Forbidden:
+			out = append(out, Problem{ProblemForbidden, true, f.Rule, i,
+				fmt.Sprintf("forbidden: %s — %s%s", f.Describe(), ruleRef(f.Rule), noteOf(f.Rule))})
+		case Unexpected:
+			out = append(out, Problem{ProblemUnexpected, true, nil, i, r.unexpectedText(f)})
+		}
+	}
+	for _, rr := range r.Rules {
+		if rr.Status == RuleInconclusive {
+			out = append(out, Problem{ProblemInconclusive, false, rr.Rule, -1,
+				missingText(rr, "inconclusive", "was not seen, but the observation is incomplete (see inputs and losses), so it may have happened unseen")})
+		}
+	}
+	for i := range r.Flows {
+		f := &r.Flows[i]
+		if f.Verdict == Discouraged {
+			out = append(out, Problem{ProblemDiscouraged, false, f.Rule, i,
+				fmt.Sprintf("discouraged: %s — %s%s", f.Describe(), ruleRef(f.Rule), noteOf(f.Rule))})
+		}
+		if f.Mismatch {
+			out = append(out, Problem{ProblemMismatch, false, f.Rule, i,
+				fmt.Sprintf("protocol mismatch: %s carries %s, not the %s its port normally carries — check what the server really runs",
+					f.Describe(), strings.ToUpper(f.App.String()), strings.ToUpper(service.Expected(f.Proto, f.ServerPort).String()))})
+		}
+	}
+	return out
+}
+
+func ruleRef(rule *profile.Rule) string {
+	return fmt.Sprintf("rule %s (%s)", rule.ID(), rule.Level)
+}
+
+func noteOf(rule *profile.Rule) string {
+	if rule.Note == "" {
+		return ""
+	}
+	return ": " + rule.Note
+}
+
+// Endpoint formats an address with its learned names.
+func Endpoint(addr fmt.Stringer, names []string) string {
+	if len(names) == 0 {
+		return addr.String()
+	}
+	return fmt.Sprintf("%s (%s)", addr, strings.Join(names, ", "))
+}
+
+// ProtoPort formats "TCP 443" or "ICMP".
+func ProtoPort(p ipproto.Proto, port uint16) string {
+	if !p.HasPorts() {
+		return strings.ToUpper(p.String())
+	}
+	return fmt.Sprintf("%s %d", strings.ToUpper(p.String()), port)
+}
+
+// Describe says what a flow was in one phrase: direction, protocol and
+// port, endpoints with their names, and how it went.
+func (f *FlowResult) Describe() string {
+	svc := ""
+	if f.Service != "" {
+		svc = " (" + f.Service + ")"
+	}
+	server := f.ServerNames
+	if len(server) == 0 && f.SNI != "" {
+		server = []string{f.SNI}
+	}
+	return fmt.Sprintf("%s %s%s from %s to %s, %s",
+		f.Direction, ProtoPort(f.Proto, f.ServerPort), svc,
+		Endpoint(f.Client, f.ClientNames), Endpoint(f.Server, server), stateText(f))
+}
+
+// stateText says how a flow went, with the counts that prove it.
+func stateText(f *FlowResult) string {
+	c := f.ClientSide
+	switch f.State {
+	case flow.StateUnanswered:
+		return plural(uint64(f.Flow.SYNs[c]), "SYN") + ", no answer"
+	case flow.StateRefused:
+		return "refused (SYN answered by RST)"
+	case flow.StateUnreachable:
+		return fmt.Sprintf("unreachable (%s from %s)", UnreachableName(f.Flow.UnreachableType, f.Flow.UnreachableCode), netip.AddrFrom16(f.Flow.UnreachableFrom).Unmap())
+	}
+	p, b := f.Flow.Total()
+	return fmt.Sprintf("%s, %s, %s", f.State, plural(p, "packet"), plural(b, "byte"))
+}
+
+// plural writes "1 packet" and "3 packets": the problem lines are read by people.
+func plural(n uint64, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return strconv.FormatUint(n, 10) + " " + word + "s"
+}
+
+func (r *Result) blockedText(rr RuleResult) string {
+	f := &r.Flows[rr.Flows[0]]
+	more := ""
+	if n := len(rr.Flows) - 1; n > 0 {
+		more = fmt.Sprintf(" (and %d more failed attempts)", n)
+	}
+	server := f.ServerNames
+	if len(server) == 0 && f.SNI != "" {
+		server = []string{f.SNI}
+	}
+	return fmt.Sprintf("blocked: %s to %s: %s%s — %s; required by %s",
+		ProtoPort(f.Proto, f.ServerPort), Endpoint(f.Server, server), stateText(f), more, remedy(f), rr.Rule.ID())
+}
+
+// remedy says what a failed attempt most likely means.
+func remedy(f *FlowResult) string {
+	switch f.State {
+	case flow.StateUnanswered:
+		return "likely dropped by a firewall or security group"
+	case flow.StateRefused:
+		return "the server is reachable but nothing listens on the port, or a firewall rejects it"
+	case flow.StateUnreachable:
+		return "a router or the server says it cannot be reached: check routes and firewall rules"
+	}
+	return "no answer"
+}
+
+func missingText(rr RuleResult, kind, what string) string {
+	rule := rr.Rule
+	ports := strings.Join(rule.PortStrings(), ",")
+	if ports != "" {
+		ports = " " + ports
+	}
+	how := ""
+	if rule.How != "" {
+		how = " (" + rule.How + ")"
+	}
+	return fmt.Sprintf("%s: %s%s from %s to %s%s %s — check that the service is configured and that the capture covers a time when it runs; required by %s",
+		kind, ProtosName(rule.Protos), ports, rule.From, rule.To, how, what, rule.ID())
+}
+
+func (r *Result) unexpectedText(f *FlowResult) string {
+	advice := "no rule allows it: find the process or peer behind it, or add a rule if it is needed"
+	if f.State.Failed() {
+		advice = "no rule allows it, and the attempt failed: block it upstream, or add a rule if it is needed"
+	}
+	why := ""
+	switch len(f.Why) {
+	case 0:
+	case 1:
+		why = " (" + f.Why[0] + ")"
+	default:
+		why = fmt.Sprintf(" (%s; and %d more rules for which the names do not match)", f.Why[0], len(f.Why)-1)
+	}
+	return fmt.Sprintf("unexpected: %s — %s%s", f.Describe(), advice, why)
+}
+
+// UnreachableName names an ICMP destination-unreachable message by its type
+// (3 for ICMPv4, 1 for ICMPv6, which do not collide) and code.
+func UnreachableName(typ, code uint8) string {
+	table, prefix := icmp4Unreach, "ICMP "
+	if typ == 1 {
+		table, prefix = icmp6Unreach, "ICMPv6 "
+	}
+	if int(code) < len(table) {
+		return prefix + table[code]
+	}
+	return fmt.Sprintf("%sunreachable code %d", prefix, code)
+}
+
+var icmp6Unreach = []string{
+	0: "no route to destination", 1: "administratively prohibited", 2: "beyond scope of source address",
+	3: "address unreachable", 4: "port unreachable", 5: "source address failed ingress/egress policy",
+	6: "reject route to destination",
+}
+
+var icmp4Unreach = []string{
+	0: "net unreachable", 1: "host unreachable", 2: "protocol unreachable", 3: "port unreachable",
+	4: "fragmentation needed", 5: "source route failed", 6: "net unknown", 7: "host unknown",
+	8: "source host isolated", 9: "net prohibited", 10: "host prohibited", 11: "net unreachable for TOS",
+	12: "host unreachable for TOS", 13: "administratively prohibited", 14: "host precedence violation",
+	15: "precedence cutoff",
+}
+
+// ProtosName spells a rule's protocols for people: "TCP", "UDP", "TCP/UDP".
+func ProtosName(p profile.Protos) string {
+	return strings.ReplaceAll(strings.ToUpper(strings.ReplaceAll(p.String(), "both", "tcp/udp")), "+", "/")
+}

@@ -1,0 +1,282 @@
+package match
+
+import (
+	"cmp"
+	"net/netip"
+	"slices"
+
+	"github.com/wirecheck/wirecheck/classify"
+	"github.com/wirecheck/wirecheck/classify/flow"
+	"github.com/wirecheck/wirecheck/classify/ipproto"
+	"github.com/wirecheck/wirecheck/classify/profile"
+	"github.com/wirecheck/wirecheck/classify/service"
+)
+
+// Direction is a flow's direction relative to the agent host.
+type Direction uint8
+
+const (
+	Inbound  Direction = iota // a peer opened it to the host
+	Outbound                  // the host opened it
+	Local                     // both ends are the host
+	Transit                   // neither end is the host
+)
+
+func (d Direction) String() string {
+	return [...]string{"inbound", "outbound", "local", "transit"}[d]
+}
+
+// FlowVerdict is the judgement of one flow.
+type FlowVerdict uint8
+
+const (
+	Expected    FlowVerdict = iota // an allowed or required rule matches
+	Discouraged                    // a discouraged rule matches
+	Forbidden                      // a forbidden rule matches
+	Unexpected                     // no rule matches
+)
+
+func (v FlowVerdict) String() string {
+	return [...]string{"expected", "discouraged", "forbidden", "unexpected"}[v]
+}
+
+// Fails reports whether the verdict makes the observation non-conformant.
+func (v FlowVerdict) Fails() bool { return v == Forbidden || v == Unexpected }
+
+// FlowResult is one judged flow.
+type FlowResult struct {
+	Flow flow.Flow
+
+	Proto                  ipproto.Proto
+	Client, Server         netip.Addr
+	ClientPort, ServerPort uint16
+	ClientSide             flow.Side
+	Method                 flow.Method // how the client was told from the server
+	Direction              Direction
+	State                  flow.State
+
+	Service                  string      // the server port's service name
+	App                      service.App // the protocol recognised in the payload
+	Mismatch                 bool        // App contradicts the server port's usual protocol
+	ClientNames, ServerNames []string
+	SNI                      string
+
+	Verdict FlowVerdict
+	Rule    *profile.Rule   // the rule that decided the verdict, nil when unexpected
+	Level   profile.Level   // that rule's level in this run
+	Rules   []*profile.Rule // every rule that matched
+	levels  []profile.Level
+	// Unverified explains matches made on a name-pattern peer whose name
+	// the capture never showed.
+	Unverified []string
+	// Why explains, for an unexpected flow, the rules that nearly matched.
+	Why []string
+}
+
+// Packets and Bytes of both directions.
+func (f *FlowResult) Packets() uint64 { p, _ := f.Flow.Total(); return p }
+func (f *FlowResult) Bytes() uint64   { _, b := f.Flow.Total(); return b }
+
+// ClientPackets returns what the client and the server each sent.
+func (f *FlowResult) Sent(fromClient bool) (packets, bytes uint64) {
+	s := f.ClientSide
+	if !fromClient {
+		s = s.Other()
+	}
+	return f.Flow.Packets[s], f.Flow.Bytes[s]
+}
+
+// RuleStatus is what the observation shows of a rule.
+type RuleStatus uint8
+
+const (
+	RuleUnused       RuleStatus = iota // a rule that is not required matched nothing
+	RuleSeen                           // a flow matched that was not a failed attempt
+	RuleBlocked                        // only failed attempts (refused, unanswered, unreachable) matched
+	RuleMissing                        // a required rule matched nothing
+	RuleInconclusive                   // a required rule matched nothing, but the observation is incomplete
+	RuleInactive                       // the rule's phase is not the one being checked
+)
+
+func (s RuleStatus) String() string {
+	return [...]string{"unused", "seen", "blocked", "missing", "inconclusive", "inactive"}[s]
+}
+
+// RuleResult is one rule's outcome.
+type RuleResult struct {
+	Rule     *profile.Rule
+	Level    profile.Level // in this run, after the phase
+	Required bool
+	Status   RuleStatus
+	Flows    []int // indexes into Result.Flows
+}
+
+// Verdict is the outcome of a whole observation.
+type Verdict uint8
+
+const (
+	Conformant    Verdict = iota
+	NotConformant         // an unexpected or forbidden flow, or a blocked or missing required rule
+	Inconclusive          // no fault seen, but a required rule was not seen in an incomplete observation
+)
+
+func (v Verdict) String() string {
+	return [...]string{"conformant", "not-conformant", "inconclusive"}[v]
+}
+
+// Result is the judged observation.
+type Result struct {
+	Verdict      Verdict
+	Host         []netip.Prefix
+	HostInferred bool
+	Phase        string
+	Region       string
+	Profiles     []string
+	Flows        []FlowResult
+	Rules        []RuleResult
+	Obs          *classify.Observation
+}
+
+// Evaluate judges a whole observation.
+func (m *Matcher) Evaluate(obs *classify.Observation) *Result {
+	res := &Result{Obs: obs, Phase: m.opts.Phase, Region: m.opts.Region, Host: m.opts.Host}
+	for _, p := range m.set.Profiles {
+		res.Profiles = append(res.Profiles, p.Name)
+	}
+	if len(res.Host) == 0 {
+		for _, a := range InferHost(obs.Flows) {
+			res.Host = append(res.Host, netip.PrefixFrom(a, a.BitLen()))
+		}
+		res.HostInferred = len(res.Host) > 0
+	}
+	ctx := flowContext{host: hostSet(res.Host), names: obs.Names, sni: obs.SNI}
+	res.Flows = make([]FlowResult, len(obs.Flows))
+	for i := range obs.Flows {
+		res.Flows[i] = m.flow(&obs.Flows[i], ctx)
+	}
+	slices.SortFunc(res.Flows, compareFlows)
+
+	byRule := map[*profile.Rule]*RuleResult{}
+	for _, c := range m.rules {
+		rr := RuleResult{Rule: c.r, Level: c.level, Required: c.active && c.level == profile.LevelRequired}
+		if !c.active {
+			rr.Status = RuleInactive
+		}
+		res.Rules = append(res.Rules, rr)
+	}
+	for i := range res.Rules {
+		byRule[res.Rules[i].Rule] = &res.Rules[i]
+	}
+	for i := range res.Flows {
+		for _, r := range res.Flows[i].Rules {
+			rr := byRule[r]
+			rr.Flows = append(rr.Flows, i)
+		}
+	}
+	complete := obs.Complete()
+	for i := range res.Rules {
+		rr := &res.Rules[i]
+		if rr.Status == RuleInactive {
+			continue
+		}
+		rr.Status = ruleStatus(rr, res.Flows, complete)
+	}
+	res.Verdict = verdict(res)
+	return res
+}
+
+func ruleStatus(rr *RuleResult, flows []FlowResult, complete bool) RuleStatus {
+	if len(rr.Flows) == 0 {
+		switch {
+		case !rr.Required:
+			return RuleUnused
+		case complete:
+			return RuleMissing
+		}
+		return RuleInconclusive
+	}
+	for _, i := range rr.Flows {
+		if !flows[i].State.Failed() {
+			return RuleSeen
+		}
+	}
+	if rr.Required {
+		return RuleBlocked
+	}
+	return RuleSeen
+}
+
+func verdict(res *Result) Verdict {
+	v := Conformant
+	for i := range res.Flows {
+		if res.Flows[i].Verdict.Fails() {
+			return NotConformant
+		}
+	}
+	for _, rr := range res.Rules {
+		switch rr.Status {
+		case RuleBlocked, RuleMissing:
+			return NotConformant
+		case RuleInconclusive:
+			v = Inconclusive
+		}
+	}
+	return v
+}
+
+// InferHost guesses the capturing host: the address that is an endpoint of
+// the most flows (the lowest address among equals), and, for a dual-stack
+// host, the most frequent address of the other IP family when no other
+// address of that family is as frequent (a tie there is a guess too far).
+func InferHost(flows []flow.Flow) []netip.Addr {
+	count := map[netip.Addr]int{}
+	for i := range flows {
+		a, b := flows[i].Key.Addr(flow.SideA), flows[i].Key.Addr(flow.SideB)
+		count[a]++
+		if b != a {
+			count[b]++
+		}
+	}
+	var best [2]netip.Addr // per family: IPv4, IPv6
+	var n [2]int
+	var tied [2]bool
+	for a, c := range count {
+		fam := 0
+		if a.Is6() {
+			fam = 1
+		}
+		switch {
+		case c > n[fam]:
+			best[fam], n[fam], tied[fam] = a, c, false
+		case c == n[fam]:
+			tied[fam] = true
+			if a.Less(best[fam]) {
+				best[fam] = a
+			}
+		}
+	}
+	first := 0
+	if n[1] > n[0] {
+		first = 1
+	}
+	if n[first] == 0 {
+		return nil
+	}
+	out := []netip.Addr{best[first]}
+	if other := 1 - first; n[other] > 0 && !tied[other] {
+		out = append(out, best[other])
+	}
+	return out
+}
+
+// compareFlows orders flows for reports: by protocol, server, server port,
+// client, client port, so that two runs over the same traffic diff cleanly.
+func compareFlows(a, b FlowResult) int {
+	return cmp.Or(
+		cmp.Compare(a.Proto, b.Proto),
+		a.Server.Compare(b.Server),
+		cmp.Compare(a.ServerPort, b.ServerPort),
+		a.Client.Compare(b.Client),
+		cmp.Compare(a.ClientPort, b.ClientPort),
+	)
+}
