@@ -1,0 +1,281 @@
+package report
+
+import (
+	"net/netip"
+	"time"
+
+	"github.com/wirecheck/wirecheck/classify/match"
+	"github.com/wirecheck/wirecheck/classify/profile"
+	"github.com/wirecheck/wirecheck/classify/service"
+)
+
+// Version names the JSON schema. It changes only when a field changes
+// meaning or disappears; new fields may be added within a version.
+const Version = "wirecheck/report/v1"
+
+// Report is the machine-readable form of a Result; JSON marshals it as the
+// schema documents.
+type Report struct {
+	Schema   string         `json:"schema"`
+	Verdict  string         `json:"verdict"`
+	Host     Host           `json:"host"`
+	Profiles []string       `json:"profiles"`
+	Phase    string         `json:"phase"`
+	Region   string         `json:"region"`
+	Complete bool           `json:"complete"`
+	Inputs   []Input        `json:"inputs"`
+	Losses   []Loss         `json:"losses"`
+	Summary  Summary        `json:"summary"`
+	Problems []Problem      `json:"problems"`
+	Rules    []Rule         `json:"rules"`
+	Flows    []Flow         `json:"flows"`
+	Other    []OtherTraffic `json:"other"`
+}
+
+type Host struct {
+	Addresses []string `json:"addresses"`
+	Inferred  bool     `json:"inferred"`
+}
+
+type Input struct {
+	Name    string  `json:"name"`
+	Packets uint64  `json:"packets"`
+	Stopped *string `json:"stopped"`
+}
+
+type Loss struct {
+	What     string `json:"what"`
+	Count    uint64 `json:"count"`
+	Degraded bool   `json:"degraded"`
+}
+
+type Summary struct {
+	Packets         uint64  `json:"packets"`
+	Bytes           uint64  `json:"bytes"`
+	Flows           int     `json:"flows"`
+	First           *string `json:"first"`
+	Last            *string `json:"last"`
+	Malformed       uint64  `json:"malformed"`
+	OrphanFragments uint64  `json:"orphan_fragments"`
+	NamesDropped    uint64  `json:"names_dropped"`
+}
+
+type Problem struct {
+	Kind  string  `json:"kind"`
+	Fails bool    `json:"fails"`
+	Rule  *string `json:"rule"`
+	Flow  *int    `json:"flow"`
+	Text  string  `json:"text"`
+}
+
+type Rule struct {
+	ID       string           `json:"id"`
+	Profile  string           `json:"profile"`
+	Name     string           `json:"name"`
+	From     string           `json:"from"`
+	To       string           `json:"to"`
+	Either   bool             `json:"bidirectional"`
+	Level    string           `json:"level"`
+	Required bool             `json:"required"`
+	Phase    string           `json:"phase"`
+	Proto    string           `json:"proto"`
+	Ports    []string         `json:"ports"`
+	Status   string           `json:"status"`
+	Flows    []int            `json:"flows"`
+	How      string           `json:"how"`
+	Note     string           `json:"note"`
+	Sources  []profile.Source `json:"sources"`
+}
+
+type Flow struct {
+	Proto        string       `json:"proto"`
+	Client       string       `json:"client"`
+	ClientPort   uint16       `json:"client_port"`
+	Server       string       `json:"server"`
+	ServerPort   uint16       `json:"server_port"`
+	ClientMethod string       `json:"client_method"`
+	Direction    string       `json:"direction"`
+	State        string       `json:"state"`
+	Service      string       `json:"service"`
+	App          string       `json:"app"`
+	Mismatch     bool         `json:"protocol_mismatch"`
+	Names        Names        `json:"names"`
+	TLS          *TLS         `json:"tls"`
+	Packets      uint64       `json:"packets"`
+	Bytes        uint64       `json:"bytes"`
+	ClientSent   Counts       `json:"from_client"`
+	ServerSent   Counts       `json:"from_server"`
+	SYNs         uint32       `json:"syns"`
+	Unreachable  *Unreachable `json:"unreachable"`
+	First        *string      `json:"first"`
+	Last         *string      `json:"last"`
+	Rule         *string      `json:"rule"`
+	Rules        []string     `json:"rules"`
+	Verdict      string       `json:"verdict"`
+	Unverified   []string     `json:"unverified"`
+	Why          []string     `json:"why"`
+}
+
+type Names struct {
+	Client []string `json:"client"`
+	Server []string `json:"server"`
+	SNI    string   `json:"sni"`
+}
+
+type TLS struct {
+	Version        string `json:"version"`
+	Cipher         string `json:"cipher"`
+	ForwardSecrecy bool   `json:"forward_secrecy"`
+}
+
+type Counts struct {
+	Packets uint64 `json:"packets"`
+	Bytes   uint64 `json:"bytes"`
+}
+
+type Unreachable struct {
+	Count   uint32 `json:"count"`
+	Message string `json:"message"`
+	From    string `json:"from"`
+}
+
+type OtherTraffic struct {
+	Kind    string `json:"kind"`
+	Packets uint64 `json:"packets"`
+	Bytes   uint64 `json:"bytes"`
+}
+
+// Build converts a Result into its machine-readable form.
+func Build(res *match.Result) *Report {
+	obs := res.Obs
+	rep := &Report{
+		Schema:   Version,
+		Verdict:  res.Verdict.String(),
+		Host:     Host{Addresses: []string{}, Inferred: res.HostInferred},
+		Profiles: res.Profiles,
+		Phase:    res.Phase,
+		Region:   res.Region,
+		Complete: obs.Complete(),
+		Inputs:   []Input{},
+		Losses:   []Loss{},
+		Problems: []Problem{},
+		Rules:    []Rule{},
+		Flows:    []Flow{},
+		Other:    []OtherTraffic{},
+		Summary: Summary{
+			Packets: obs.Packets, Bytes: obs.Bytes, Flows: len(res.Flows),
+			Malformed: obs.Malformed.Total(), OrphanFragments: obs.OrphanFragments,
+		},
+	}
+	if obs.Packets > 0 {
+		rep.Summary.First, rep.Summary.Last = stamp(obs.First), stamp(obs.Last)
+	}
+	if obs.Names != nil {
+		rep.Summary.NamesDropped = obs.Names.Dropped
+	}
+	for _, h := range res.Host {
+		rep.Host.Addresses = append(rep.Host.Addresses, prefixString(h))
+	}
+	for _, in := range obs.Inputs {
+		ri := Input{Name: in.Name, Packets: in.Packets}
+		if in.Stopped != nil {
+			s := in.Stopped.Error()
+			ri.Stopped = &s
+		}
+		rep.Inputs = append(rep.Inputs, ri)
+	}
+	for _, l := range obs.Losses {
+		rep.Losses = append(rep.Losses, Loss(l))
+	}
+	for _, p := range res.Problems() {
+		rp := Problem{Kind: p.Kind.String(), Fails: p.Fails, Text: p.Text}
+		if p.Rule != nil {
+			id := p.Rule.ID()
+			rp.Rule = &id
+		}
+		if p.Flow >= 0 {
+			i := p.Flow
+			rp.Flow = &i
+		}
+		rep.Problems = append(rep.Problems, rp)
+	}
+	for _, rr := range res.Rules {
+		r := rr.Rule
+		rep.Rules = append(rep.Rules, Rule{
+			ID: r.ID(), Profile: r.Profile, Name: r.Name, From: r.From, To: r.To, Either: r.Bidirectional,
+			Level: rr.Level.String(), Required: rr.Required, Phase: r.Phase,
+			Proto: r.Protos.String(), Ports: nonNil(r.PortStrings()), Status: rr.Status.String(),
+			Flows: nonNil(rr.Flows), How: r.How, Note: r.Note, Sources: nonNil(r.Sources),
+		})
+	}
+	for i := range res.Flows {
+		rep.Flows = append(rep.Flows, buildFlow(&res.Flows[i]))
+	}
+	for _, o := range obs.Other {
+		rep.Other = append(rep.Other, OtherTraffic{Kind: o.Name(), Packets: o.Packets, Bytes: o.Bytes})
+	}
+	return rep
+}
+
+func buildFlow(f *match.FlowResult) Flow {
+	cp, cb := f.Sent(true)
+	sp, sb := f.Sent(false)
+	out := Flow{
+		Proto: f.Proto.String(), Client: f.Client.String(), ClientPort: f.ClientPort,
+		Server: f.Server.String(), ServerPort: f.ServerPort, ClientMethod: f.Method.String(),
+		Direction: f.Direction.String(), State: f.State.String(), Service: f.Service,
+		App: f.App.String(), Mismatch: f.Mismatch,
+		Names:   Names{Client: nonNil(f.ClientNames), Server: nonNil(f.ServerNames), SNI: f.SNI},
+		Packets: cp + sp, Bytes: cb + sb,
+		ClientSent: Counts{cp, cb}, ServerSent: Counts{sp, sb},
+		SYNs:  f.Flow.SYNs[f.ClientSide],
+		Rules: []string{}, Verdict: f.Verdict.String(),
+		Unverified: nonNil(f.Unverified), Why: nonNil(f.Why),
+	}
+	if cp+sp > 0 {
+		out.First, out.Last = stamp(f.Flow.First), stamp(f.Flow.Last)
+	}
+	if f.Flow.TLSVersion != 0 {
+		out.TLS = &TLS{
+			Version: service.TLSVersionName(f.Flow.TLSVersion), Cipher: service.CipherName(f.Flow.TLSCipher),
+			ForwardSecrecy: service.ForwardSecret(f.Flow.TLSCipher),
+		}
+	}
+	if f.Flow.Unreachable > 0 {
+		out.Unreachable = &Unreachable{
+			Count:   f.Flow.Unreachable,
+			Message: match.UnreachableName(f.Flow.UnreachableType, f.Flow.UnreachableCode),
+			From:    netip.AddrFrom16(f.Flow.UnreachableFrom).Unmap().String(),
+		}
+	}
+	if f.Rule != nil {
+		id := f.Rule.ID()
+		out.Rule = &id
+	}
+	for _, r := range f.Rules {
+		out.Rules = append(out.Rules, r.ID())
+	}
+	return out
+}
+
+func stamp(ns int64) *string {
+	s := time.Unix(0, ns).UTC().Format(time.RFC3339Nano)
+	return &s
+}
+
+// prefixString prints a single address without its /32 or /128.
+func prefixString(p netip.Prefix) string {
+	if p.IsSingleIP() {
+		return p.Addr().String()
+	}
+	return p.String()
+}
+
+// nonNil makes empty lists encode as [] rather than null, so consumers
+// need not tell the two apart.
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}

@@ -1,0 +1,188 @@
+package report
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/wirecheck/wirecheck/classify/match"
+)
+
+// Text writes the report for people: the verdict, then each problem on one
+// line that says what to do, then the rules, the flows and everything else.
+func Text(w io.Writer, res *match.Result) error {
+	rep := Build(res)
+	ew := &errWriter{w: w}
+	problems := res.Problems()
+	fails := 0
+	for _, p := range problems {
+		if p.Fails {
+			fails++
+		}
+	}
+	switch res.Verdict {
+	case match.Conformant:
+		ew.printf("CONFORMANT: every flow is expected and every required flow was seen\n")
+	case match.NotConformant:
+		ew.printf("NOT CONFORMANT: %d %s\n", fails, plural(fails, "problem", "problems"))
+	case match.Inconclusive:
+		ew.printf("INCONCLUSIVE: no fault seen, but the observation is incomplete and some required flows were not seen\n")
+	}
+	ew.printf("profiles: %s; phase: %s; region: %s\n", strings.Join(res.Profiles, ", "), or(res.Phase, "all"), or(res.Region, "any"))
+	hosts := strings.Join(rep.Host.Addresses, ", ")
+	switch {
+	case len(rep.Host.Addresses) == 0:
+		ew.printf("host: unknown (no flows; set --host)\n")
+	case rep.Host.Inferred:
+		ew.printf("host: %s (inferred: the endpoint of the most flows; set --host to be sure)\n", hosts)
+	default:
+		ew.printf("host: %s\n", hosts)
+	}
+	for _, in := range rep.Inputs {
+		ew.printf("input: %s: %d packets", in.Name, in.Packets)
+		if in.Stopped != nil {
+			ew.printf(" (INCOMPLETE: %s)", *in.Stopped)
+		}
+		ew.printf("\n")
+	}
+	for _, l := range rep.Losses {
+		switch {
+		case l.Count == 0:
+		case l.Degraded:
+			ew.printf("lost: %d %s (no flow is hidden by this)\n", l.Count, l.What)
+		default:
+			ew.printf("lost: %d %s (the report is built on incomplete data)\n", l.Count, l.What)
+		}
+	}
+	s := rep.Summary
+	span := ""
+	if s.First != nil {
+		span = fmt.Sprintf(", %s to %s", shortTime(*s.First), shortTime(*s.Last))
+	}
+	ew.printf("traffic: %d packets, %d bytes, %d flows%s\n", s.Packets, s.Bytes, s.Flows, span)
+
+	if len(problems) > 0 {
+		ew.printf("\nProblems:\n")
+		n := 0
+		for _, p := range problems {
+			if p.Fails {
+				n++
+				ew.printf("  %d. %s\n", n, p.Text)
+			}
+		}
+		for _, p := range problems {
+			if !p.Fails {
+				ew.printf("  - %s\n", p.Text)
+			}
+		}
+	}
+
+	ew.printf("\nRules:\n")
+	tw := tabwriter.NewWriter(ew, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "  STATUS\tLEVEL\tRULE\tPROTO\tPORTS\tFROM -> TO\tFLOWS\n")
+	rr := res.Rules
+	for i, r := range rep.Rules {
+		arrow := " -> "
+		if r.Either {
+			arrow = " <-> "
+		}
+		level := r.Level
+		if r.Phase != "" {
+			level += " (" + r.Phase + ")"
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\t%d\n", r.Status, level, r.ID, strings.ToLower(match.ProtosName(rr[i].Rule.Protos)), or(strings.Join(r.Ports, ","), "any"),
+			r.From+arrow+r.To, len(r.Flows))
+	}
+	tw.Flush()
+
+	ew.printf("\nFlows:\n")
+	tw = tabwriter.NewWriter(ew, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "  VERDICT\tPROTO\tCLIENT\tSERVER\tSERVICE\tDIR\tSTATE\tPKTS\tBYTES\tRULE\n")
+	for _, f := range rep.Flows {
+		server := fmt.Sprintf("%s", joinHostPort(f.Server, f.ServerPort, f.Proto))
+		if names := f.Names.Server; len(names) > 0 {
+			server += " (" + strings.Join(names, ", ") + ")"
+		} else if f.Names.SNI != "" {
+			server += " (" + f.Names.SNI + ")"
+		}
+		svc := f.Service
+		if f.Mismatch {
+			svc += " (carries " + f.App + "!)"
+		} else if f.Service == "" && f.App != "" && f.App != "unknown" {
+			svc = f.App
+		}
+		rule := "-"
+		if f.Rule != nil {
+			rule = *f.Rule
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%d\t%s\n", f.Verdict, f.Proto,
+			joinHostPort(f.Client, f.ClientPort, f.Proto), server, or(svc, "-"), f.Direction, f.State, f.Packets, f.Bytes, rule)
+	}
+	tw.Flush()
+
+	if len(rep.Other) > 0 || s.Malformed > 0 || s.OrphanFragments > 0 {
+		ew.printf("\nNot port flows (never judged):\n")
+		for _, o := range rep.Other {
+			ew.printf("  %s: %d packets, %d bytes\n", o.Kind, o.Packets, o.Bytes)
+		}
+		if s.Malformed > 0 {
+			m := res.Obs.Malformed
+			ew.printf("  malformed frames: %d (truncated %d, bad headers %d, unsupported link type %d)\n", s.Malformed, m.Truncated, m.Malformed, m.UnknownLink)
+		}
+		if s.OrphanFragments > 0 {
+			ew.printf("  IP fragments without their first fragment: %d\n", s.OrphanFragments)
+		}
+	}
+	return ew.err
+}
+
+func joinHostPort(addr string, port uint16, proto string) string {
+	if proto != "tcp" && proto != "udp" {
+		return addr
+	}
+	if strings.Contains(addr, ":") {
+		return fmt.Sprintf("[%s]:%d", addr, port)
+	}
+	return fmt.Sprintf("%s:%d", addr, port)
+}
+
+func shortTime(s string) string {
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return s
+	}
+	return t.Format("2006-01-02 15:04:05.000Z")
+}
+
+func or(s, dflt string) string {
+	if s == "" {
+		return dflt
+	}
+	return s
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
+
+// errWriter keeps the first write error so the writers can print freely.
+type errWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (e *errWriter) Write(p []byte) (int, error) {
+	if e.err != nil {
+		return len(p), nil
+	}
+	n, err := e.w.Write(p)
+	e.err = err
+	return n, err
+}
+
+func (e *errWriter) printf(format string, args ...any) { fmt.Fprintf(e, format, args...) }
