@@ -1,0 +1,157 @@
+package live
+
+import (
+	"fmt"
+	"sync"
+
+	"github.com/wirecheck/wirecheck/bpf"
+	"github.com/wirecheck/wirecheck/classify"
+	"github.com/wirecheck/wirecheck/classify/flow"
+)
+
+// EBPF is the kernel engine: the bpf counter aggregates flows on the hot
+// path; user space only reads the map, hears of flows no profile port covers
+// through a ring buffer, and inspects the payload samples the program copies
+// (DNS answers, first payloads) to learn names and protocols.
+type EBPF struct {
+	c     *bpf.Counter
+	iface string
+	done  sync.WaitGroup
+	once  sync.Once
+
+	mu     sync.Mutex
+	in     *classify.Inspector
+	shadow map[flow.Key]*flow.Flow // what payloads taught about each flow (App, TLS)
+	fresh  []flow.Flow
+}
+
+// EBPFOptions size the kernel engine.
+type EBPFOptions struct {
+	// ServerPorts are the ports the profile serves: flows on them are not
+	// sent to user space at once.
+	ServerPorts []bpf.PortKey
+	MaxFlows    int
+}
+
+// OpenEBPF loads the counter and attaches it to iface.
+func OpenEBPF(iface string, opts EBPFOptions) (*EBPF, error) {
+	c, err := bpf.Load(bpf.Options{ServerPorts: opts.ServerPorts, MaxFlows: opts.MaxFlows, Payloads: true})
+	if err != nil {
+		return nil, err
+	}
+	if err := c.Attach(iface); err != nil {
+		c.Close()
+		return nil, err
+	}
+	e := &EBPF{c: c, iface: iface, in: classify.NewInspector(), shadow: map[flow.Key]*flow.Flow{}}
+	e.done.Add(2)
+	go e.newFlows()
+	go e.payloads()
+	return e, nil
+}
+
+func (e *EBPF) newFlows() {
+	defer e.done.Done()
+	for nf := range e.c.NewFlows() {
+		f := flow.Flow{Key: nf.Key, FirstSide: nf.First, First: nf.Time, Last: nf.Time}
+		f.Packets[nf.First] = 1
+		e.mu.Lock()
+		e.fresh = append(e.fresh, f)
+		e.mu.Unlock()
+	}
+}
+
+// maxShadow bounds the per-flow payload facts kept in user space; past it,
+// new flows are not inspected (names still are).
+const maxShadow = 1 << 20
+
+func (e *EBPF) payloads() {
+	defer e.done.Done()
+	for p := range e.c.Payloads() {
+		t := p.Key.From(p.Side)
+		e.mu.Lock()
+		sh := e.shadow[p.Key]
+		if sh == nil && len(e.shadow) < maxShadow {
+			sh = &flow.Flow{Key: p.Key}
+			e.shadow[p.Key] = sh
+		}
+		if sh != nil {
+			e.in.Payload(sh, p.Side, &t, p.Data)
+		} else {
+			e.in.Payload(&flow.Flow{Key: p.Key}, p.Side, &t, p.Data)
+		}
+		e.mu.Unlock()
+	}
+}
+
+// Observation reads the kernel's flows and counters.
+func (e *EBPF) Observation() (*classify.Observation, error) {
+	flows, err := e.c.Flows()
+	if err != nil {
+		return nil, fmt.Errorf("read flows: %w", err)
+	}
+	st, err := e.c.Stats()
+	if err != nil {
+		return nil, fmt.Errorf("read counters: %w", err)
+	}
+	obs := &classify.Observation{
+		Flows:           flows,
+		Packets:         st.Packets,
+		Bytes:           st.Bytes,
+		Malformed:       classify.Malformed{Truncated: st.Truncated, Malformed: st.Malformed},
+		OrphanFragments: st.UntiedFragments,
+		Inputs:          []classify.Input{{Name: e.iface + " (ebpf)", Packets: st.Packets}},
+		Losses: []classify.Loss{
+			{What: "flows evicted from the full kernel flow map", Count: st.Evicted},
+			{What: "packets of new flows the full kernel flow map refused", Count: st.Lost},
+			{What: "new-flow notices lost from the ring buffer (alerts wait for the next interval)", Count: st.RingDrops, Degraded: true},
+			{What: "payload samples lost (names or protocols may be missing)", Count: st.PayloadDrops, Degraded: true},
+		},
+	}
+	if st.OtherPackets > 0 {
+		obs.Other = []classify.OtherCount{{Label: "not port flows (ARP, ICMP errors, neighbour discovery, other protocols)", Packets: st.OtherPackets, Bytes: st.OtherBytes}}
+	}
+	e.mu.Lock()
+	for i := range obs.Flows {
+		f := &obs.Flows[i]
+		if sh := e.shadow[f.Key]; sh != nil {
+			f.App, f.TLSVersion, f.TLSCipher = sh.App, sh.TLSVersion, sh.TLSCipher
+		}
+	}
+	obs.SNI, obs.Names = e.in.Snapshot()
+	e.mu.Unlock()
+	for i := range obs.Flows {
+		f := &obs.Flows[i]
+		if f.Packets[0]+f.Packets[1] == 0 {
+			continue
+		}
+		if obs.First == 0 || f.First < obs.First {
+			obs.First = f.First
+		}
+		obs.Last = max(obs.Last, f.Last)
+	}
+	return obs, nil
+}
+
+// Fresh returns the flows the kernel reported because no profile port
+// covers them. Each carries only its key, first sender and time.
+func (e *EBPF) Fresh() []flow.Flow {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	f := e.fresh
+	e.fresh = nil
+	return f
+}
+
+// Err is always nil: the kernel program cannot stop on its own.
+func (e *EBPF) Err() error { return nil }
+
+// Close detaches the program and waits for the readers.
+func (e *EBPF) Close() error {
+	var err error
+	e.once.Do(func() {
+		err = e.c.Close()
+		e.done.Wait()
+	})
+	return err
+}
