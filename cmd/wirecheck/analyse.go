@@ -1,0 +1,172 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net/netip"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/wirecheck/wirecheck/capture"
+	"github.com/wirecheck/wirecheck/classify"
+	"github.com/wirecheck/wirecheck/classify/match"
+	"github.com/wirecheck/wirecheck/classify/profile"
+	"github.com/wirecheck/wirecheck/classify/report"
+)
+
+// matchFlags are the flags analyse and watch share: which profiles, and the
+// user's bindings for them.
+type matchFlags struct {
+	profiles []string
+	hosts    []string
+	peers    []string
+	region   string
+	phase    string
+	format   string
+	output   string
+}
+
+func (m *matchFlags) register(cmd *cobra.Command) {
+	f := cmd.Flags()
+	f.StringArrayVarP(&m.profiles, "profile", "p", nil, "profile to check against: a built-in name (see `wirecheck profiles`) or a YAML file; repeat to compose")
+	f.StringArrayVar(&m.hosts, "host", nil, "address or CIDR of the agent host (repeatable); default: inferred from the traffic")
+	f.StringArrayVar(&m.peers, "peer", nil, "bind a peer group to addresses, NAME=ADDR|CIDR[,...] (repeatable)")
+	f.StringVar(&m.region, "region", "", "AWS Region for {region} in host name patterns (default: any region)")
+	f.StringVar(&m.phase, "phase", "", "check one phase only, e.g. activation or operation (default: all phases, phased rules only allowed)")
+	f.StringVar(&m.format, "format", "text", "report format: "+strings.Join(formatNames(), ", "))
+	f.StringVarP(&m.output, "output", "o", "", "write the report to this file instead of standard output")
+}
+
+// matcher loads the profiles and compiles the bindings.
+func (m *matchFlags) matcher() (*match.Matcher, error) {
+	if len(m.profiles) == 0 {
+		return nil, errors.New("no profile: name one with -p (list them with: wirecheck profiles)")
+	}
+	if _, ok := formats[m.format]; !ok {
+		return nil, fmt.Errorf("--format %s: use one of %s", m.format, strings.Join(formatNames(), ", "))
+	}
+	set, err := profile.Load(m.profiles...)
+	if err != nil {
+		return nil, err
+	}
+	opts := match.Options{Region: m.region, Phase: m.phase, Peers: map[string][]netip.Prefix{}}
+	for _, h := range m.hosts {
+		p, err := profile.ParsePrefix(h)
+		if err != nil {
+			return nil, fmt.Errorf("--host: %v", err)
+		}
+		opts.Host = append(opts.Host, p)
+	}
+	for _, b := range m.peers {
+		name, addrs, ok := strings.Cut(b, "=")
+		if !ok || name == "" || addrs == "" {
+			return nil, fmt.Errorf("--peer %q: use NAME=ADDR|CIDR[,ADDR|CIDR...]", b)
+		}
+		for _, a := range strings.Split(addrs, ",") {
+			p, err := profile.ParsePrefix(strings.TrimSpace(a))
+			if err != nil {
+				return nil, fmt.Errorf("--peer %s: %v", name, err)
+			}
+			opts.Peers[name] = append(opts.Peers[name], p)
+		}
+	}
+	return match.New(set, opts)
+}
+
+// writeReport writes res in the chosen format and turns the verdict into
+// the exit status.
+func (m *matchFlags) writeReport(cmd *cobra.Command, res *match.Result) error {
+	var w io.Writer = cmd.OutOrStdout()
+	if m.output != "" && m.output != "-" {
+		f, err := os.Create(m.output)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		w = f
+	}
+	if err := formats[m.format](w, res); err != nil {
+		return fmt.Errorf("write report: %w", err)
+	}
+	switch res.Verdict {
+	case match.NotConformant:
+		return exitStatus{exitNotConformant}
+	case match.Inconclusive:
+		return exitStatus{exitError}
+	}
+	return nil
+}
+
+var formats = map[string]func(io.Writer, *match.Result) error{
+	"text": report.Text,
+	"json": report.JSON,
+}
+
+func formatNames() []string {
+	return []string{"text", "json"}
+}
+
+func newAnalyse() *cobra.Command {
+	var mf matchFlags
+	var filter string
+	cmd := &cobra.Command{
+		Use:     "analyse [flags] CAPTURE...",
+		Aliases: []string{"analyze"},
+		Short:   "Check capture files (pcap, pcapng, gzip; - for standard input) against a profile",
+		Example: `  wirecheck analyse -p storage-gateway/file-nfs --host 10.0.0.5 capture.pcapng
+  wirecheck analyse -p ./my-profile.yaml --format json -o report.json a.pcap b.pcap
+  tcpdump -i eth0 -w - | wirecheck analyse -p storage-gateway/file-nfs -`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			m, err := mf.matcher()
+			if err != nil {
+				return err
+			}
+			var keep func(*capture.Frame) bool
+			if filter != "" {
+				f, err := capture.NewFilter(filter)
+				if err != nil {
+					return err
+				}
+				keep = f.Match
+			}
+			// Open every file first, so that a typo in the last name is
+			// reported before minutes of reading the first.
+			var files []*capture.File
+			defer func() {
+				for _, f := range files {
+					f.Close()
+				}
+			}()
+			for _, name := range args {
+				f, err := openCapture(cmd, name)
+				if err != nil {
+					return err
+				}
+				files = append(files, f)
+			}
+			c := classify.New(1 << 12)
+			for _, f := range files {
+				if err := c.Read(f.Name(), f, keep); err != nil {
+					// The packets before the damage are kept; the report
+					// says where reading stopped.
+					fmt.Fprintf(cmd.ErrOrStderr(), "wirecheck: %v (the report covers the packets before)\n", err)
+				}
+			}
+			return mf.writeReport(cmd, m.Evaluate(c.Observation()))
+		},
+	}
+	mf.register(cmd)
+	cmd.Flags().StringVarP(&filter, "filter", "f", "", "only packets matching this tcpdump-syntax filter expression")
+	return cmd
+}
+
+func openCapture(cmd *cobra.Command, name string) (*capture.File, error) {
+	if name == "-" {
+		return capture.NewReader("-", cmd.InOrStdin())
+	}
+	return capture.Open(name)
+}

@@ -1,0 +1,235 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/wirecheck/wirecheck/bpf"
+	"github.com/wirecheck/wirecheck/classify/flow"
+	"github.com/wirecheck/wirecheck/classify/live"
+	"github.com/wirecheck/wirecheck/classify/match"
+)
+
+type watchFlags struct {
+	matchFlags
+	iface    string
+	engine   string
+	filter   string
+	interval time.Duration
+	duration time.Duration
+	maxFlows int
+}
+
+func newWatch() *cobra.Command {
+	var wf watchFlags
+	cmd := &cobra.Command{
+		Use:   "watch -i IFACE -p PROFILE [flags]",
+		Short: "Check live traffic on an interface of this host against a profile",
+		Long: `watch captures on an interface of the agent host and judges its flows as
+analyse judges a file: an unexpected flow is printed (on standard error) within
+a second of its first packet, a summary every --interval, and the full report
+when it ends (--duration, SIGINT or SIGTERM), with the same exit status.
+
+Engines: ebpf (default where the kernel and privileges allow) counts flows in
+the kernel; pcap reads packets with libpcap.`,
+		Example: `  wirecheck watch -i eth0 -p storage-gateway/file-nfs --duration 1h
+  wirecheck watch -i eth0 -p storage-gateway/file-nfs --engine pcap --filter 'not port 22'`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return wf.run(cmd) },
+	}
+	wf.register(cmd)
+	f := cmd.Flags()
+	f.StringVarP(&wf.iface, "interface", "i", "", "interface to watch (required)")
+	f.StringVar(&wf.engine, "engine", "", "ebpf or pcap (default: ebpf where possible, else pcap)")
+	f.StringVarP(&wf.filter, "filter", "f", "", "tcpdump-syntax filter (pcap engine only)")
+	f.DurationVar(&wf.interval, "interval", 10*time.Second, "how often to print a summary")
+	f.DurationVar(&wf.duration, "duration", 0, "stop after this long (default: until SIGINT or SIGTERM)")
+	f.IntVar(&wf.maxFlows, "max-flows", bpf.DefaultMaxFlows, "size of the eBPF engine's flow map")
+	cmd.MarkFlagRequired("interface")
+	return cmd
+}
+
+func (wf *watchFlags) run(cmd *cobra.Command) error {
+	if wf.interval <= 0 {
+		return errors.New("--interval must be positive")
+	}
+	if len(wf.hosts) == 0 {
+		addrs, err := interfaceAddrs(wf.iface)
+		if err != nil {
+			return err
+		}
+		wf.hosts = addrs
+	}
+	m, err := wf.matcher()
+	if err != nil {
+		return err
+	}
+	eng, err := wf.open(cmd.ErrOrStderr(), m)
+	if err != nil {
+		return err
+	}
+	defer eng.Close()
+
+	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if wf.duration > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, wf.duration)
+		defer cancel()
+	}
+	w := &watcher{m: m, eng: eng, out: cmd.ErrOrStderr(), alerted: map[flow.Key]bool{}}
+	if err := w.loop(ctx, wf.interval); err != nil {
+		// The engine failed (the interface went away): report what was seen.
+		fmt.Fprintf(cmd.ErrOrStderr(), "wirecheck: %v (the report covers what was seen before)\n", err)
+	}
+	obs, err := eng.Observation()
+	if err != nil {
+		return err
+	}
+	return wf.writeReport(cmd, m.Evaluate(obs))
+}
+
+// open starts the chosen engine; without a choice, eBPF where the kernel and
+// privileges allow it, else libpcap (saying why).
+func (wf *watchFlags) open(stderr io.Writer, m *match.Matcher) (live.Engine, error) {
+	switch wf.engine {
+	case "pcap":
+		return live.OpenPcap(wf.iface, wf.filter)
+	case "ebpf", "":
+		if wf.filter != "" {
+			if wf.engine == "ebpf" {
+				return nil, errors.New("--filter works only with --engine pcap")
+			}
+			return live.OpenPcap(wf.iface, wf.filter)
+		}
+		var ports []bpf.PortKey
+		for proto, port := range m.ServerPorts() {
+			ports = append(ports, bpf.PortKey{Proto: proto, Port: port})
+		}
+		e, err := live.OpenEBPF(wf.iface, live.EBPFOptions{ServerPorts: ports, MaxFlows: wf.maxFlows})
+		if err == nil || wf.engine == "ebpf" || errors.Is(err, bpf.ErrNoInterface) {
+			return e, err
+		}
+		fmt.Fprintf(stderr, "wirecheck: eBPF engine unavailable (%v); using libpcap\n", err)
+		return live.OpenPcap(wf.iface, wf.filter)
+	}
+	return nil, fmt.Errorf("--engine %s: use ebpf or pcap", wf.engine)
+}
+
+// interfaceAddrs returns the interface's own addresses: the host, unless
+// --host says otherwise.
+func interfaceAddrs(name string) ([]string, error) {
+	ifi, err := net.InterfaceByName(name)
+	if err != nil {
+		return nil, fmt.Errorf("interface %s: no such interface (list them with: ip link)", name)
+	}
+	addrs, err := ifi.Addrs()
+	if err != nil {
+		return nil, fmt.Errorf("interface %s: %w", name, err)
+	}
+	var out []string
+	for _, a := range addrs {
+		if p, err := netip.ParsePrefix(a.String()); err == nil {
+			out = append(out, p.Addr().String())
+		}
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("interface %s has no addresses: name the host's with --host", name)
+	}
+	return out, nil
+}
+
+// watcher prints alerts and summaries while an engine runs.
+type watcher struct {
+	m       *match.Matcher
+	eng     live.Engine
+	out     io.Writer
+	alerted map[flow.Key]bool
+	flows   int
+}
+
+// alertPoll is how often new flows are judged: well within the promised
+// second from first packet to alert.
+const alertPoll = 250 * time.Millisecond
+
+func (w *watcher) loop(ctx context.Context, interval time.Duration) error {
+	poll := time.NewTicker(alertPoll)
+	defer poll.Stop()
+	summary := time.NewTicker(interval)
+	defer summary.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			w.fresh()
+			return nil
+		case <-poll.C:
+			w.fresh()
+			if err := w.eng.Err(); err != nil {
+				return err
+			}
+		case <-summary.C:
+			if err := w.summary(); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+// fresh judges new flows at once, without names (those arrive with the
+// next summary, which judges every flow again in full).
+func (w *watcher) fresh() {
+	for _, f := range w.eng.Fresh() {
+		fr := w.m.Flow(&f, w.m.Host(), nil, nil)
+		w.alert(&fr)
+	}
+}
+
+func (w *watcher) alert(fr *match.FlowResult) {
+	if !fr.Verdict.Fails() || w.alerted[fr.Flow.Key] {
+		return
+	}
+	w.alerted[fr.Flow.Key] = true
+	fmt.Fprintf(w.out, "%s %s: %s %s from %s to %s\n", time.Now().Format("15:04:05"), fr.Verdict,
+		fr.Direction, match.ProtoPort(fr.Proto, fr.ServerPort), match.Endpoint(fr.Client, fr.ClientNames), match.Endpoint(fr.Server, fr.ServerNames))
+}
+
+func (w *watcher) summary() error {
+	obs, err := w.eng.Observation()
+	if err != nil {
+		return err
+	}
+	res := w.m.Evaluate(obs)
+	counts := map[match.FlowVerdict]int{}
+	for i := range res.Flows {
+		counts[res.Flows[i].Verdict]++
+		w.alert(&res.Flows[i])
+	}
+	status := map[match.RuleStatus]int{}
+	required := 0
+	for _, rr := range res.Rules {
+		if rr.Required {
+			required++
+			status[rr.Status]++
+		}
+	}
+	var lost uint64
+	for _, l := range obs.Losses {
+		lost += l.Count
+	}
+	fmt.Fprintf(w.out, "%s summary: %s; %d flows (+%d): %d unexpected, %d forbidden; required rules %d/%d seen, %d blocked, %d not yet seen; %d packets; %d lost\n",
+		time.Now().Format("15:04:05"), res.Verdict, len(res.Flows), len(res.Flows)-w.flows,
+		counts[match.Unexpected], counts[match.Forbidden], status[match.RuleSeen], required, status[match.RuleBlocked],
+		status[match.RuleMissing]+status[match.RuleInconclusive], obs.Packets, lost)
+	w.flows = len(res.Flows)
+	return nil
+}
