@@ -31,8 +31,8 @@ type matchFlags struct {
 
 func (m *matchFlags) register(cmd *cobra.Command) {
 	f := cmd.Flags()
-	f.StringArrayVarP(&m.profiles, "profile", "p", nil, "profile to check against: a built-in name (see `wirecheck profiles`) or a YAML file; repeat to compose")
-	f.StringArrayVar(&m.hosts, "host", nil, "address or CIDR of the agent host (repeatable); default: inferred from the traffic")
+	f.StringArrayVarP(&m.profiles, "profile", "p", nil, "profile to check against: a built-in `NAME` (list them with: wirecheck profiles) or a YAML file; repeat to compose")
+	f.StringArrayVar(&m.hosts, "host", nil, "address or CIDR of the agent host (repeatable); default: inferred from the traffic (watch: the interface's own addresses)")
 	f.StringArrayVar(&m.peers, "peer", nil, "bind a peer group to addresses, NAME=ADDR|CIDR[,...] (repeatable)")
 	f.StringVar(&m.region, "region", "", "AWS Region for {region} in host name patterns (default: any region)")
 	f.StringVar(&m.phase, "phase", "", "check one phase only, e.g. activation or operation (default: all phases, phased rules only allowed)")
