@@ -11,16 +11,13 @@ import (
 	"time"
 
 	"github.com/wirecheck/wirecheck/capture"
+	"github.com/wirecheck/wirecheck/internal/testcorpus"
 )
 
-// corpusDir holds real, often malformed captures (tcpdump's test suite and
-// protocol samples) beside the checkout; see its README.
-const corpusDir = "../../shared/corpus"
-
-func corpusFiles(t *testing.T) []string {
+func corpusFiles(t *testing.T) (dir string, files []string) {
 	t.Helper()
-	var files []string
-	err := filepath.WalkDir(corpusDir, func(p string, d os.DirEntry, err error) error {
+	dir = testcorpus.Dir(t)
+	err := filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
@@ -30,12 +27,9 @@ func corpusFiles(t *testing.T) []string {
 		return nil
 	})
 	if err != nil || len(files) == 0 {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("corpus %s missing or empty (%v): CI must have it beside the checkout", corpusDir, err)
-		}
-		t.Skipf("corpus %s not found (%v)", corpusDir, err)
+		t.Fatalf("corpus %s unreadable or empty: %v", dir, err)
 	}
-	return files
+	return dir, files
 }
 
 // Bounds for any one corpus file: the largest is a few hundred kilobytes.
@@ -48,8 +42,9 @@ const (
 // and either a clean end or an error that names the file.
 func TestCorpus(t *testing.T) {
 	var ok, stopped, refused int
-	for _, file := range corpusFiles(t) {
-		name := strings.TrimPrefix(file, corpusDir+"/")
+	dir, files := corpusFiles(t)
+	for _, file := range files {
+		name, _ := filepath.Rel(dir, file)
 		t.Run(name, func(t *testing.T) {
 			start := time.Now()
 			obs, err := readCorpus(file)

@@ -13,21 +13,13 @@ import (
 	"github.com/gopacket/gopacket/layers"
 	"github.com/gopacket/gopacket/pcapgo"
 	"github.com/wirecheck/wirecheck/classify/ipproto"
+	"github.com/wirecheck/wirecheck/internal/testcorpus"
 )
 
-// corpusDir returns the shared protocol capture corpus, which lives beside
-// the module (../shared/corpus from the module root). It fails the test when
-// the corpus is missing in CI (CI=true) and skips it elsewhere.
+// corpusDir returns the protocol samples of the shared capture corpus.
 func corpusDir(t testing.TB) string {
 	t.Helper()
-	dir := filepath.Join("..", "..", "..", "shared", "corpus", "protocols")
-	if _, err := os.Stat(dir); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("capture corpus missing in CI: %v", err)
-		}
-		t.Skipf("capture corpus not available (%v); it is expected at ../shared/corpus beside the module", err)
-	}
-	return dir
+	return testcorpus.Dir(t, "protocols")
 }
 
 // segment is one transport payload read from a capture.
