@@ -7,7 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
+	"sync/atomic"
+	"time"
 
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
@@ -25,11 +28,28 @@ type File struct {
 	link    layers.LinkType // of a pcap file
 	ngLinks []layers.LinkType
 	packets uint64
-	err     error // sticky: set once reading stopped
+	// shown is packets as another goroutine may read it (Progress),
+	// published every packetsShownEvery packets: an atomic store per
+	// packet would cost more than reading the packet.
+	shown atomic.Uint64
+	err   error // sticky: set once reading stopped
 }
+
+const packetsShownEvery = 256
 
 // pcapng's section header block type, which is also its file magic.
 const ngMagic = 0x0A0D0D0A
+
+// MaxCaptureLength is the longest frame a capture file may hold: libpcap's
+// MAXIMUM_SNAPLEN, which tcpdump and Wireshark also stop at. A file header
+// may declare any snap length up to 4 GiB; wirecheck does not let it size a
+// buffer beyond this.
+const MaxCaptureLength = 262144
+
+// MaxWireLength is the longest original length a frame may claim. No link
+// carries more (Linux BIG TCP aggregates reach 512 KiB); a larger value is a
+// damaged record header, and the records after it are misaligned too.
+const MaxWireLength = 1 << 22
 
 // Open opens a capture file for reading. The name "-" reads standard input.
 // The format (pcap or pcapng, either gzip-compressed or not) is detected
@@ -99,6 +119,11 @@ func (f *File) init(r io.Reader) error {
 	if err != nil {
 		return fmt.Errorf("not a pcap or pcapng file (%w)", err)
 	}
+	if pr.Snaplen() > MaxCaptureLength {
+		// Records longer than this are then refused with an error before
+		// their bytes are read.
+		pr.SetSnaplen(MaxCaptureLength)
+	}
 	f.link, f.read = pr.LinkType(), pr.ZeroCopyReadPacketData
 	return nil
 }
@@ -106,9 +131,13 @@ func (f *File) init(r io.Reader) error {
 // Name returns the name the file was opened with.
 func (f *File) Name() string { return f.name }
 
-// Progress returns the bytes of the file read so far and its size, or -1
-// for a size that is not known (standard input).
-func (f *File) Progress() (read, size int64) { return f.counter.n, f.size }
+// Progress returns the bytes of the file read so far, its size (-1 when it
+// is not known: standard input) and the packets delivered. It is safe to
+// call from another goroutine while Next runs, which is what a progress
+// display does; packets then lags by up to 255 until reading ends.
+func (f *File) Progress() (read, size int64, packets uint64) {
+	return f.counter.n.Load(), f.size, f.shown.Load()
+}
 
 // Packets returns the number of packets delivered so far.
 func (f *File) Packets() uint64 { return f.packets }
@@ -126,6 +155,20 @@ func (f *File) Next(fr *Frame) error {
 		} else {
 			f.err = &ReadError{Name: f.name, Packets: f.packets, Err: err}
 		}
+		f.shown.Store(f.packets)
+		return f.err
+	}
+	// The pcap reader refuses long records before reading them; pcapng
+	// records are refused after, which costs at most the bytes the file
+	// really holds (gopacket grows such buffers as bytes arrive).
+	switch {
+	case len(data) > MaxCaptureLength:
+		err = fmt.Errorf("packet %d: capture length %d bytes exceeds the maximum of %d", f.packets+1, len(data), MaxCaptureLength)
+	case ci.Length > MaxWireLength || ci.Length < 0:
+		err = fmt.Errorf("packet %d: original length %d bytes is impossible (damaged record header)", f.packets+1, ci.Length)
+	}
+	if err != nil {
+		f.err = &ReadError{Name: f.name, Packets: f.packets, Err: err}
 		return f.err
 	}
 	link := f.link
@@ -136,8 +179,24 @@ func (f *File) Next(fr *Frame) error {
 		}
 	}
 	f.packets++
-	fr.Data, fr.WireLen, fr.Time, fr.LinkType = data, max(ci.Length, len(data)), ci.Timestamp.UnixNano(), link
+	if f.packets%packetsShownEvery == 0 {
+		f.shown.Store(f.packets)
+	}
+	fr.Data, fr.WireLen, fr.Time, fr.LinkType = data, max(ci.Length, len(data)), unixNano(ci.Timestamp), link
 	return nil
+}
+
+// unixNano is t.UnixNano clamped to what an int64 holds: a damaged pcapng
+// timestamp can lie centuries away, where UnixNano's result is undefined.
+func unixNano(t time.Time) int64 {
+	const maxSec = math.MaxInt64 / int64(time.Second)
+	switch s := t.Unix(); {
+	case s >= maxSec:
+		return math.MaxInt64
+	case s <= -maxSec:
+		return math.MinInt64
+	}
+	return t.UnixNano()
 }
 
 // ngLink returns the link type of a pcapng interface, cached so that the
@@ -164,13 +223,16 @@ func (f *File) Close() error {
 	return nil
 }
 
+// countingReader counts the bytes read from the file. It sits below the
+// 64 KiB bufio.Reader, so the atomic add happens once per buffer refill,
+// not per packet.
 type countingReader struct {
 	r io.Reader
-	n int64
+	n atomic.Int64
 }
 
 func (c *countingReader) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
-	c.n += int64(n)
+	c.n.Add(int64(n))
 	return n, err
 }
