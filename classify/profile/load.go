@@ -4,6 +4,7 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path"
@@ -69,6 +70,8 @@ func Builtin(name string) (*Profile, bool) {
 type Set struct {
 	Profiles []*Profile
 	byName   map[string]*Profile
+	// builtin finds an included profile: Builtin, or a test's catalogue.
+	builtin func(string) (*Profile, bool)
 }
 
 // maxIncludeDepth bounds include chains; real ones are two deep.
@@ -77,17 +80,33 @@ const maxIncludeDepth = 16
 // Load composes the profiles named by refs. A ref is a built-in profile name
 // or a file path; a name that is a built-in profile is always the built-in.
 func Load(refs ...string) (*Set, error) {
-	return LoadWith(os.ReadFile, refs...)
+	return LoadWith(readLimited, refs...)
+}
+
+// readLimited reads a profile file, but never more than one byte beyond
+// MaxFileSize, for Parse to refuse: a profile named /dev/zero or a huge
+// file costs a megabyte, not all memory.
+func readLimited(name string) ([]byte, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return io.ReadAll(io.LimitReader(f, MaxFileSize+1))
 }
 
 // LoadWith is Load with the function that reads user files.
 func LoadWith(readFile func(string) ([]byte, error), refs ...string) (*Set, error) {
-	s := &Set{byName: map[string]*Profile{}}
+	return load(Builtin, readFile, refs...)
+}
+
+func load(builtin func(string) (*Profile, bool), readFile func(string) ([]byte, error), refs ...string) (*Set, error) {
+	s := &Set{byName: map[string]*Profile{}, builtin: builtin}
 	if _, err := builtins(); err != nil {
 		return nil, fmt.Errorf("built-in profiles: %w", err)
 	}
 	for _, ref := range refs {
-		p, ok := Builtin(ref)
+		p, ok := builtin(ref)
 		if !ok {
 			data, err := readFile(ref)
 			if err != nil {
@@ -100,7 +119,7 @@ func LoadWith(readFile func(string) ([]byte, error), refs ...string) (*Set, erro
 				return nil, err
 			}
 		}
-		if err := s.add(p, nil); err != nil {
+		if err := s.add(p, Pos{}, nil); err != nil {
 			return nil, err
 		}
 	}
@@ -110,26 +129,35 @@ func LoadWith(readFile func(string) ([]byte, error), refs ...string) (*Set, erro
 	return s, nil
 }
 
-func (s *Set) add(p *Profile, stack []string) error {
+// add adds p after what it includes. at is where p was included from (the
+// zero Pos for a profile the user named): errors about p point there.
+func (s *Set) add(p *Profile, at Pos, stack []string) error {
+	if at.File == "" {
+		at = p.namePos
+	}
 	if prev, ok := s.byName[p.Name]; ok {
 		if prev != p {
-			return &Error{Pos{File: p.File}, fmt.Sprintf("profile %q is also defined by %s; give one of them another name", p.Name, prev.File)}
+			return &Error{p.namePos, fmt.Sprintf("profile %q is also defined by %s; give one of them another name", p.Name, prev.File)}
 		}
 		return nil
 	}
 	if slices.Contains(stack, p.Name) {
-		return &Error{Pos{File: p.File}, fmt.Sprintf("include cycle: %s -> %s", strings.Join(stack, " -> "), p.Name)}
+		return &Error{at, fmt.Sprintf("include cycle: %s -> %s", strings.Join(stack, " -> "), p.Name)}
 	}
 	if len(stack) >= maxIncludeDepth {
-		return &Error{Pos{File: p.File}, fmt.Sprintf("includes nested more than %d deep", maxIncludeDepth)}
+		return &Error{at, fmt.Sprintf("includes nested more than %d deep", maxIncludeDepth)}
 	}
 	stack = append(stack, p.Name)
-	for _, inc := range p.Includes {
-		ip, ok := Builtin(inc)
-		if !ok {
-			return &Error{Pos{File: p.File}, fmt.Sprintf("include %q: no built-in profile of that name (list them with: wirecheck profiles)", inc)}
+	for i, inc := range p.Includes {
+		incPos := Pos{File: p.File}
+		if i < len(p.includePos) {
+			incPos = p.includePos[i]
 		}
-		if err := s.add(ip, stack); err != nil {
+		ip, ok := s.builtin(inc)
+		if !ok {
+			return &Error{incPos, fmt.Sprintf("include %q: no built-in profile of that name (list them with: wirecheck profiles)", inc)}
+		}
+		if err := s.add(ip, incPos, stack); err != nil {
 			return err
 		}
 	}

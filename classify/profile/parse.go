@@ -1,12 +1,14 @@
 package profile
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"net/netip"
 	"regexp"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/goccy/go-yaml"
 	"github.com/goccy/go-yaml/ast"
@@ -34,7 +36,7 @@ const MaxFileSize = 1 << 20
 // Profile.File. Includes are recorded, not resolved: see Load.
 func Parse(file string, data []byte) (*Profile, error) {
 	if len(data) > MaxFileSize {
-		return nil, &Error{Pos{File: file}, fmt.Sprintf("file is %d bytes; profiles are limited to %d", len(data), MaxFileSize)}
+		return nil, &Error{offsetPos(file, data, MaxFileSize), fmt.Sprintf("profile is larger than %d bytes, the limit (real profiles are a few kilobytes)", MaxFileSize)}
 	}
 	f, err := parser.ParseBytes(data, 0)
 	if err != nil {
@@ -54,6 +56,15 @@ func Parse(file string, data []byte) (*Profile, error) {
 		return nil, d.err
 	}
 	return p, nil
+}
+
+// offsetPos is the line and column of byte off of data, where an error
+// about the file as a whole is best shown.
+func offsetPos(file string, data []byte, off int) Pos {
+	before := data[:min(off, len(data))]
+	line := 1 + bytes.Count(before, []byte("\n"))
+	col := 1 + utf8.RuneCount(before[bytes.LastIndexByte(before, '\n')+1:])
+	return Pos{File: file, Line: line, Col: col}
 }
 
 // decoder walks the YAML tree, keeping the first error.
@@ -197,7 +208,7 @@ func (d *decoder) profile(n ast.Node, p *Profile) {
 				d.failf(f.value, "unsupported profile format version %q (this wirecheck reads version 1)", v)
 			}
 		case "profile":
-			p.Name = d.str(f.value, "profile")
+			p.Name, p.namePos = d.str(f.value, "profile"), nodePos(d.file, f.value)
 			if !profileName.MatchString(p.Name) {
 				d.failf(f.value, "profile name %q: use lower-case words separated by / (e.g. my-site/gateway)", p.Name)
 			}
@@ -210,6 +221,7 @@ func (d *decoder) profile(n ast.Node, p *Profile) {
 					d.failf(item, "include %q: includes name built-in profiles (see `wirecheck profiles`); pass your own files with several -p", name)
 				}
 				p.Includes = append(p.Includes, name)
+				p.includePos = append(p.includePos, nodePos(d.file, item))
 			}
 		case "peers":
 			d.peers(f.value, p)
@@ -465,12 +477,12 @@ func parsePortRange(s string) (PortRange, error) {
 	lo, hi, isRange := strings.Cut(s, "-")
 	first, err := parsePort(lo)
 	if err != nil {
-		return PortRange{}, err
+		return PortRange{}, portError(s)
 	}
 	last := first
 	if isRange {
 		if last, err = parsePort(hi); err != nil {
-			return PortRange{}, err
+			return PortRange{}, portError(s)
 		}
 		if last < first {
 			return PortRange{}, fmt.Errorf("port range %q runs backwards", s)
@@ -482,9 +494,15 @@ func parsePortRange(s string) (PortRange, error) {
 func parsePort(s string) (uint16, error) {
 	n, err := strconv.Atoi(strings.TrimSpace(s))
 	if err != nil || n < 1 || n > 65535 {
-		return 0, fmt.Errorf("port %q: ports are numbers from 1 to 65535, or ranges such as 1024-1064", s)
+		return 0, portError(s)
 	}
 	return uint16(n), nil
+}
+
+// portError names the whole item, so that "-1" or "1-2-3" is shown as
+// written rather than as the part that failed.
+func portError(s string) error {
+	return fmt.Errorf("port %q: ports are numbers from 1 to 65535, or ranges such as 1024-1064", s)
 }
 
 func kind(n ast.Node) string {

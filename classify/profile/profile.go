@@ -217,4 +217,7 @@ type Profile struct {
 	Includes    []string
 	Peers       map[string]*PeerGroup
 	Rules       []Rule
+
+	includePos []Pos // of each include, for errors found when composing
+	namePos    Pos   // of the profile's name
 }
