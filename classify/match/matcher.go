@@ -301,12 +301,27 @@ func (m *Matcher) flow(f *flow.Flow, ctx flowContext) FlowResult {
 			best = i
 		}
 	}
+	if best >= 0 && fr.levels[best] != profile.LevelForbidden && onlyOverlays(fr.Rules) {
+		// An overlay judges flows other rules cover; alone it must not turn
+		// a stray flow into a warning.
+		fr.Why = append([]string{fmt.Sprintf("rule %s matched, but it only judges flows that other rules allow", fr.Rules[best].ID())}, fr.Why...)
+		fr.Rules, fr.levels, fr.Unverified, best = nil, nil, nil, -1
+	}
 	if best >= 0 {
 		fr.Rule, fr.Level = fr.Rules[best], fr.levels[best]
 		fr.Verdict = verdictOf(fr.Level)
 		fr.Why = nil // reasons for near misses only matter when nothing matched
 	}
 	return fr
+}
+
+func onlyOverlays(rules []*profile.Rule) bool {
+	for _, r := range rules {
+		if !r.Overlay {
+			return false
+		}
+	}
+	return true
 }
 
 // orient tries the rule's from/to against the flow's client/server, and the

@@ -329,8 +329,8 @@ var protoNames = map[string]Protos{"tcp": TCP, "udp": UDP, "both": TCP | UDP, "i
 
 func (d *decoder) rule(n ast.Node, p *Profile) {
 	r := Rule{Profile: p.Name, Pos: nodePos(d.file, n)}
-	var fromN, toN, protoN ast.Node
-	for _, f := range d.mapping(n, "a rule", "name", "from", "to", "bidirectional", "proto", "ports", "level", "phase", "how", "note", "source", "tls") {
+	var fromN, toN, protoN, overlayN ast.Node
+	for _, f := range d.mapping(n, "a rule", "name", "from", "to", "bidirectional", "proto", "ports", "level", "phase", "overlay", "how", "note", "source", "tls") {
 		switch f.key {
 		case "name":
 			r.Name = d.str(f.value, "name")
@@ -371,6 +371,8 @@ func (d *decoder) rule(n ast.Node, p *Profile) {
 			if !ident.MatchString(r.Phase) && d.err == nil {
 				d.failf(f.value, "phase %q: use a lower-case word such as activation", r.Phase)
 			}
+		case "overlay":
+			r.Overlay, overlayN = d.boolean(f.value, "overlay"), f.value
 		case "how":
 			r.How = d.str(f.value, "how")
 		case "note":
@@ -406,6 +408,10 @@ func (d *decoder) rule(n ast.Node, p *Profile) {
 	}
 	if r.Protos == ICMP && len(r.Ports) > 0 {
 		d.failf(protoN, "rule %s: ICMP has no ports; leave ports out", r.Name)
+		return
+	}
+	if r.Overlay && r.Level != LevelDiscouraged && r.Level != LevelForbidden {
+		d.failf(overlayN, "rule %s: an overlay rule only adds a warning or a failure to flows other rules cover; use level discouraged or forbidden", r.Name)
 		return
 	}
 	if r.TLS != nil && r.Protos != TCP {

@@ -173,9 +173,15 @@ type Rule struct {
 	// Phase limits the rule to one phase of the appliance's life (e.g.
 	// "activation"); empty means always.
 	Phase string
-	How   string // how the flow is used, as the vendor's table says
-	Note  string
-	TLS   *TLSCondition
+	// Overlay rules (discouraged or forbidden only) judge flows that other
+	// rules cover, such as the TLS version of any connection: a flow that
+	// only overlay rules match is unexpected unless one of them forbids it,
+	// so composing an overlay profile can never turn a stray flow into a
+	// mere warning.
+	Overlay bool
+	How     string // how the flow is used, as the vendor's table says
+	Note    string
+	TLS     *TLSCondition
 	// Sources cite the seed tables the rule comes from.
 	Sources []Source
 	Pos     Pos
