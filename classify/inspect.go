@@ -19,6 +19,7 @@ import (
 type Inspector struct {
 	names *names.Table
 	sni   map[flow.Key]string
+	dns   service.DNSReader // reused: DNS answers are parsed without allocating
 }
 
 // NewInspector returns an empty Inspector.
@@ -34,7 +35,7 @@ func dnsPort(port uint16) bool { return port == 53 || port == 5353 || port == 53
 // DNS answer teaches names.
 func (in *Inspector) Payload(f *flow.Flow, side flow.Side, t *packet.Tuple, payload []byte) {
 	if t.Proto.HasPorts() && dnsPort(t.SrcPort) {
-		_ = service.DNSAnswers(payload, t.Proto == ipproto.TCP, in.learnDNS)
+		_ = in.dns.Answers(payload, t.Proto == ipproto.TCP, in.learnDNS)
 	}
 	if f.App[side] != uint8(service.AppNone) {
 		return

@@ -49,7 +49,8 @@ type Table struct {
 func New() *Table { return &Table{m: make(map[netip.Addr][]Name)} }
 
 // Add records that addr was known as host. Host names are compared
-// case-insensitively and stored lower-case without a trailing dot.
+// case-insensitively and stored lower-case without a trailing dot. Add keeps
+// a copy of host, never host itself.
 func (t *Table) Add(addr netip.Addr, host string, src Source) {
 	host = Normalize(host)
 	if host == "" || !addr.IsValid() {
@@ -71,7 +72,8 @@ func (t *Table) Add(addr netip.Addr, host string, src Source) {
 		t.Dropped++
 		return
 	}
-	t.m[addr] = append(names, Name{Host: host, Source: src})
+	// A copy: host may alias a buffer its caller reuses (service.DNSReader).
+	t.m[addr] = append(names, Name{Host: strings.Clone(host), Source: src})
 }
 
 // Lookup returns the names of addr, sorted by host name. The slice must not

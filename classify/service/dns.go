@@ -1,12 +1,15 @@
 package service
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"net/netip"
 	"slices"
 	"strings"
+	"unicode/utf8"
+	"unsafe"
 
 	"golang.org/x/net/dns/dnsmessage"
 )
@@ -35,6 +38,32 @@ const maxCNAMEHops = 16
 // malformed or truncated messages return an error and fn is not called: the
 // whole message is parsed before the first call.
 func DNSAnswers(msg []byte, tcp bool, fn func(name string, addr netip.Addr)) error {
+	var r DNSReader
+	return r.Answers(msg, tcp, fn)
+}
+
+// DNSReader is DNSAnswers with buffers kept between calls, so that a reader
+// of many answers allocates nothing once its buffers have grown (names with
+// non-ASCII bytes excepted). The names fn receives alias those buffers: they
+// are valid until the next call of Answers, and must be copied to be kept
+// (names.Table.Add copies). The zero value is ready to use; a DNSReader must
+// not be used by two goroutines at once.
+type DNSReader struct {
+	p      dnsmessage.Parser
+	buf    []byte // the bytes of this message's names
+	addrs  []addrRecord
+	cnames [][2]string // owner, target
+	chain  []string
+}
+
+type addrRecord struct {
+	owner  string
+	addr   netip.Addr
+	answer bool
+}
+
+// Answers does what DNSAnswers does, with r's buffers.
+func (r *DNSReader) Answers(msg []byte, tcp bool, fn func(name string, addr netip.Addr)) error {
 	if tcp {
 		if len(msg) < 2 {
 			return errDNSShort
@@ -45,7 +74,8 @@ func DNSAnswers(msg []byte, tcp bool, fn func(name string, addr netip.Addr)) err
 		}
 		msg = msg[2 : 2+n]
 	}
-	var p dnsmessage.Parser
+	r.buf, r.addrs, r.cnames = r.buf[:0], r.addrs[:0], r.cnames[:0]
+	p := &r.p
 	h, err := p.Start(msg)
 	if err != nil {
 		return fmt.Errorf("parse dns header: %w", err)
@@ -56,7 +86,7 @@ func DNSAnswers(msg []byte, tcp bool, fn func(name string, addr netip.Addr)) err
 	var question string
 	switch q, err := p.Question(); {
 	case err == nil:
-		question = dnsName(q.Name)
+		question = r.name(&q.Name)
 	case !errors.Is(err, dnsmessage.ErrSectionDone):
 		return fmt.Errorf("parse dns question: %w", err)
 	}
@@ -64,13 +94,6 @@ func DNSAnswers(msg []byte, tcp bool, fn func(name string, addr netip.Addr)) err
 		return fmt.Errorf("parse dns questions: %w", err)
 	}
 
-	type addrRecord struct {
-		owner  string
-		addr   netip.Addr
-		answer bool
-	}
-	var addrs []addrRecord
-	var cnames [][2]string // owner, target
 	for {
 		rh, err := p.AnswerHeader()
 		if errors.Is(err, dnsmessage.ErrSectionDone) {
@@ -81,23 +104,23 @@ func DNSAnswers(msg []byte, tcp bool, fn func(name string, addr netip.Addr)) err
 		}
 		switch rh.Type {
 		case dnsmessage.TypeA:
-			r, err := p.AResource()
+			a, err := p.AResource()
 			if err != nil {
 				return fmt.Errorf("parse dns A answer: %w", err)
 			}
-			addrs = append(addrs, addrRecord{dnsName(rh.Name), netip.AddrFrom4(r.A), true})
+			r.addrs = append(r.addrs, addrRecord{r.name(&rh.Name), netip.AddrFrom4(a.A), true})
 		case dnsmessage.TypeAAAA:
-			r, err := p.AAAAResource()
+			a, err := p.AAAAResource()
 			if err != nil {
 				return fmt.Errorf("parse dns AAAA answer: %w", err)
 			}
-			addrs = append(addrs, addrRecord{dnsName(rh.Name), netip.AddrFrom16(r.AAAA), true})
+			r.addrs = append(r.addrs, addrRecord{r.name(&rh.Name), netip.AddrFrom16(a.AAAA), true})
 		case dnsmessage.TypeCNAME:
-			r, err := p.CNAMEResource()
+			c, err := p.CNAMEResource()
 			if err != nil {
 				return fmt.Errorf("parse dns CNAME answer: %w", err)
 			}
-			cnames = append(cnames, [2]string{dnsName(rh.Name), dnsName(r.CNAME)})
+			r.cnames = append(r.cnames, [2]string{r.name(&rh.Name), r.name(&c.CNAME)})
 		default:
 			if err := p.SkipAnswer(); err != nil {
 				return fmt.Errorf("parse dns answer: %w", err)
@@ -117,17 +140,17 @@ func DNSAnswers(msg []byte, tcp bool, fn func(name string, addr netip.Addr)) err
 		}
 		switch rh.Type {
 		case dnsmessage.TypeA:
-			r, err := p.AResource()
+			a, err := p.AResource()
 			if err != nil {
 				return fmt.Errorf("parse dns A additional: %w", err)
 			}
-			addrs = append(addrs, addrRecord{dnsName(rh.Name), netip.AddrFrom4(r.A), false})
+			r.addrs = append(r.addrs, addrRecord{r.name(&rh.Name), netip.AddrFrom4(a.A), false})
 		case dnsmessage.TypeAAAA:
-			r, err := p.AAAAResource()
+			a, err := p.AAAAResource()
 			if err != nil {
 				return fmt.Errorf("parse dns AAAA additional: %w", err)
 			}
-			addrs = append(addrs, addrRecord{dnsName(rh.Name), netip.AddrFrom16(r.AAAA), false})
+			r.addrs = append(r.addrs, addrRecord{r.name(&rh.Name), netip.AddrFrom16(a.AAAA), false})
 		default:
 			if err := p.SkipAdditional(); err != nil {
 				return fmt.Errorf("parse dns additional: %w", err)
@@ -135,47 +158,62 @@ func DNSAnswers(msg []byte, tcp bool, fn func(name string, addr netip.Addr)) err
 		}
 	}
 
-	chain := cnameChain(question, cnames)
-	for _, r := range addrs {
-		if r.answer && question != "" && slices.Contains(chain, r.owner) {
-			fn(question, r.addr)
-			if r.owner == question {
+	r.chain = cnameChain(r.chain[:0], question, r.cnames)
+	for _, a := range r.addrs {
+		if a.answer && question != "" && slices.Contains(r.chain, a.owner) {
+			fn(question, a.addr)
+			if a.owner == question {
 				continue
 			}
 		}
-		if r.owner != "" {
-			fn(r.owner, r.addr)
+		if a.owner != "" {
+			fn(a.owner, a.addr)
 		}
 	}
 	return nil
 }
 
-// cnameChain returns the names reached from name by following CNAMEs,
-// name first, at most maxCNAMEHops steps; a loop ends it. The work is linear
-// in the number of records, whatever a hostile response holds.
-func cnameChain(name string, cnames [][2]string) []string {
+// cnameChain appends to chain the names reached from name by following
+// CNAMEs, name first, at most maxCNAMEHops steps; a loop ends it. The first
+// CNAME of a name counts. The work is at most maxCNAMEHops passes over the
+// records, linear in their number whatever a hostile response holds.
+func cnameChain(chain []string, name string, cnames [][2]string) []string {
 	if name == "" {
-		return nil
-	}
-	chain := []string{name}
-	if len(cnames) == 0 {
 		return chain
 	}
-	target := make(map[string]string, len(cnames))
-	for _, c := range cnames {
-		if _, dup := target[c[0]]; !dup {
-			target[c[0]] = c[1] // the first CNAME of a name counts
-		}
-	}
+	chain = append(chain, name)
 	for range maxCNAMEHops {
-		next, ok := target[name]
-		if !ok || slices.Contains(chain, next) {
+		i := slices.IndexFunc(cnames, func(c [2]string) bool { return c[0] == name })
+		if i < 0 || slices.Contains(chain, cnames[i][1]) {
 			break
 		}
-		chain = append(chain, next)
-		name = next
+		name = cnames[i][1]
+		chain = append(chain, name)
 	}
 	return chain
+}
+
+// name returns n lower-cased (ASCII) and without the trailing dot, in r.buf.
+// Growing r.buf moves later names, never earlier ones: a string made here
+// keeps the array it points into.
+func (r *DNSReader) name(n *dnsmessage.Name) string {
+	b := bytes.TrimSuffix(n.Data[:n.Length], []byte("."))
+	if len(b) == 0 {
+		return ""
+	}
+	for _, c := range b {
+		if c >= utf8.RuneSelf {
+			return dnsName(*n) // strings.ToLower's rules for the rest
+		}
+	}
+	start := len(r.buf)
+	for _, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		r.buf = append(r.buf, c)
+	}
+	return unsafe.String(&r.buf[start], len(b))
 }
 
 // dnsName returns n lower-cased (ASCII) and without the trailing dot.
