@@ -18,6 +18,8 @@ type Classifier struct {
 	other  map[packet.Other]*OtherCount
 	obs    Observation
 	inputs []Input
+	lim    Limits
+	folder folder
 }
 
 // New returns a Classifier sized for about flowHint flows.
@@ -35,7 +37,7 @@ func (c *Classifier) Add(fr *capture.Frame) {
 	if o.Packets == 0 || fr.Time < o.First {
 		o.First = fr.Time
 	}
-	if fr.Time > o.Last {
+	if o.Packets == 0 || fr.Time > o.Last {
 		o.Last = fr.Time
 	}
 	o.Packets++
@@ -55,6 +57,12 @@ func (c *Classifier) Add(fr *capture.Frame) {
 	}
 	switch p.Kind {
 	case packet.KindTransport:
+		if c.lim.MaxFlows > 0 {
+			if k, _ := flow.KeyOf(p.Tuple); c.full(k) {
+				c.fold(p, k, fr.WireLen)
+				return
+			}
+		}
 		i, side, _ := c.table.Packet(p, fr.Time, fr.WireLen)
 		if len(p.Payload) > 0 {
 			c.in.Payload(c.table.Flow(i), side, &p.Tuple, p.Payload)
@@ -65,7 +73,10 @@ func (c *Classifier) Add(fr *capture.Frame) {
 			return
 		}
 	case packet.KindICMPError:
-		c.table.ICMPError(p, fr.Time)
+		// A full table takes no new flow from an error's quote either.
+		if k, _ := flow.KeyOf(p.Quoted); !c.full(k) {
+			c.table.ICMPError(p, fr.Time)
+		}
 		// The error itself is not part of the flow's counts; it is
 		// summarised below with other ICMP.
 	}
@@ -89,6 +100,7 @@ func (c *Classifier) Observation() *Observation {
 	o.SNI, o.Names = c.in.Snapshot()
 	o.OrphanFragments = c.table.OrphanFragments
 	o.Inputs = slices.Clone(c.inputs)
+	o.Folded = c.folder.snapshot()
 	o.Other = make([]OtherCount, 0, len(c.other))
 	for _, oc := range c.other {
 		o.Other = append(o.Other, *oc)

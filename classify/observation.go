@@ -31,6 +31,10 @@ type Observation struct {
 	// Losses are packets or flows the engine knows it missed: capture drops,
 	// map evictions, lost events. Any loss makes the observation incomplete.
 	Losses []Loss
+	// Folded counts the flows beyond Limits.MaxFlows per service. They were
+	// seen but not kept one by one, so they cannot be matched to rules:
+	// any folded flow makes the observation incomplete.
+	Folded Folded
 }
 
 // OtherCount is the traffic of one kind that formed no port flow.
@@ -80,6 +84,9 @@ type Loss struct {
 // Complete reports whether the observation saw everything it was given:
 // every input read to its end and nothing lost.
 func (o *Observation) Complete() bool {
+	if len(o.Folded.Services) > 0 {
+		return false
+	}
 	for _, in := range o.Inputs {
 		if in.Stopped != nil {
 			return false

@@ -56,6 +56,9 @@ func (f *Flow) Total() (packets, bytes uint64) {
 func (f *Flow) Count(s Side, ts int64, wireLen int, p *packet.Parsed) {
 	if f.Packets[0]+f.Packets[1] == 0 {
 		f.First, f.FirstSide = ts, s
+		if f.Unreachable == 0 {
+			f.Last = ts // not 0: a damaged file's times may lie before 1970
+		}
 	}
 	if ts > f.Last {
 		f.Last = ts

@@ -1,0 +1,195 @@
+package classify
+
+import (
+	"cmp"
+	"hash/maphash"
+	"net/netip"
+	"slices"
+
+	"github.com/wirecheck/wirecheck/classify/flow"
+	"github.com/wirecheck/wirecheck/classify/ipproto"
+	"github.com/wirecheck/wirecheck/classify/packet"
+	"github.com/wirecheck/wirecheck/classify/service"
+)
+
+// Limits bound what a Classifier keeps. The zero value keeps every flow.
+type Limits struct {
+	// MaxFlows caps the flow table. Once it holds MaxFlows flows, packets
+	// of flows not in it are folded: counted per service (protocol, server
+	// port, direction) instead of one by one. 0 means no cap.
+	MaxFlows int
+	// Host lists the capturing host's addresses, which give folded
+	// services their direction. When it is empty, InferHost (if set) is
+	// asked once, with the flows kept, when the first flow is folded.
+	Host      []netip.Prefix
+	InferHost func([]flow.Flow) []netip.Addr
+}
+
+// FoldDirection is the direction of a folded service relative to the host.
+type FoldDirection uint8
+
+const (
+	FoldUnknown  FoldDirection = iota // no host was given or inferred
+	FoldInbound                       // the host is the server
+	FoldOutbound                      // the host is the client
+	FoldLocal                         // the host is both ends
+	FoldTransit                       // the host is neither end
+)
+
+func (d FoldDirection) String() string {
+	return [...]string{"unknown", "inbound", "outbound", "local", "transit"}[d]
+}
+
+// FoldKey identifies a folded service. ServerPort is 0 for ICMP echo.
+type FoldKey struct {
+	Proto      ipproto.Proto
+	ServerPort uint16
+	Direction  FoldDirection
+}
+
+// FoldedService counts the folded flows of one service.
+type FoldedService struct {
+	FoldKey
+	// Flows counts distinct flows (5-tuples) while Folded.Exact holds.
+	Flows          uint64
+	Packets, Bytes uint64
+}
+
+// Folded accounts for the flows beyond Limits.MaxFlows. Their packets and
+// bytes are counted exactly; the number of distinct flows is exact up to
+// a bound proportional to MaxFlows and a lower bound after it (Exact).
+type Folded struct {
+	Flows    uint64
+	Exact    bool
+	Host     []netip.Prefix // the host that gave directions; nil when unknown
+	Services []FoldedService
+}
+
+// foldKeysPerFlow bounds the set that tells a folded flow's first packet
+// from its later ones: 8 bytes per key hash, up to this many per kept flow.
+const foldKeysPerFlow = 4
+
+type folder struct {
+	started  bool
+	host     []netip.Prefix
+	seed     maphash.Seed
+	keys     map[uint64]struct{}
+	maxKeys  int
+	flows    uint64
+	exact    bool
+	services map[FoldKey]*FoldedService
+}
+
+// full reports whether a packet of flow key k must be folded.
+func (c *Classifier) full(k flow.Key) bool {
+	return c.lim.MaxFlows > 0 && c.table.Len() >= c.lim.MaxFlows && c.table.Lookup(k) < 0
+}
+
+// SetLimits sets the bounds; call it before the first Add.
+func (c *Classifier) SetLimits(l Limits) { c.lim = l }
+
+// fold counts a packet of a flow that the full table cannot take.
+func (c *Classifier) fold(p *packet.Parsed, k flow.Key, wireLen int) {
+	f := &c.folder
+	if !f.started {
+		f.started, f.exact = true, true
+		f.host = c.lim.Host
+		if len(f.host) == 0 && c.lim.InferHost != nil {
+			for _, a := range c.lim.InferHost(c.table.Flows()) {
+				f.host = append(f.host, netip.PrefixFrom(a, a.BitLen()))
+			}
+		}
+		f.seed = maphash.MakeSeed()
+		f.maxKeys = max(foldKeysPerFlow*c.lim.MaxFlows, 1024)
+		f.keys = make(map[uint64]struct{})
+		f.services = make(map[FoldKey]*FoldedService)
+	}
+	t := &p.Tuple
+	client, server, port := t.Src, t.Dst, t.DstPort
+	if !serverIsDst(p) {
+		client, server, port = t.Dst, t.Src, t.SrcPort
+	}
+	if t.Proto.IsICMP() {
+		port = 0
+	}
+	fk := FoldKey{Proto: t.Proto, ServerPort: port, Direction: f.direction(client, server)}
+	s := f.services[fk]
+	if s == nil {
+		s = &FoldedService{FoldKey: fk}
+		f.services[fk] = s
+	}
+	s.Packets++
+	s.Bytes += uint64(wireLen)
+	h := maphash.Comparable(f.seed, k)
+	if _, seen := f.keys[h]; !seen {
+		if len(f.keys) < f.maxKeys {
+			f.keys[h] = struct{}{}
+			s.Flows++
+			f.flows++
+		} else {
+			f.exact = false
+		}
+	}
+	// Names still come from DNS answers; nothing else is inspected.
+	if t.Proto.HasPorts() && dnsPort(t.SrcPort) && len(p.Payload) > 0 {
+		_ = service.DNSAnswers(p.Payload, t.Proto == ipproto.TCP, c.in.learnDNS)
+	}
+}
+
+// serverIsDst tells, from one packet alone, whether its destination is the
+// server, so that both directions of a folded flow agree: the echo request's
+// target, else the end whose port is a well-known service port, else the
+// lower port.
+func serverIsDst(p *packet.Parsed) bool {
+	t := &p.Tuple
+	if t.Proto.IsICMP() {
+		return packet.IsEchoRequest(t.Proto, p.ICMPType)
+	}
+	sw, dw := service.WellKnown(t.Proto, t.SrcPort), service.WellKnown(t.Proto, t.DstPort)
+	if sw != dw {
+		return dw
+	}
+	return t.DstPort <= t.SrcPort
+}
+
+func (f *folder) direction(client, server [16]byte) FoldDirection {
+	if len(f.host) == 0 {
+		return FoldUnknown
+	}
+	c, s := f.isHost(client), f.isHost(server)
+	switch {
+	case c && s:
+		return FoldLocal
+	case s:
+		return FoldInbound
+	case c:
+		return FoldOutbound
+	}
+	return FoldTransit
+}
+
+func (f *folder) isHost(a [16]byte) bool {
+	addr := netip.AddrFrom16(a).Unmap()
+	for _, p := range f.host {
+		if p.Contains(addr) {
+			return true
+		}
+	}
+	return false
+}
+
+// snapshot returns the folded services, most packets first.
+func (f *folder) snapshot() Folded {
+	if !f.started {
+		return Folded{Exact: true}
+	}
+	out := Folded{Flows: f.flows, Exact: f.exact, Host: slices.Clone(f.host)}
+	for _, s := range f.services {
+		out.Services = append(out.Services, *s)
+	}
+	slices.SortFunc(out.Services, func(a, b FoldedService) int {
+		return cmp.Or(cmp.Compare(b.Packets, a.Packets), cmp.Compare(a.Proto, b.Proto),
+			cmp.Compare(a.ServerPort, b.ServerPort), cmp.Compare(a.Direction, b.Direction))
+	})
+	return out
+}
