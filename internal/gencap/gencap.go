@@ -51,13 +51,6 @@ const concurrent = 2048
 
 // Write writes a capture described by cfg to w.
 func Write(w io.Writer, cfg Config) (Stats, error) {
-	arps := cfg.Packets / arpEvery
-	if cfg.Flows < 1 || cfg.Packets < cfg.Flows+arps {
-		return Stats{}, fmt.Errorf("gencap: %d packets cannot carry %d flows and %d ARP packets", cfg.Packets, cfg.Flows, arps)
-	}
-	if cfg.Flows > maxFlows {
-		return Stats{}, fmt.Errorf("gencap: at most %d flows", maxFlows)
-	}
 	bw := bufio.NewWriterSize(w, 1<<20)
 	var write func(ci gopacket.CaptureInfo, data []byte) error
 	var flush func() error
@@ -83,7 +76,29 @@ func Write(w io.Writer, cfg Config) (Stats, error) {
 	default:
 		return Stats{}, errors.New("gencap: unknown format")
 	}
+	st, err := Each(cfg, func(ts time.Time, frame []byte) error {
+		return write(gopacket.CaptureInfo{Timestamp: ts, CaptureLength: len(frame), Length: len(frame)}, frame)
+	})
+	if err != nil {
+		return st, err
+	}
+	if err := flush(); err != nil {
+		return st, fmt.Errorf("gencap: write: %w", err)
+	}
+	return st, nil
+}
 
+// Each calls fn with every Ethernet frame of the capture cfg describes (its
+// Format is ignored), in order; frame is valid only during the call. Tests
+// and benchmarks use it to hold frames in memory without a file.
+func Each(cfg Config, fn func(ts time.Time, frame []byte) error) (Stats, error) {
+	arps := cfg.Packets / arpEvery
+	if cfg.Flows < 1 || cfg.Packets < cfg.Flows+arps {
+		return Stats{}, fmt.Errorf("gencap: %d packets cannot carry %d flows and %d ARP packets", cfg.Packets, cfg.Flows, arps)
+	}
+	if cfg.Flows > maxFlows {
+		return Stats{}, fmt.Errorf("gencap: at most %d flows", maxFlows)
+	}
 	g := newGen(cfg, arps)
 	var st Stats
 	for {
@@ -91,15 +106,11 @@ func Write(w io.Writer, cfg Config) (Stats, error) {
 		if !ok {
 			break
 		}
-		ci := gopacket.CaptureInfo{Timestamp: ts, CaptureLength: len(frame), Length: len(frame)}
-		if err := write(ci, frame); err != nil {
+		if err := fn(ts, frame); err != nil {
 			return st, fmt.Errorf("gencap: write: %w", err)
 		}
 		st.Packets++
 		st.Bytes += int64(len(frame))
-	}
-	if err := flush(); err != nil {
-		return st, fmt.Errorf("gencap: write: %w", err)
 	}
 	st.Flows, st.ARP = cfg.Flows, g.arpsDone
 	if st.Packets != cfg.Packets {
