@@ -46,8 +46,12 @@
 //   - server_ports: BPF_MAP_TYPE_HASH of Options.ServerPorts (struct
 //     port_key: proto, port; ICMP with port 0).
 //   - new_flows: BPF_MAP_TYPE_RINGBUF of struct new_flow {key, time, first
-//     side}, written only when a flow is created and neither of its ports
-//     (for ICMP: the protocol) is a server port. NewFlows delivers them.
+//     side, the creating packet's TCP flags, whether it opened the flow
+//     (SYN without ACK, echo request), whether only an ICMP unreachable
+//     quoted it}, written only when a flow is created and neither of its
+//     ports (for ICMP: the protocol) is a server port. NewFlows delivers
+//     them; NewFlow.Flow tells client from server as the map would after
+//     that packet, so an alert needs no map read.
 //   - payloads: BPF_MAP_TYPE_RINGBUF of struct payload {key, time, sender,
 //     reasons, declared length, up to 512 bytes}, only with Options.Payloads:
 //     every TCP or UDP payload from a DNS port (53, 5353, 5355), and the

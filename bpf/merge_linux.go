@@ -99,7 +99,8 @@ func decodeNewFlow(raw []byte, offset int64) (NewFlow, bool) {
 	if _, err := binary.Decode(raw, binary.NativeEndian, &ev); err != nil {
 		return NewFlow{}, false
 	}
-	return NewFlow{Key: flowKey(&ev.Key), First: flow.Side(ev.FirstSide & 1), Time: int64(ev.TimeNs) + offset}, true
+	return NewFlow{Key: flowKey(&ev.Key), First: flow.Side(ev.FirstSide & 1), Time: int64(ev.TimeNs) + offset,
+		Flags: ev.Flags, Opening: ev.Syn != 0, Quoted: ev.Quoted != 0}, true
 }
 
 // Reasons of struct payload (c/types.h).

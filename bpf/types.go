@@ -56,6 +56,33 @@ type NewFlow struct {
 	First flow.Side
 	// Time is when the flow was created, in Unix nanoseconds.
 	Time int64
+	// Flags are the TCP flags of the packet that created the flow, and
+	// Opening says whether that packet opened it (a SYN without ACK, or an
+	// ICMP echo request), as flow.Flow counts it in SYNs: they tell client
+	// from server at once, as the flow's counts would.
+	Flags   uint8
+	Opening bool
+	// Quoted: no packet of the flow was seen, only an ICMP unreachable
+	// quoting First's packet.
+	Quoted bool
+}
+
+// Flow returns the flow as it was when the kernel created it: one packet
+// from First, or only the ICMP unreachable that quoted First's packet (its
+// sender, type and code are not in the record). Bytes and payload are not
+// known.
+func (nf *NewFlow) Flow() flow.Flow {
+	f := flow.Flow{Key: nf.Key, FirstSide: nf.First, First: nf.Time, Last: nf.Time}
+	if nf.Quoted {
+		f.Unreachable = 1
+		return f
+	}
+	f.Packets[nf.First] = 1
+	f.Flags[nf.First] = nf.Flags
+	if nf.Opening {
+		f.SYNs[nf.First] = 1
+	}
+	return f
 }
 
 // Payload is the start of a TCP or UDP payload the kernel copied out, so

@@ -154,7 +154,7 @@ static __always_inline void count_packet(struct __sk_buff *skb, const struct par
 		account(&init, side, now, wire, p, k.proto);
 		if (bpf_map_update_elem(&flows, &k, &init, BPF_NOEXIST) == 0) {
 			cnt->created++;
-			announce(&k, side, now, cnt);
+			announce(&k, side, now, &init, cnt);
 			reasons = payload_reasons(p, 0);
 			goto out;
 		}
@@ -220,7 +220,7 @@ static __always_inline void count_icmp_error(const struct parsed *p, __u64 now, 
 		__builtin_memcpy(init.unreach_from, p->t.src, 16);
 		if (bpf_map_update_elem(&flows, &k, &init, BPF_NOEXIST) == 0) {
 			cnt->created++;
-			announce(&k, side, now, cnt);
+			announce(&k, side, now, &init, cnt);
 			return;
 		}
 		s = bpf_map_lookup_elem(&flows, &k);

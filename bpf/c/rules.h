@@ -49,8 +49,11 @@ static __always_inline int covered(const struct flow_key *k)
 }
 
 /* announce sends a new flow that no server port covers to user space, or
- * counts the record as dropped when the ring buffer is full. */
-static __always_inline void announce(const struct flow_key *k, __u8 side, __u64 now, struct counters *cnt)
+ * counts the record as dropped when the ring buffer is full. init is the
+ * flow as its creator left it: one packet from side, or (packets 0) an ICMP
+ * unreachable quoting side's packet. */
+static __always_inline void announce(const struct flow_key *k, __u8 side, __u64 now,
+				     const struct flow_stats *init, struct counters *cnt)
 {
 	if (covered(k))
 		return;
@@ -62,6 +65,10 @@ static __always_inline void announce(const struct flow_key *k, __u8 side, __u64 
 	__builtin_memcpy(&e->key, k, sizeof(*k));
 	e->time_ns = now;
 	e->first_side = side;
+	/* Constant indexes: see account_side in flow.h. */
+	e->flags = side ? init->flags[1] : init->flags[0];
+	e->syn = (side ? init->syns[1] : init->syns[0]) != 0;
+	e->quoted = init->packets[0] + init->packets[1] == 0;
 	__builtin_memset(e->pad, 0, sizeof(e->pad));
 	bpf_ringbuf_submit(e, 0);
 }

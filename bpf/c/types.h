@@ -56,12 +56,17 @@ struct port_key {
 	__u16 port;
 };
 
-/* new_flow is the ring-buffer record of a flow that no server port covers. */
+/* new_flow is the ring-buffer record of a flow that no server port covers,
+ * with what the packet that created it says about who opened it, so that
+ * user space can tell client from server before reading the flow map. */
 struct new_flow {
 	struct flow_key key;
 	__u64 time_ns;
 	__u8 first_side;
-	__u8 pad[7];
+	__u8 flags;  /* TCP flags of that packet */
+	__u8 syn;    /* 1 if it opened the flow: SYN without ACK, or ICMP echo request */
+	__u8 quoted; /* 1 if no packet created it but an ICMP unreachable quoting one */
+	__u8 pad[4];
 };
 
 /* PAYLOAD_MAX bounds the bytes of a payload copied to user space. */

@@ -2,6 +2,7 @@ package live
 
 import (
 	"fmt"
+	"net"
 	"sync"
 
 	"github.com/wirecheck/wirecheck/bpf"
@@ -35,6 +36,11 @@ type EBPFOptions struct {
 
 // OpenEBPF loads the counter and attaches it to iface.
 func OpenEBPF(iface string, opts EBPFOptions) (*EBPF, error) {
+	// A missing interface is the likelier mistake, and loading first would
+	// report missing privileges or an old kernel instead.
+	if _, err := net.InterfaceByName(iface); err != nil {
+		return nil, fmt.Errorf("interface %s: %w (list them with: ip link)", iface, bpf.ErrNoInterface)
+	}
 	c, err := bpf.Load(bpf.Options{ServerPorts: opts.ServerPorts, MaxFlows: opts.MaxFlows, Payloads: true})
 	if err != nil {
 		return nil, err
@@ -53,8 +59,7 @@ func OpenEBPF(iface string, opts EBPFOptions) (*EBPF, error) {
 func (e *EBPF) newFlows() {
 	defer e.done.Done()
 	for nf := range e.c.NewFlows() {
-		f := flow.Flow{Key: nf.Key, FirstSide: nf.First, First: nf.Time, Last: nf.Time}
-		f.Packets[nf.First] = 1
+		f := nf.Flow()
 		e.mu.Lock()
 		e.fresh = append(e.fresh, f)
 		e.mu.Unlock()
@@ -142,6 +147,9 @@ func (e *EBPF) Fresh() []flow.Flow {
 	e.fresh = nil
 	return f
 }
+
+// String names the interface and the engine, for messages.
+func (e *EBPF) String() string { return e.iface + " (ebpf engine)" }
 
 // Err is always nil: the kernel program cannot stop on its own.
 func (e *EBPF) Err() error { return nil }

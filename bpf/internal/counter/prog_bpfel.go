@@ -79,7 +79,10 @@ type ProgNewFlow struct {
 	Key       ProgFlowKey
 	TimeNs    uint64
 	FirstSide uint8
-	Pad       [7]uint8
+	Flags     uint8
+	Syn       uint8
+	Quoted    uint8
+	Pad       [4]uint8
 }
 
 type ProgPayload struct {
