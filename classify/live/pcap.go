@@ -95,6 +95,9 @@ func (p *Pcap) Fresh() []flow.Flow {
 	return flows
 }
 
+// String names the interface and the engine, for messages.
+func (p *Pcap) String() string { return p.iface + " (pcap engine)" }
+
 // Err returns the error that stopped capturing, if any.
 func (p *Pcap) Err() error {
 	p.mu.Lock()

@@ -79,6 +79,7 @@ func (wf *watchFlags) run(cmd *cobra.Command) error {
 		return err
 	}
 	defer eng.Close()
+	fmt.Fprintf(cmd.ErrOrStderr(), "wirecheck: watching %v\n", eng) // tests wait for this line
 
 	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

@@ -1,0 +1,92 @@
+//go:build linux
+
+package main
+
+import (
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// TestWatchLeavesNothingAttached: after watch --engine ebpf ends, normally or
+// by SIGKILL, no program of it stays attached to the interface. TCX links
+// (Linux 6.6+) are file descriptors of the process, so the kernel detaches
+// them when it dies; the clsact fallback of older kernels leaves its filters
+// behind a killed process, and the next watch on the interface removes them.
+// The test takes whichever path the running kernel offers.
+func TestWatchLeavesNothingAttached(t *testing.T) {
+	l := newLab(t, true, 0)
+	prof := writeLabProfile(t)
+	args := []string{"watch", "-i", hostIf, "--engine", "ebpf", "-p", prof, "--interval", "200ms"}
+
+	// A normal end (SIGTERM), after two summaries.
+	w := startWatch(t, l.host, args...)
+	attached := attachments(t, l.host, hostIf)
+	if len(attached) != 2 {
+		t.Fatalf("while watching, attached %v: want the program on ingress and egress", attached)
+	}
+	for i := range 2 {
+		if _, ok := w.waitLine(5*time.Second, " summary: "); !ok {
+			t.Fatalf("summary %d did not come within 5s at --interval 200ms; stderr:\n%s", i+1, w.stderrText())
+		}
+	}
+	if code := w.signal(syscall.SIGTERM); code != exitNotConformant {
+		t.Errorf("exit status %d after SIGTERM, want %d (required rules missing); stderr:\n%s", code, exitNotConformant, w.stderrText())
+	}
+	if rep := w.stdout.String(); !strings.Contains(rep, "NOT CONFORMANT") || !strings.Contains(rep, "wirecheck-test/watch-lab:never") {
+		t.Errorf("no final report after SIGTERM:\n%s", rep)
+	}
+	nothingAttached(t, l.host, hostIf, 3*time.Second)
+
+	// SIGKILL: no chance to detach.
+	w = startWatch(t, l.host, args...)
+	legacy := strings.HasPrefix(attachments(t, l.host, hostIf)[0], "filter:")
+	w.signal(syscall.SIGKILL)
+	if !legacy {
+		nothingAttached(t, l.host, hostIf, 3*time.Second)
+		return
+	}
+	t.Logf("no TCX on this kernel: clsact filters remain after SIGKILL: %v", attachments(t, l.host, hostIf))
+	w = startWatch(t, l.host, args...)
+	if got := attachments(t, l.host, hostIf); len(got) != 2 {
+		t.Errorf("the next watch left the killed one's filters: %v", got)
+	}
+	w.signal(syscall.SIGTERM)
+	nothingAttached(t, l.host, hostIf, 3*time.Second)
+}
+
+// TestWatchErrors: each way watch cannot start gives one line that says
+// what to do, and exit status 2.
+func TestWatchErrors(t *testing.T) {
+	const missing = "wc4-nosuch"
+	if interfaceExists(missing) {
+		t.Fatalf("interface %s exists", missing)
+	}
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"no such interface", []string{"watch", "-i", missing, "-p", "storage-gateway/file-nfs"},
+			"wirecheck: interface wc4-nosuch: no such interface (list them with: ip link)\n"},
+		// With --host the interface is not asked for its addresses: the
+		// engines must still say the interface is missing, before they
+		// need any privilege.
+		{"no such interface, ebpf", []string{"watch", "-i", missing, "--host", "10.0.0.5", "--engine", "ebpf", "-p", "storage-gateway/file-nfs"},
+			"wirecheck: interface wc4-nosuch: no such interface (list them with: ip link)\n"},
+		{"no such interface, pcap", []string{"watch", "-i", missing, "--host", "10.0.0.5", "--engine", "pcap", "-p", "storage-gateway/file-nfs"},
+			"wirecheck: interface wc4-nosuch: no such interface (list them with: ip link)\n"},
+		{"unknown engine", []string{"watch", "-i", "lo", "--engine", "xdp", "-p", "storage-gateway/file-nfs"},
+			"wirecheck: --engine xdp: use ebpf or pcap\n"},
+		{"filter with ebpf", []string{"watch", "-i", "lo", "--engine", "ebpf", "--filter", "tcp", "-p", "storage-gateway/file-nfs"},
+			"wirecheck: --filter works only with --engine pcap\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out, stderr, code := wirecheck(t, nil, tc.args...)
+			if code != exitError || stderr != tc.want || out != "" {
+				t.Errorf("exit %d, stdout %q, stderr %q; want 2 and %q", code, out, stderr, tc.want)
+			}
+		})
+	}
+}
