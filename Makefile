@@ -10,7 +10,7 @@ BIN := bin/wirecheck
 TEST_DEPS := libpcap-dev tshark tcpdump tcpreplay nftables iproute2 ncat clang-19 llvm-19 libbpf-dev
 DEMO_DEPS :=
 
-.PHONY: all build static demo test vet deps-test generate clean
+.PHONY: all build static demo test vet deps-test generate clean fuzz fuzz-ci
 
 all: build
 
@@ -36,6 +36,26 @@ test: deps-test
 	$(GO) vet ./...
 	CGO_ENABLED=0 $(GO) build -o /dev/null ./cmd/wirecheck
 	$(GO) test -count=1 ./...
+
+# Native Go fuzz targets (package:Target). Their seed corpora, and every
+# input a past run found, already run as ordinary tests in `make test`.
+# `make fuzz` fuzzes each for FUZZTIME, one after another with one worker;
+# a finding is saved under the package's testdata/fuzz: fix it, and commit
+# the file as the regression test. CI runs `make fuzz-ci` (5s each).
+FUZZ_TARGETS := capture:FuzzRead classify:FuzzClassify classify/packet:FuzzDecode \
+	classify/service:FuzzDetect classify/service:FuzzClientHello classify/service:FuzzServerHello \
+	classify/service:FuzzDNSAnswers classify/profile:FuzzParse
+FUZZTIME ?= 60s
+FUZZPARALLEL ?= 1
+
+fuzz:
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		echo "== $$t for $(FUZZTIME)"; \
+		$(GO) test ./$${t%%:*}/ -run '^$$' -fuzz "^$${t#*:}$$" -fuzztime $(FUZZTIME) -parallel $(FUZZPARALLEL); \
+	done
+
+fuzz-ci:
+	$(MAKE) fuzz FUZZTIME=5s
 
 # Regenerate the eBPF objects and bindings (pinned clang-19; see bpf/doc.go).
 generate:

@@ -23,10 +23,11 @@ const (
 	ProblemInconclusive                    // a required rule saw nothing in an incomplete observation
 	ProblemDiscouraged                     // a flow matched a discouraged rule (a warning)
 	ProblemMismatch                        // a port carried another protocol than its usual one (a warning)
+	ProblemFolded                          // flows beyond the flow limit were counted, not judged
 )
 
 func (k ProblemKind) String() string {
-	return [...]string{"blocked", "missing", "forbidden", "unexpected", "inconclusive", "discouraged", "protocol-mismatch"}[k]
+	return [...]string{"blocked", "missing", "forbidden", "unexpected", "inconclusive", "discouraged", "protocol-mismatch", "folded"}[k]
 }
 
 // Problem is one finding, worded to say what to do about it.
@@ -66,6 +67,9 @@ func (r *Result) Problems() []Problem {
 			out = append(out, Problem{ProblemInconclusive, false, rr.Rule, -1,
 				missingText(rr, "inconclusive", "was not seen, but the observation is incomplete (see inputs and losses), so it may have happened unseen")})
 		}
+	}
+	if p, ok := r.foldedProblem(); ok {
+		out = append(out, p)
 	}
 	for i := range r.Flows {
 		f := &r.Flows[i]

@@ -117,7 +117,7 @@ type Verdict uint8
 const (
 	Conformant    Verdict = iota
 	NotConformant         // an unexpected or forbidden flow, or a blocked or missing required rule
-	Inconclusive          // no fault seen, but a required rule was not seen in an incomplete observation
+	Inconclusive          // no fault seen, but a required rule was not seen in an incomplete observation, or flows were folded unjudged
 )
 
 func (v Verdict) String() string {
@@ -220,6 +220,9 @@ func verdict(res *Result) Verdict {
 		case RuleInconclusive:
 			v = Inconclusive
 		}
+	}
+	if v == Conformant && len(res.Obs.Folded.Services) > 0 {
+		v = Inconclusive // no fault among the flows kept; the folded ones were not judged
 	}
 	return v
 }

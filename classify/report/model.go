@@ -30,6 +30,25 @@ type Report struct {
 	Rules    []Rule         `json:"rules"`
 	Flows    []Flow         `json:"flows"`
 	Other    []OtherTraffic `json:"other"`
+	// Folded is present only when flows beyond --max-flows were folded.
+	Folded *Folded `json:"folded,omitempty"`
+}
+
+// Folded counts the flows beyond the flow limit, per service. Flows is a
+// lower bound when Exact is false; packets and bytes are always exact.
+type Folded struct {
+	Flows    uint64          `json:"flows"`
+	Exact    bool            `json:"exact"`
+	Services []FoldedService `json:"services"`
+}
+
+type FoldedService struct {
+	Proto      string `json:"proto"`
+	ServerPort uint16 `json:"server_port"`
+	Direction  string `json:"direction"`
+	Flows      uint64 `json:"flows"`
+	Packets    uint64 `json:"packets"`
+	Bytes      uint64 `json:"bytes"`
 }
 
 type Host struct {
@@ -213,6 +232,15 @@ func Build(res *match.Result) *Report {
 	}
 	for _, o := range obs.Other {
 		rep.Other = append(rep.Other, OtherTraffic{Kind: o.Name(), Packets: o.Packets, Bytes: o.Bytes})
+	}
+	if fo := obs.Folded; len(fo.Services) > 0 {
+		rep.Folded = &Folded{Flows: fo.Flows, Exact: fo.Exact, Services: []FoldedService{}}
+		for _, s := range fo.Services {
+			rep.Folded.Services = append(rep.Folded.Services, FoldedService{
+				Proto: s.Proto.String(), ServerPort: s.ServerPort, Direction: s.Direction.String(),
+				Flows: s.Flows, Packets: s.Packets, Bytes: s.Bytes,
+			})
+		}
 	}
 	return rep
 }

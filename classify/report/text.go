@@ -62,6 +62,13 @@ func Text(w io.Writer, res *match.Result) error {
 		span = fmt.Sprintf(", %s to %s", shortTime(*s.First), shortTime(*s.Last))
 	}
 	ew.printf("traffic: %d packets, %d bytes, %d flows%s\n", s.Packets, s.Bytes, s.Flows, span)
+	if fo := rep.Folded; fo != nil {
+		n := fmt.Sprint(fo.Flows)
+		if !fo.Exact {
+			n = "at least " + n
+		}
+		ew.printf("folded: %s more flows beyond --max-flows into %d services (counted, not judged; the report is built on incomplete data)\n", n, len(fo.Services))
+	}
 
 	if len(problems) > 0 {
 		ew.printf("\nProblems:\n")

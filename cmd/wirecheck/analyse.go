@@ -111,6 +111,7 @@ func formatNames() []string {
 
 func newAnalyse() *cobra.Command {
 	var mf matchFlags
+	var lf limitFlags
 	var filter string
 	cmd := &cobra.Command{
 		Use:     "analyse [flags] CAPTURE...",
@@ -149,6 +150,9 @@ func newAnalyse() *cobra.Command {
 				files = append(files, f)
 			}
 			c := classify.New(1 << 12)
+			if err := lf.apply(c, mf.hosts); err != nil {
+				return err
+			}
 			for _, f := range files {
 				if err := c.Read(f.Name(), f, keep); err != nil {
 					// The packets before the damage are kept; the report
@@ -160,6 +164,7 @@ func newAnalyse() *cobra.Command {
 		},
 	}
 	mf.register(cmd)
+	lf.register(cmd)
 	cmd.Flags().StringVarP(&filter, "filter", "f", "", "only packets matching this tcpdump-syntax filter expression")
 	return cmd
 }

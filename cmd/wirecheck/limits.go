@@ -1,0 +1,38 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/wirecheck/wirecheck/classify"
+	"github.com/wirecheck/wirecheck/classify/match"
+	"github.com/wirecheck/wirecheck/classify/profile"
+)
+
+// limitFlags bound what a run keeps in memory.
+type limitFlags struct {
+	maxFlows int
+}
+
+func (l *limitFlags) register(cmd *cobra.Command) {
+	cmd.Flags().IntVar(&l.maxFlows, "max-flows", 0, "keep at most this many flows; later flows are counted per service (protocol, server port, direction) but not judged, and the verdict is at best inconclusive (0: no limit)")
+}
+
+// apply sets c's limits; hosts are the --host values, which give folded
+// services their direction (inferred from the flows kept when not given).
+func (l *limitFlags) apply(c *classify.Classifier, hosts []string) error {
+	if l.maxFlows < 0 {
+		return fmt.Errorf("--max-flows %d: use a positive number, or 0 for no limit", l.maxFlows)
+	}
+	lim := classify.Limits{MaxFlows: l.maxFlows, InferHost: match.InferHost}
+	for _, h := range hosts {
+		p, err := profile.ParsePrefix(h)
+		if err != nil {
+			return fmt.Errorf("--host: %v", err)
+		}
+		lim.Host = append(lim.Host, p)
+	}
+	c.SetLimits(lim)
+	return nil
+}
