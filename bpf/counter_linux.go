@@ -160,10 +160,10 @@ func boolByte(b bool) uint8 {
 // checkKernel names the first feature the counter needs that the kernel
 // lacks.
 func checkKernel() error {
-	// The parser's global functions take pointers to the stack, which the
-	// verifier accepts since 5.12; no probe tells, so the version does.
-	if v, err := kernel.Version(); err == nil && !kernel.AtLeast(v, 5, 12) {
-		return fmt.Errorf("%w: BPF global functions with pointer arguments (Linux 5.12) are missing (kernel %d.%d)", ErrKernelTooOld, v[0], v[1])
+	if v, err := kernel.Version(); err == nil {
+		if err := checkVersion(v); err != nil {
+			return err
+		}
 	}
 	for _, f := range []struct {
 		name  string
@@ -184,6 +184,16 @@ func checkKernel() error {
 		default:
 			return fmt.Errorf("probe %s: %w", f.name, loadError(err))
 		}
+	}
+	return nil
+}
+
+// checkVersion names what a kernel of version v lacks that no probe can
+// tell: the parser's global functions take pointers to the stack, which the
+// verifier accepts since 5.12.
+func checkVersion(v [2]int) error {
+	if !kernel.AtLeast(v, 5, 12) {
+		return fmt.Errorf("%w: BPF global functions with pointer arguments (Linux 5.12) are missing (kernel %d.%d)", ErrKernelTooOld, v[0], v[1])
 	}
 	return nil
 }

@@ -151,7 +151,7 @@ var (
 	ErrPermission = errors.New("run as root or grant CAP_BPF,CAP_NET_ADMIN,CAP_PERFMON (--engine pcap needs only CAP_NET_RAW)")
 	// ErrKernelTooOld: the kernel lacks a feature the counter needs; the
 	// error names it.
-	ErrKernelTooOld = errors.New("kernel too old")
+	ErrKernelTooOld = errors.New("kernel too old for the eBPF engine (use --engine pcap)")
 	// ErrUnsupported: this platform has no eBPF counter (it needs Linux on
 	// amd64 or arm64).
 	ErrUnsupported = errors.New("the eBPF engine needs Linux on amd64 or arm64 (use --engine pcap)")
