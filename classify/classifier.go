@@ -2,7 +2,6 @@ package classify
 
 import (
 	"cmp"
-	"io"
 	"slices"
 
 	"github.com/wirecheck/wirecheck/capture"
@@ -12,7 +11,7 @@ import (
 
 // Classifier builds an Observation from frames.
 type Classifier struct {
-	p      packet.Parsed
+	d      decoded
 	table  *flow.Table
 	in     *Inspector
 	other  map[packet.Other]*OtherCount
@@ -33,18 +32,41 @@ func New(flowHint int) *Classifier {
 
 // Add classifies one frame.
 func (c *Classifier) Add(fr *capture.Frame) {
-	o := &c.obs
-	if o.Packets == 0 || fr.Time < o.First {
-		o.First = fr.Time
+	d := &c.d
+	d.err = d.p.Decode(fr.LinkType, fr.Data)
+	if d.err == nil && d.p.Kind == packet.KindTransport {
+		d.key, d.side = flow.KeyOf(d.p.Tuple)
+		d.hash = c.table.Hash(&d.key)
 	}
-	if o.Packets == 0 || fr.Time > o.Last {
-		o.Last = fr.Time
+	d.time, d.wireLen = fr.Time, fr.WireLen
+	c.add(d)
+}
+
+// decoded is a frame as Add needs it: decoded, and for KindTransport with
+// its flow key and hash, which a reading goroutine can compute (Read).
+type decoded struct {
+	p       packet.Parsed
+	err     error
+	key     flow.Key
+	side    flow.Side
+	hash    uint64
+	time    int64
+	wireLen int
+}
+
+func (c *Classifier) add(d *decoded) {
+	o := &c.obs
+	if o.Packets == 0 || d.time < o.First {
+		o.First = d.time
+	}
+	if o.Packets == 0 || d.time > o.Last {
+		o.Last = d.time
 	}
 	o.Packets++
-	o.Bytes += uint64(fr.WireLen)
+	o.Bytes += uint64(d.wireLen)
 
-	p := &c.p
-	if err := p.Decode(fr.LinkType, fr.Data); err != nil {
+	p := &d.p
+	if err := d.err; err != nil {
 		switch err {
 		case packet.ErrTruncated:
 			o.Malformed.Truncated++
@@ -57,25 +79,23 @@ func (c *Classifier) Add(fr *capture.Frame) {
 	}
 	switch p.Kind {
 	case packet.KindTransport:
-		if c.lim.MaxFlows > 0 {
-			if k, _ := flow.KeyOf(p.Tuple); c.full(k) {
-				c.fold(p, k, fr.WireLen)
-				return
-			}
+		if c.full(d.key) {
+			c.fold(p, d.key, d.wireLen)
+			return
 		}
-		i, side, _ := c.table.Packet(p, fr.Time, fr.WireLen)
+		i, _ := c.table.PacketKeyed(p, d.key, d.side, d.hash, d.time, d.wireLen)
 		if len(p.Payload) > 0 {
-			c.in.Payload(c.table.Flow(i), side, &p.Tuple, p.Payload)
+			c.in.Payload(c.table.Flow(i), d.side, &p.Tuple, p.Payload)
 		}
 		return
 	case packet.KindFragment:
-		if c.table.Fragment(p, fr.Time, fr.WireLen) >= 0 {
+		if c.table.Fragment(p, d.time, d.wireLen) >= 0 {
 			return
 		}
 	case packet.KindICMPError:
 		// A full table takes no new flow from an error's quote either.
 		if k, _ := flow.KeyOf(p.Quoted); !c.full(k) {
-			c.table.ICMPError(p, fr.Time)
+			c.table.ICMPError(p, d.time)
 		}
 		// The error itself is not part of the flow's counts; it is
 		// summarised below with other ICMP.
@@ -86,7 +106,7 @@ func (c *Classifier) Add(fr *capture.Frame) {
 		c.other[p.Other] = oc
 	}
 	oc.Packets++
-	oc.Bytes += uint64(fr.WireLen)
+	oc.Bytes += uint64(d.wireLen)
 }
 
 // AddInput records a source that was read, for the report.
@@ -121,31 +141,6 @@ func compareOther(a, b packet.Other) int {
 		cmp.Compare(a.IPProto, b.IPProto),
 		cmp.Compare(a.ICMPType, b.ICMPType),
 	)
-}
-
-// Read classifies every frame of src that keep accepts (every frame when keep
-// is nil) and records src as an input named name. Damage to src does not
-// lose what was read before it: the frames up to the damage are classified,
-// the input is marked as stopped, and the error is returned for the caller
-// to report. A clean end returns nil.
-func (c *Classifier) Read(name string, src capture.Source, keep func(*capture.Frame) bool) error {
-	var fr capture.Frame
-	var n uint64
-	for {
-		err := src.Next(&fr)
-		if err == io.EOF {
-			c.AddInput(Input{Name: name, Packets: n})
-			return nil
-		}
-		if err != nil {
-			c.AddInput(Input{Name: name, Packets: n, Stopped: err})
-			return err
-		}
-		n++
-		if keep == nil || keep(&fr) {
-			c.Add(&fr)
-		}
-	}
 }
 
 // FlowsSince returns copies of the flows created after the first n, in the

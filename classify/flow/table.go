@@ -59,8 +59,9 @@ func (t *Table) Lookup(k Key) int {
 	return i
 }
 
-func (t *Table) get(k Key) (int, bool) {
-	h := t.index.hash(&k)
+func (t *Table) get(k Key) (int, bool) { return t.getHashed(k, t.index.hash(&k)) }
+
+func (t *Table) getHashed(k Key, h uint64) (int, bool) {
 	i, free := t.index.find(&k, h, t.flows)
 	if i >= 0 {
 		return i, false
@@ -84,7 +85,19 @@ func (t *Table) get(k Key) (int, bool) {
 // sent the packet and whether the flow is new.
 func (t *Table) Packet(p *packet.Parsed, ts int64, wireLen int) (i int, s Side, isNew bool) {
 	k, s := KeyOf(p.Tuple)
-	i, isNew = t.get(k)
+	i, isNew = t.PacketKeyed(p, k, s, t.Hash(&k), ts, wireLen)
+	return i, s, isNew
+}
+
+// Hash returns the hash under which the table files k. It reads only the
+// table's seed, which never changes, so a goroutine that decodes packets
+// for the table's owner may call it while the table is in use.
+func (t *Table) Hash(k *Key) uint64 { return t.index.hash(k) }
+
+// PacketKeyed is Packet for a caller that has already computed k and s with
+// KeyOf(p.Tuple), and h with Hash(&k).
+func (t *Table) PacketKeyed(p *packet.Parsed, k Key, s Side, h uint64, ts int64, wireLen int) (i int, isNew bool) {
+	i, isNew = t.getHashed(k, h)
 	t.flows[i].Count(s, ts, wireLen, p)
 	if p.FirstFragment {
 		if len(t.frags) >= maxFrags {
@@ -92,7 +105,7 @@ func (t *Table) Packet(p *packet.Parsed, ts int64, wireLen int) (i int, s Side, 
 		}
 		t.frags[fragKey{p.Tuple.Src, p.Tuple.Dst, p.FragID, p.Tuple.Proto}] = fragVal{int32(i), s}
 	}
-	return i, s, isNew
+	return i, isNew
 }
 
 // Fragment counts a later IP fragment (KindFragment) to the flow of its first

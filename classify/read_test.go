@@ -1,0 +1,102 @@
+package classify
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"reflect"
+	"runtime"
+	"testing"
+
+	"github.com/wirecheck/wirecheck/capture"
+	"github.com/wirecheck/wirecheck/internal/gencap"
+)
+
+// TestReadParallelEqualsSerial holds the two-goroutine Read to what one
+// goroutine builds frame by frame: the same Observation, flow order, names,
+// malformed counts, inputs and error included. The inputs are the benchmark
+// mix (pcap and pcapng), the same cut short mid-record, the same through a
+// filter, and every corpus capture (malformed and odd link types).
+func TestReadParallelEqualsSerial(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2))
+	var pcap, ng bytes.Buffer
+	cfg := gencap.Config{Packets: 30_000, Flows: 2_000, Seed: 5}
+	if _, err := gencap.Write(&pcap, cfg); err != nil {
+		t.Fatal(err)
+	}
+	cfg.Format = gencap.PcapNG
+	if _, err := gencap.Write(&ng, cfg); err != nil {
+		t.Fatal(err)
+	}
+	oddLength := func(fr *capture.Frame) bool { return len(fr.Data)%2 == 1 }
+	cases := []struct {
+		name string
+		data []byte
+		keep func(*capture.Frame) bool
+	}{
+		{"mix.pcap", pcap.Bytes(), nil},
+		{"mix.pcapng", ng.Bytes(), nil},
+		{"cut.pcap", pcap.Bytes()[:pcap.Len()*2/3+7], nil},
+		{"filtered.pcap", pcap.Bytes(), oddLength},
+	}
+	_, files := corpusFiles(t)
+	for _, f := range files {
+		data, err := readFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cases = append(cases, struct {
+			name string
+			data []byte
+			keep func(*capture.Frame) bool
+		}{filepath.Base(f), data, nil})
+	}
+	compared := 0
+	for _, tc := range cases {
+		read := func(parallel bool) (*Observation, error, bool) {
+			src, err := capture.NewReader(tc.name, bytes.NewReader(tc.data))
+			if err != nil {
+				return nil, err, false
+			}
+			c := New(16)
+			if parallel {
+				err = c.Read(tc.name, src, tc.keep)
+			} else {
+				err = c.readSerial(tc.name, src, tc.keep)
+			}
+			return c.Observation(), err, true
+		}
+		serial, serr, ok := read(false)
+		if !ok {
+			continue // not a capture at all
+		}
+		par, perr, _ := read(true)
+		if !reflect.DeepEqual(serr, perr) {
+			t.Errorf("%s: errors differ: serial %v, parallel %v", tc.name, serr, perr)
+		}
+		if !reflect.DeepEqual(serial, par) {
+			t.Errorf("%s: observations differ: serial %d packets %d flows, parallel %d packets %d flows",
+				tc.name, serial.Packets, len(serial.Flows), par.Packets, len(par.Flows))
+		}
+		compared++
+	}
+	if compared < 5 {
+		t.Fatalf("compared %d inputs, want the four made here and corpus captures", compared)
+	}
+	// The cases above must exercise what they claim.
+	if s, err, _ := readCase(cases[2].data); err == nil || s.Packets == 0 {
+		t.Errorf("cut capture: %d packets, error %v; want some packets, then an error", s.Packets, err)
+	}
+}
+
+func readCase(data []byte) (*Observation, error, bool) {
+	src, err := capture.NewReader("case", bytes.NewReader(data))
+	if err != nil {
+		return nil, err, false
+	}
+	c := New(16)
+	err = c.Read("case", src, nil)
+	return c.Observation(), err, true
+}
+
+func readFile(name string) ([]byte, error) { return os.ReadFile(name) }
