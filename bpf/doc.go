@@ -96,10 +96,13 @@
 // Attach uses TCX links (Linux 6.6+), which are file descriptors of this
 // process and are never pinned: however the process ends, SIGKILL included,
 // the kernel detaches the program. On older kernels Attach falls back to a
-// clsact qdisc with direct-action BPF filters named "wirecheck-PID". Those
-// survive a killed process (they keep counting into maps nobody reads); the
-// next Attach to the interface removes every "wirecheck-PID" filter whose
-// process is gone, and Close removes this process's own. The clsact qdisc is
+// clsact qdisc with direct-action BPF filters named "wirecheck-PID-START"
+// (START: the process's start time in clock ticks since boot). Those survive
+// a killed process (they keep counting into maps nobody reads); the next
+// Attach to the interface removes every such filter whose process is gone,
+// or whose PID now belongs to a process that started at another time, and
+// Close removes this process's own. A filter left by a wirecheck in another
+// PID namespace cannot be judged from here and is kept. The clsact qdisc is
 // left in place: other tools may use it, and an empty one costs nothing.
 //
 // # Requirements and errors

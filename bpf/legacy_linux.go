@@ -3,6 +3,7 @@
 package bpf
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"net"
@@ -20,10 +21,12 @@ import (
 // direct-action BPF filter on ingress and egress. Unlike TCX links, such
 // filters are not tied to the process: a killed process leaves them
 // attached, still counting into maps nobody reads. Each filter is named
-// "wirecheck-PID"; before attaching, attachLegacy removes the filters of
-// processes that no longer exist, so the next start cleans up after a
-// killed one. The clsact qdisc itself is left in place: other tools' filters
-// may hang off it, and an empty one costs nothing.
+// "wirecheck-PID-START", START being the process's start time, so that a
+// PID the kernel has since given to another process does not keep a dead
+// process's filter alive; before attaching, attachLegacy removes the
+// filters of processes that no longer exist, so the next start cleans up
+// after a killed one. The clsact qdisc itself is left in place: other
+// tools' filters may hang off it, and an empty one costs nothing.
 
 // legacyPrefix starts the name of every filter wirecheck adds.
 const legacyPrefix = "wirecheck-"
@@ -50,7 +53,7 @@ func attachLegacy(iface *net.Interface, prog *ebpf.Program) (*legacyAttachment, 
 	if err != nil {
 		return nil, fmt.Errorf("netlink: %w", err)
 	}
-	a := &legacyAttachment{h: h, ifindex: iface.Index, name: legacyPrefix + strconv.Itoa(os.Getpid())}
+	a := &legacyAttachment{h: h, ifindex: iface.Index, name: legacyName(os.Getpid())}
 	if err := a.attach(prog); err != nil {
 		a.detach()
 		return nil, err
@@ -102,11 +105,7 @@ func removeStaleFilters(h *netlink.Handle, lnk netlink.Link) error {
 		}
 		for _, f := range filters {
 			bf, ok := f.(*netlink.BpfFilter)
-			if !ok || !strings.HasPrefix(bf.Name, legacyPrefix) {
-				continue
-			}
-			pid, err := strconv.Atoi(strings.TrimPrefix(bf.Name, legacyPrefix))
-			if err != nil || pid <= 0 || unix.Kill(pid, 0) != unix.ESRCH {
+			if !ok || !legacyStale(bf.Name) {
 				continue // not ours to judge, or its process still runs
 			}
 			if err := h.FilterDel(bf); err != nil {
@@ -115,6 +114,56 @@ func removeStaleFilters(h *netlink.Handle, lnk netlink.Link) error {
 		}
 	}
 	return nil
+}
+
+// legacyName is the filter name of process pid.
+func legacyName(pid int) string {
+	name := legacyPrefix + strconv.Itoa(pid)
+	if start, ok := startTime(pid); ok {
+		name += "-" + start
+	}
+	return name
+}
+
+// legacyStale reports whether a filter name is wirecheck's and the process
+// that added it is gone: no process has its PID, or the one that has it
+// started at another time. Names without a start time (from earlier
+// versions) are judged by the PID alone.
+func legacyStale(name string) bool {
+	rest, ok := strings.CutPrefix(name, legacyPrefix)
+	if !ok {
+		return false
+	}
+	pidStr, start, withStart := strings.Cut(rest, "-")
+	pid, err := strconv.Atoi(pidStr)
+	if err != nil || pid <= 0 {
+		return false
+	}
+	if unix.Kill(pid, 0) == unix.ESRCH {
+		return true
+	}
+	now, ok := startTime(pid)
+	return withStart && ok && now != start
+}
+
+// startTime returns the start time of process pid, in clock ticks since
+// boot (field 22 of /proc/PID/stat), as a string.
+func startTime(pid int) (string, bool) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return "", false
+	}
+	// The command (field 2) is in parentheses and may hold anything;
+	// fields 3 on follow the last ')'.
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return "", false
+	}
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 20 {
+		return "", false
+	}
+	return f[19], true
 }
 
 // detach removes this process's filters from the interface and releases

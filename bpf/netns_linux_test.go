@@ -469,7 +469,7 @@ func TestLegacyFiltersAfterKill(t *testing.T) {
 			t.Error(err)
 		}
 	})
-	mine := legacyPrefix + fmt.Sprint(os.Getpid())
+	mine := legacyName(os.Getpid())
 	if got := tcFilters(t, n.a, "veth0"); len(got) != 2 || got[0] != mine || got[1] != mine {
 		t.Errorf("after the next Attach filters %v, want only %s twice", got, mine)
 	}

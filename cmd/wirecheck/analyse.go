@@ -112,7 +112,8 @@ func formatNames() []string {
 func newAnalyse() *cobra.Command {
 	var mf matchFlags
 	var lf limitFlags
-	var filter string
+	var filter, baselineName string
+	var quiet bool
 	cmd := &cobra.Command{
 		Use:     "analyse [flags] CAPTURE...",
 		Aliases: []string{"analyze"},
@@ -123,6 +124,10 @@ func newAnalyse() *cobra.Command {
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			m, err := mf.matcher()
+			if err != nil {
+				return err
+			}
+			base, err := loadBaseline(baselineName)
 			if err != nil {
 				return err
 			}
@@ -153,20 +158,45 @@ func newAnalyse() *cobra.Command {
 			if err := lf.apply(c, mf.hosts); err != nil {
 				return err
 			}
+			var readErrs []error
+			prog := startProgress(quiet, cmd.ErrOrStderr(), progressSources(files))
 			for _, f := range files {
 				if err := c.Read(f.Name(), f, keep); err != nil {
-					// The packets before the damage are kept; the report
-					// says where reading stopped.
-					fmt.Fprintf(cmd.ErrOrStderr(), "wirecheck: %v (the report covers the packets before)\n", err)
+					readErrs = append(readErrs, err)
 				}
 			}
-			return mf.writeReport(cmd, m.Evaluate(c.Observation()))
+			prog.finish()
+			for _, err := range readErrs {
+				// The packets before the damage are kept; the report
+				// says where reading stopped.
+				fmt.Fprintf(cmd.ErrOrStderr(), "wirecheck: %v (the report covers the packets before)\n", err)
+			}
+			res := m.Evaluate(c.Observation())
+			err = mf.writeReport(cmd, res)
+			if base == nil {
+				return err
+			}
+			if st := (exitStatus{}); err != nil && !errors.As(err, &st) {
+				return err
+			}
+			return base.compare(cmd.ErrOrStderr(), res, strings.Join(args, ", "))
 		},
 	}
 	mf.register(cmd)
 	lf.register(cmd)
 	cmd.Flags().StringVarP(&filter, "filter", "f", "", "only packets matching this tcpdump-syntax filter expression")
+	cmd.Flags().StringVar(&baselineName, "baseline", "", "compare with this earlier JSON report (on standard error) and fail only when something got worse than it")
+	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "no progress line on standard error")
 	return cmd
+}
+
+// progressSources lists the files for the progress display.
+func progressSources(files []*capture.File) []progressSource {
+	out := make([]progressSource, len(files))
+	for i, f := range files {
+		out[i] = f
+	}
+	return out
 }
 
 func openCapture(cmd *cobra.Command, name string) (*capture.File, error) {

@@ -63,6 +63,6 @@ Exit status: 0 conformant, 1 not conformant, 2 could not run or decide.`,
 	root.SetIn(stdin)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.AddCommand(newAnalyse(), newWatch(), newProfiles())
+	root.AddCommand(newAnalyse(), newWatch(), newProfiles(), newDiff(), newSuggest())
 	return root
 }

@@ -1,0 +1,122 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"github.com/wirecheck/wirecheck/classify/drift"
+	"github.com/wirecheck/wirecheck/classify/match"
+	"github.com/wirecheck/wirecheck/classify/report"
+)
+
+func newDiff() *cobra.Command {
+	var format, output string
+	cmd := &cobra.Command{
+		Use:   "diff [flags] OLD.json NEW.json",
+		Short: "Compare two JSON reports: flows that appeared or vanished, rules whose status changed",
+		Long: `diff compares two reports written by 'wirecheck analyse --format json', an
+older recording and a newer one of the same appliance. It lists the flows that
+appeared, vanished or changed (verdict, state, rule) and the rules whose status
+changed, worse first.
+
+Flows are matched by protocol, client and server address, server port and
+direction; client ports are ephemeral and ignored.
+
+Exit status: 0 nothing got worse, 1 something got worse (a new unexpected or
+forbidden flow, a required rule no longer seen, ...), 2 could not compare.`,
+		Example: `  wirecheck analyse -p storage-gateway/file-nfs --format json -o old.json monday.pcapng
+  wirecheck analyse -p storage-gateway/file-nfs --format json -o new.json friday.pcapng
+  wirecheck diff old.json new.json`,
+		Args: cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			write, ok := diffFormats[format]
+			if !ok {
+				return fmt.Errorf("--format %s: use text or json", format)
+			}
+			old, err := drift.ReadReport(args[0])
+			if err != nil {
+				return err
+			}
+			cur, err := drift.ReadReport(args[1])
+			if err != nil {
+				return err
+			}
+			d := drift.Compare(args[0], old, args[1], cur)
+			w, closeOut, err := outputTo(cmd, output)
+			if err != nil {
+				return err
+			}
+			if err := write(d, w); err != nil {
+				closeOut()
+				return fmt.Errorf("write diff: %w", err)
+			}
+			if err := closeOut(); err != nil {
+				return err
+			}
+			return diffStatus(d)
+		},
+	}
+	cmd.Flags().StringVar(&format, "format", "text", "diff format: text or json")
+	cmd.Flags().StringVarP(&output, "output", "o", "", "write the diff to this file instead of standard output")
+	return cmd
+}
+
+var diffFormats = map[string]func(*drift.Diff, io.Writer) error{
+	"text": (*drift.Diff).Text,
+	"json": (*drift.Diff).JSON,
+}
+
+// diffStatus turns a diff into the exit status.
+func diffStatus(d *drift.Diff) error {
+	if d.Worse {
+		return exitStatus{exitNotConformant}
+	}
+	return nil
+}
+
+// outputTo opens the -o file, or standard output for "" and "-". The close
+// function reports a failed close, which for a file is a failed write.
+func outputTo(cmd *cobra.Command, name string) (io.Writer, func() error, error) {
+	if name == "" || name == "-" {
+		return cmd.OutOrStdout(), func() error { return nil }, nil
+	}
+	f, err := os.Create(name)
+	if err != nil {
+		return nil, nil, err
+	}
+	return f, f.Close, nil
+}
+
+// baseline is analyse --baseline: a report read before the analysis, so a
+// bad file is reported before minutes of reading captures.
+type baseline struct {
+	name string
+	rep  *report.Report
+}
+
+func loadBaseline(name string) (*baseline, error) {
+	if name == "" {
+		return nil, nil
+	}
+	rep, err := drift.ReadReport(name)
+	if err != nil {
+		return nil, fmt.Errorf("--baseline: %w", err)
+	}
+	return &baseline{name, rep}, nil
+}
+
+// compare writes what changed since the baseline to w (standard error, so
+// that the report keeps standard output or -o to itself) and gives the
+// exit status: with a baseline, a run fails when it is worse than the
+// baseline, not when it is merely not conformant.
+func (b *baseline) compare(w io.Writer, res *match.Result, label string) error {
+	d := drift.Compare(b.name, b.rep, label, report.Build(res))
+	fmt.Fprintf(w, "\nCompared with the baseline %s:\n", b.name)
+	if err := d.Text(w); err != nil {
+		return fmt.Errorf("write diff: %w", err)
+	}
+	return diffStatus(d)
+}

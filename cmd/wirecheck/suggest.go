@@ -1,0 +1,182 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/wirecheck/wirecheck/capture"
+	"github.com/wirecheck/wirecheck/classify"
+	"github.com/wirecheck/wirecheck/classify/match"
+	"github.com/wirecheck/wirecheck/classify/profile"
+	"github.com/wirecheck/wirecheck/classify/suggest"
+)
+
+var suggestFormats = map[string]func(*suggest.Draft, io.Writer) error{
+	"yaml":     (*suggest.Draft).YAML,
+	"sg-json":  (*suggest.Draft).SecurityGroupJSON,
+	"nftables": (*suggest.Draft).NFTables,
+}
+
+func newSuggest() *cobra.Command {
+	var mf matchFlags
+	var name, filter string
+	var collapse4, collapse6 int
+	var quiet bool
+	cmd := &cobra.Command{
+		Use:   "suggest [flags] CAPTURE...",
+		Short: "Draft a profile (or firewall rules) from the flows a capture shows",
+		Long: `suggest reads captures and drafts a profile that allows what they show: one rule
+per direction, protocol and server port, with level allowed, and the peers of
+each rule collapsed into a peer group (host name patterns where DNS or TLS SNI
+named them, CIDRs where nothing did). Read it, remove what should not happen,
+make what must happen required, then use it with -p.
+
+With -p, only the flows those profiles leave unexpected are drafted, and the
+draft includes the built-in ones among them.
+
+Formats: yaml (a profile), sg-json (AWS security-group IpPermissions and
+IpPermissionsEgress), nftables (a ruleset for nft -f; check it with nft -c -f).`,
+		Example: `  wirecheck suggest --host 10.0.0.5 gateway.pcapng > my-gateway.yaml
+  wirecheck analyse -p my-gateway.yaml --host 10.0.0.5 gateway.pcapng
+  wirecheck suggest -p storage-gateway/file-nfs --host 10.0.0.5 gateway.pcapng
+  wirecheck suggest --format nftables --host 10.0.0.5 gateway.pcapng > gateway.nft && nft -c -f gateway.nft`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			write, ok := suggestFormats[mf.format]
+			if !ok {
+				return fmt.Errorf("--format %s: use yaml, sg-json or nftables", mf.format)
+			}
+			if collapse4 < 1 || collapse4 > 32 || collapse6 < 1 || collapse6 > 128 {
+				return fmt.Errorf("--collapse must be 1 to 32 and --collapse6 1 to 128")
+			}
+			m, err := suggestMatcher(&mf)
+			if err != nil {
+				return err
+			}
+			if name == "" {
+				name = draftName(args[0])
+			}
+			obs, err := readObservation(cmd, args, filter, quiet)
+			if err != nil {
+				return err
+			}
+			inputs := make([]string, len(args))
+			for i, a := range args {
+				inputs[i] = filepath.Base(a)
+			}
+			d := suggest.Build(m.Evaluate(obs), suggest.Options{Name: name, CollapseV4: collapse4, CollapseV6: collapse6, Inputs: inputs})
+			w, closeOut, err := outputTo(cmd, mf.output)
+			if err != nil {
+				return err
+			}
+			if err := write(d, w); err != nil {
+				closeOut()
+				return fmt.Errorf("write draft: %w", err)
+			}
+			return closeOut()
+		},
+	}
+	f := cmd.Flags()
+	f.StringArrayVarP(&mf.profiles, "profile", "p", nil, "draft only what these profiles leave unexpected (built-in name or YAML file; repeatable)")
+	f.StringArrayVar(&mf.hosts, "host", nil, "address or CIDR of the agent host (repeatable); default: inferred from the traffic")
+	f.StringArrayVar(&mf.peers, "peer", nil, "with -p: bind a peer group to addresses, NAME=ADDR|CIDR[,...] (repeatable)")
+	f.StringVar(&mf.region, "region", "", "with -p: AWS Region for {region} in host name patterns")
+	f.StringVar(&mf.phase, "phase", "", "with -p: check one phase only")
+	f.StringVar(&mf.format, "format", "yaml", "draft format: yaml, sg-json or nftables")
+	f.StringVarP(&mf.output, "output", "o", "", "write the draft to this file instead of standard output")
+	f.StringVar(&name, "name", "", "name of the drafted profile (default: draft/ and the first capture's name)")
+	f.IntVar(&collapse4, "collapse", 24, "collapse unnamed IPv4 peers of a group sharing a prefix of this length (32: never)")
+	f.IntVar(&collapse6, "collapse6", 64, "collapse unnamed IPv6 peers of a group sharing a prefix of this length (128: never)")
+	f.StringVarP(&filter, "filter", "f", "", "only packets matching this tcpdump-syntax filter expression")
+	f.BoolVarP(&quiet, "quiet", "q", false, "no progress line on standard error")
+	return cmd
+}
+
+// suggestMatcher judges against the profiles given, or against none, which
+// leaves every flow unexpected and so drafts them all.
+func suggestMatcher(mf *matchFlags) (*match.Matcher, error) {
+	if len(mf.profiles) > 0 {
+		format := mf.format
+		mf.format = "text" // matcher checks report formats, which suggest does not use
+		defer func() { mf.format = format }()
+		return mf.matcher()
+	}
+	if len(mf.peers) > 0 || mf.phase != "" || mf.region != "" {
+		return nil, fmt.Errorf("--peer, --phase and --region need a profile (-p)")
+	}
+	var opts match.Options
+	for _, h := range mf.hosts {
+		p, err := profile.ParsePrefix(h)
+		if err != nil {
+			return nil, fmt.Errorf("--host: %v", err)
+		}
+		opts.Host = append(opts.Host, p)
+	}
+	return match.New(&profile.Set{}, opts)
+}
+
+// draftName makes a profile name of a capture file's name:
+// "captures/gw-1.pcapng" gives "draft/gw-1".
+func draftName(file string) string {
+	base := strings.ToLower(filepath.Base(file))
+	for _, ext := range []string{".gz", ".pcapng", ".pcap", ".cap"} {
+		base = strings.TrimSuffix(base, ext)
+	}
+	var b strings.Builder
+	for _, r := range base {
+		switch {
+		case r >= 'a' && r <= 'z', r >= '0' && r <= '9', r == '.', r == '_', r == '-':
+			b.WriteRune(r)
+		default:
+			b.WriteByte('-')
+		}
+	}
+	s := strings.Trim(b.String(), "-._")
+	if s == "" || base == "-" {
+		return suggest.DefaultName
+	}
+	return "draft/" + s
+}
+
+// readObservation reads captures as analyse does: every file opened first,
+// damage reported without losing what was read before it.
+func readObservation(cmd *cobra.Command, args []string, filter string, quiet bool) (*classify.Observation, error) {
+	var keep func(*capture.Frame) bool
+	if filter != "" {
+		f, err := capture.NewFilter(filter)
+		if err != nil {
+			return nil, err
+		}
+		keep = f.Match
+	}
+	var files []*capture.File
+	defer func() {
+		for _, f := range files {
+			f.Close()
+		}
+	}()
+	for _, name := range args {
+		f, err := openCapture(cmd, name)
+		if err != nil {
+			return nil, err
+		}
+		files = append(files, f)
+	}
+	c := classify.New(1 << 12)
+	var readErrs []error
+	prog := startProgress(quiet, cmd.ErrOrStderr(), progressSources(files))
+	for _, f := range files {
+		if err := c.Read(f.Name(), f, keep); err != nil {
+			readErrs = append(readErrs, err)
+		}
+	}
+	prog.finish()
+	for _, err := range readErrs {
+		fmt.Fprintf(cmd.ErrOrStderr(), "wirecheck: %v (the draft covers the packets before)\n", err)
+	}
+	return c.Observation(), nil
+}

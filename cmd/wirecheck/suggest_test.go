@@ -1,0 +1,111 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestSuggestGolden keeps the three drafts of the conforming file gateway
+// as golden files, read by a person: the profile, the security group and
+// the nftables ruleset.
+func TestSuggestGolden(t *testing.T) {
+	capture := filepath.Join(captures, "filegw-conformant.pcapng")
+	for _, c := range []struct{ format, ext string }{{"yaml", "yaml"}, {"sg-json", "sg.json"}, {"nftables", "nft"}} {
+		t.Run(c.format, func(t *testing.T) {
+			out, stderr, code := wirecheck(t, nil, "suggest", "--format", c.format, "--host", "10.0.0.5", capture)
+			if code != 0 {
+				t.Fatalf("exit %d; stderr: %s", code, stderr)
+			}
+			checkGolden(t, "suggest-filegw-conformant."+c.ext, out)
+		})
+	}
+}
+
+// TestSuggestRoundTrip is the acceptance test through the command
+// line: the draft of the conforming capture, written to a file and used
+// with -p, finds that capture conformant; and so for every capture.
+func TestSuggestRoundTrip(t *testing.T) {
+	files, _ := filepath.Glob(filepath.Join(captures, "*.pcap*"))
+	if len(files) == 0 {
+		t.Fatal("no captures")
+	}
+	for _, file := range files {
+		t.Run(filepath.Base(file), func(t *testing.T) {
+			draft := filepath.Join(t.TempDir(), "draft.yaml")
+			hosts := []string{"--host", "10.0.0.5", "--host", "fd00::5"}
+			_, stderr, code := wirecheck(t, nil, append(append([]string{"suggest", "-o", draft}, hosts...), file)...)
+			if code != 0 {
+				t.Fatalf("suggest: exit %d: %s", code, stderr)
+			}
+			out, stderr, code := wirecheck(t, nil, append(append([]string{"analyse", "-p", draft}, hosts...), file)...)
+			if code != exitConformant || !strings.HasPrefix(out, "CONFORMANT") {
+				y, _ := os.ReadFile(draft)
+				t.Fatalf("analyse with the draft: exit %d, stderr %s\n%s\ndraft:\n%s", code, stderr, out, y)
+			}
+		})
+	}
+}
+
+// TestSuggestWithProfile drafts only what the profile leaves unexpected;
+// with the draft the telnet and SMTP flows are expected, and what remains
+// is the two faults no rule can fix: the blocked and the missing flow.
+func TestSuggestWithProfile(t *testing.T) {
+	file := filepath.Join(captures, "filegw-faulty.pcap")
+	draft := filepath.Join(t.TempDir(), "extra.yaml")
+	_, stderr, code := wirecheck(t, nil, "suggest", "-p", "storage-gateway/file-nfs", "--host", "10.0.0.5", "--name", "site/extra", "-o", draft, file)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	rep, code := analyseJSON(t, "-p", draft, "--host", "10.0.0.5", file)
+	if code != exitNotConformant || len(rep.Profiles) != 3 || rep.Profiles[2] != "site/extra" {
+		t.Fatalf("exit %d, profiles %v", code, rep.Profiles)
+	}
+	var kinds []string
+	for _, p := range rep.Problems {
+		if p.Fails {
+			kinds = append(kinds, p.Kind)
+		}
+	}
+	if strings.Join(kinds, " ") != "blocked missing" {
+		t.Errorf("problems %v, want blocked and missing only", kinds)
+	}
+}
+
+func TestSuggestErrors(t *testing.T) {
+	file := filepath.Join(captures, "misc.pcapng")
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"bad format", []string{"suggest", "--format", "iptables", file}, "--format iptables: use yaml, sg-json or nftables"},
+		{"peer without profile", []string{"suggest", "--peer", "x=10.0.0.1", file}, "need a profile (-p)"},
+		{"bad host", []string{"suggest", "--host", "10.0.0.5/8", file}, "has host bits set"},
+		{"bad collapse", []string{"suggest", "--collapse", "40", file}, "--collapse must be 1 to 32"},
+		{"missing capture", []string{"suggest", "nope.pcap"}, "nope.pcap: no such file"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			out, stderr, code := wirecheck(t, nil, tc.args...)
+			if code != exitError || !strings.Contains(stderr, tc.want) || strings.Count(stderr, "\n") != 1 || out != "" {
+				t.Errorf("exit %d, stdout %q, stderr %q; want exit 2 and one line containing %q", code, out, stderr, tc.want)
+			}
+		})
+	}
+}
+
+func TestDraftName(t *testing.T) {
+	for in, want := range map[string]string{
+		"captures/gw-1.pcapng":   "draft/gw-1",
+		"/tmp/Site A.pcap.gz":    "draft/site-a",
+		"-":                      "draft/observed",
+		"x/__.pcap":              "draft/observed",
+		"filegw-conformant.pcap": "draft/filegw-conformant",
+	} {
+		if got := draftName(in); got != want {
+			t.Errorf("draftName(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -1,0 +1,117 @@
+package conformtest
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// recorder is a TB that records instead of failing; Fatalf stops the
+// assertion as testing's does, by ending the goroutine.
+type recorder struct {
+	errors, fatals []string
+}
+
+func (*recorder) Helper() {}
+func (r *recorder) Errorf(f string, a ...any) {
+	r.errors = append(r.errors, fmt.Sprintf(f, a...))
+}
+func (r *recorder) Fatalf(f string, a ...any) {
+	r.fatals = append(r.fatals, fmt.Sprintf(f, a...))
+}
+
+const captures = "../testdata/captures"
+
+var gw = Options{Profiles: []string{"storage-gateway/file-nfs"}, Host: []string{"10.0.0.5"}}
+
+func TestAssertConforms(t *testing.T) {
+	// The real thing passes on the conforming capture.
+	if res := AssertConforms(t, filepath.Join(captures, "filegw-conformant.pcapng"), gw); res == nil || len(res.Flows) != 13 {
+		t.Fatalf("result %v", res)
+	}
+	var r recorder
+	res := AssertConforms(&r, filepath.Join(captures, "filegw-faulty.pcap"), gw)
+	if res == nil || len(r.errors) != 1 || len(r.fatals) != 0 {
+		t.Fatalf("errors %q fatals %q", r.errors, r.fatals)
+	}
+	msg := r.errors[0]
+	for _, want := range []string{
+		"does not conform to storage-gateway/common, storage-gateway/file-nfs (host 10.0.0.5): 4 problems",
+		"\n  1. blocked: TCP 443 to 198.51.100.10",
+		"\n  2. missing: UDP 123",
+		"\n      - name: smtp-out\n",
+		"\n      - name: telnet-in\n",
+	} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("failure message lacks %q:\n%s", want, msg)
+		}
+	}
+}
+
+func TestAssertConformsErrors(t *testing.T) {
+	tests := []struct {
+		name    string
+		capture string
+		opts    Options
+		want    string
+	}{
+		{"no profile", "filegw-conformant.pcapng", Options{}, "Options.Profiles names no profile"},
+		{"unknown profile", "filegw-conformant.pcapng", Options{Profiles: []string{"nope/none"}}, "no built-in profile of that name"},
+		{"bad host", "filegw-conformant.pcapng", Options{Profiles: gw.Profiles, Host: []string{"10.0.0.5/8"}}, "Options.Host"},
+		{"unknown peer group", "filegw-conformant.pcapng", Options{Profiles: gw.Profiles, Peers: map[string][]string{"nobody": {"10.0.0.1"}}}, "--peer nobody"},
+		{"missing capture", "nope.pcap", gw, "no such file"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var r recorder
+			if res := AssertConforms(&r, filepath.Join(captures, tc.capture), tc.opts); res != nil {
+				t.Error("a result for a check that could not run")
+			}
+			if len(r.fatals) != 1 || !strings.Contains(r.fatals[0], tc.want) {
+				t.Errorf("fatals %q, want one containing %q", r.fatals, tc.want)
+			}
+		})
+	}
+}
+
+// TestDamagedCapture: the packets before the damage are judged, and the
+// damage fails the test too.
+func TestDamagedCapture(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join(captures, "filegw-conformant.pcapng"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cut := filepath.Join(t.TempDir(), "cut.pcapng")
+	os.WriteFile(cut, data[:len(data)*2/3], 0o644)
+	var r recorder
+	res := AssertConforms(&r, cut, gw)
+	if res == nil || len(res.Flows) == 0 {
+		t.Fatal("nothing judged before the damage")
+	}
+	if len(r.errors) == 0 || !strings.Contains(r.errors[0], "reading stopped after packet") {
+		t.Errorf("errors %q", r.errors)
+	}
+}
+
+func TestAssertNoWorseThan(t *testing.T) {
+	golden := "../testdata/golden"
+	var r recorder
+	AssertNoWorseThan(&r, filepath.Join(captures, "filegw-faulty.pcap"), filepath.Join(golden, "filegw-faulty.json"), gw)
+	if len(r.errors)+len(r.fatals) != 0 {
+		t.Errorf("known problems failed the test: %q %q", r.errors, r.fatals)
+	}
+	r = recorder{}
+	AssertNoWorseThan(&r, filepath.Join(captures, "filegw-faulty.pcap"), filepath.Join(golden, "filegw-conformant.json"), gw)
+	if len(r.errors) != 1 || !strings.Contains(r.errors[0], "is worse than the baseline") ||
+		!strings.Contains(r.errors[0], "\n  WORSE: 4 changes for the worse") ||
+		!strings.Contains(r.errors[0], "storage-gateway/common:ntp            required  seen  missing") {
+		t.Errorf("errors %q", r.errors)
+	}
+	r = recorder{}
+	AssertNoWorseThan(&r, filepath.Join(captures, "filegw-faulty.pcap"), filepath.Join(captures, "README.md"), gw)
+	if len(r.fatals) != 1 || !strings.Contains(r.fatals[0], "not a wirecheck JSON report") {
+		t.Errorf("fatals %q", r.fatals)
+	}
+}
