@@ -96,7 +96,7 @@ func Load(opts Options) (*Counter, error) {
 	}
 	spec.Maps[counter.ProgMapFlows].MaxEntries = uint32(opts.MaxFlows)
 	spec.Maps[counter.ProgMapNewFlows].MaxEntries = uint32(opts.RingBytes)
-	spec.Maps[counter.ProgMapServerPorts].MaxEntries = uint32(max(len(opts.ServerPorts), 1))
+	spec.Maps[counter.ProgMapServerPorts].MaxEntries = uint32(max(len(opts.ServerPorts), MaxServerPorts)) // room for SetServerPorts
 	payRing := opts.PayloadRingBytes
 	if !opts.Payloads {
 		payRing = page // unused: keep it small

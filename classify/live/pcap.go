@@ -24,6 +24,8 @@ type Pcap struct {
 	done  chan struct{}
 	once  sync.Once
 
+	filter string // to reopen with (pcap_service.go)
+
 	mu   sync.Mutex
 	c    *classify.Classifier
 	seen int // flows already handed out by Fresh
@@ -36,7 +38,7 @@ func OpenPcap(iface, filter string) (*Pcap, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &Pcap{src: src, iface: iface, c: classify.New(1 << 12), stop: make(chan struct{}), done: make(chan struct{})}
+	p := &Pcap{src: src, iface: iface, filter: filter, c: classify.New(1 << 12), stop: make(chan struct{}), done: make(chan struct{})}
 	go p.run()
 	return p, nil
 }

@@ -28,6 +28,7 @@ type watchFlags struct {
 	interval time.Duration
 	duration time.Duration
 	maxFlows int
+	svc      serviceFlags // service.go
 }
 
 func newWatch() *cobra.Command {
@@ -55,6 +56,7 @@ the kernel; pcap reads packets with libpcap.`,
 	f.DurationVar(&wf.interval, "interval", 10*time.Second, "how often to print a summary")
 	f.DurationVar(&wf.duration, "duration", 0, "stop after this long (default: until SIGINT or SIGTERM)")
 	f.IntVar(&wf.maxFlows, "max-flows", bpf.DefaultMaxFlows, "size of the eBPF engine's flow map")
+	wf.svc.register(f)
 	cmd.MarkFlagRequired("interface")
 	return cmd
 }
@@ -74,12 +76,18 @@ func (wf *watchFlags) run(cmd *cobra.Command) error {
 	if err != nil {
 		return err
 	}
-	eng, err := wf.open(cmd.ErrOrStderr(), m)
+	svc, err := wf.startService(cmd) // service.go: capabilities, --metrics, --events, SIGHUP
 	if err != nil {
 		return err
 	}
+	defer svc.close()
+	eng, err := wf.open(svc.stderr, m)
+	if err != nil {
+		return err
+	}
+	eng = svc.supervise(eng, m) // interface faults, idle sweeping
 	defer eng.Close()
-	fmt.Fprintf(cmd.ErrOrStderr(), "wirecheck: watching %v\n", eng) // tests wait for this line
+	fmt.Fprintf(svc.stderr, "wirecheck: watching %v\n", eng) // tests wait for this line
 
 	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -88,16 +96,18 @@ func (wf *watchFlags) run(cmd *cobra.Command) error {
 		ctx, cancel = context.WithTimeout(ctx, wf.duration)
 		defer cancel()
 	}
-	w := &watcher{m: m, eng: eng, out: cmd.ErrOrStderr(), alerted: map[flow.Key]bool{}}
+	w := &watcher{m: m, eng: eng, out: svc.stderr, alerted: map[flow.Key]bool{}, svc: svc}
 	if err := w.loop(ctx, wf.interval); err != nil {
 		// The engine failed (the interface went away): report what was seen.
-		fmt.Fprintf(cmd.ErrOrStderr(), "wirecheck: %v (the report covers what was seen before)\n", err)
+		fmt.Fprintf(svc.stderr, "wirecheck: %v (the report covers what was seen before)\n", err)
 	}
 	obs, err := eng.Observation()
 	if err != nil {
 		return err
 	}
-	return wf.writeReport(cmd, m.Evaluate(obs))
+	res := w.m.Evaluate(obs) // w.m: SIGHUP may have reloaded the profile
+	svc.final(res)
+	return wf.writeReport(cmd, res)
 }
 
 // open starts the chosen engine; without a choice, eBPF where the kernel and
@@ -157,6 +167,7 @@ type watcher struct {
 	out     io.Writer
 	alerted map[flow.Key]bool
 	flows   int
+	svc     *service // service.go; nil-safe
 }
 
 // alertPoll is how often new flows are judged: well within the promised
@@ -178,6 +189,8 @@ func (w *watcher) loop(ctx context.Context, interval time.Duration) error {
 			if err := w.eng.Err(); err != nil {
 				return err
 			}
+		case <-w.svc.reloads():
+			w.svc.reload(w)
 		case <-summary.C:
 			if err := w.summary(); err != nil {
 				return err
@@ -202,6 +215,7 @@ func (w *watcher) alert(fr *match.FlowResult) {
 	w.alerted[fr.Flow.Key] = true
 	fmt.Fprintf(w.out, "%s %s: %s %s from %s to %s\n", time.Now().Format("15:04:05"), fr.Verdict,
 		fr.Direction, match.ProtoPort(fr.Proto, fr.ServerPort), match.Endpoint(fr.Client, fr.ClientNames), match.Endpoint(fr.Server, fr.ServerNames))
+	w.svc.unexpectedFlow(fr)
 }
 
 func (w *watcher) summary() error {
@@ -232,5 +246,6 @@ func (w *watcher) summary() error {
 		counts[match.Unexpected], counts[match.Forbidden], status[match.RuleSeen], required, status[match.RuleBlocked],
 		status[match.RuleMissing]+status[match.RuleInconclusive], obs.Packets, lost)
 	w.flows = len(res.Flows)
+	w.svc.evaluated(w, res)
 	return nil
 }

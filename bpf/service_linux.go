@@ -1,0 +1,150 @@
+//go:build linux && (amd64 || arm64)
+
+package bpf
+
+import (
+	"errors"
+	"fmt"
+	"net"
+
+	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/link"
+
+	"github.com/wirecheck/wirecheck/bpf/internal/counter"
+)
+
+// Reattach attaches the counter to ifname again after the interface was
+// deleted and re-created, keeping the maps and so every count. The kernel
+// detaches a program from an interface it deletes, but this process still
+// holds the dead links (TCX) or filters (legacy tc); Reattach releases the
+// attachments of interfaces that no longer exist, then attaches to ifname
+// unless it is still attached (an interface that only went down and up
+// keeps its attachment). It returns ErrNoInterface while ifname is missing.
+func (c *Counter) Reattach(ifname string) error {
+	iface, err := net.InterfaceByName(ifname)
+	if err != nil {
+		return fmt.Errorf("interface %s: %w", ifname, ErrNoInterface)
+	}
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return ErrClosed
+	}
+	live := c.links[:0]
+	for _, l := range c.links {
+		if idx, ok := linkIfindex(l); ok && interfaceExists(idx) {
+			live = append(live, l)
+			continue
+		}
+		l.Close() // the kernel already detached it; this frees the fd
+	}
+	clear(c.links[len(live):])
+	c.links = live
+	legacy := c.legacy[:0]
+	for _, a := range c.legacy {
+		if interfaceExists(a.ifindex) {
+			legacy = append(legacy, a)
+			continue
+		}
+		a.h.Close() // the filters went with the interface
+	}
+	clear(c.legacy[len(legacy):])
+	c.legacy = legacy
+	for idx := range c.ifaces {
+		if !interfaceExists(idx) {
+			delete(c.ifaces, idx)
+		}
+	}
+	attached := c.ifaces[iface.Index] && c.attachedTo(iface.Index)
+	c.mu.Unlock()
+	if attached {
+		return nil
+	}
+	return c.Attach(ifname)
+}
+
+// attachedTo reports whether a live attachment to ifindex remains; c.mu is
+// held.
+func (c *Counter) attachedTo(ifindex int) bool {
+	for _, l := range c.links {
+		if idx, ok := linkIfindex(l); ok && idx == ifindex {
+			return true
+		}
+	}
+	for _, a := range c.legacy {
+		if a.ifindex == ifindex {
+			return true
+		}
+	}
+	return false
+}
+
+// linkIfindex returns the interface a TCX link is attached to; the kernel
+// reports 0 once the interface is gone.
+func linkIfindex(l link.Link) (int, bool) {
+	info, err := l.Info()
+	if err != nil {
+		return 0, false
+	}
+	tcx := info.TCX()
+	if tcx == nil || tcx.Ifindex == 0 {
+		return 0, false
+	}
+	return int(tcx.Ifindex), true
+}
+
+func interfaceExists(ifindex int) bool {
+	_, err := net.InterfaceByIndex(ifindex)
+	return err == nil
+}
+
+// MaxServerPorts is the room the server-port map keeps for SetServerPorts
+// (or the number of ports given to Load, if more): a hash map of 1,024
+// three-byte keys costs the kernel about 64 KiB.
+const MaxServerPorts = 1024
+
+// SetServerPorts replaces the profile's server ports, for a profile
+// reloaded while the counter runs: flows created from now on are announced
+// on NewFlows unless one of these ports covers them. The map holds at least
+// MaxServerPorts ports; beyond that an error says so and the ports that fit
+// are kept, so more flows are announced than need be, never fewer.
+func (c *Counter) SetServerPorts(ports []PortKey) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return ErrClosed
+	}
+	want := make(map[counter.ProgPortKey]bool, len(ports))
+	for _, pk := range ports {
+		if pk.Proto.IsICMP() && pk.Port != 0 {
+			return fmt.Errorf("server port %v/%d: ICMP rules take port 0", pk.Proto, pk.Port)
+		}
+		want[counter.ProgPortKey{Proto: uint8(pk.Proto), Port: pk.Port}] = true
+	}
+	var (
+		k     counter.ProgPortKey
+		v     uint8
+		stale []counter.ProgPortKey
+	)
+	it := c.objs.ServerPorts.Iterate()
+	for it.Next(&k, &v) {
+		if !want[k] {
+			stale = append(stale, k)
+		}
+	}
+	if err := it.Err(); err != nil {
+		return fmt.Errorf("read server ports: %w", err)
+	}
+	// Delete first, so that the new ports find room.
+	for i := range stale {
+		if err := c.objs.ServerPorts.Delete(&stale[i]); err != nil && !errors.Is(err, ebpf.ErrKeyNotExist) {
+			return fmt.Errorf("remove server port: %w", err)
+		}
+	}
+	for pk := range want {
+		if err := c.objs.ServerPorts.Put(&pk, uint8(1)); err != nil {
+			return fmt.Errorf("server ports: the kernel map holds %d (%w)", c.objs.ServerPorts.MaxEntries(), err)
+		}
+	}
+	return nil
+}

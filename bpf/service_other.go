@@ -1,0 +1,9 @@
+//go:build !(linux && (amd64 || arm64))
+
+package bpf
+
+// Reattach returns ErrUnsupported.
+func (*Counter) Reattach(string) error { return ErrUnsupported }
+
+// SetServerPorts returns ErrUnsupported.
+func (*Counter) SetServerPorts([]PortKey) error { return ErrUnsupported }

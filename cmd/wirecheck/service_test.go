@@ -1,0 +1,440 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+
+	"github.com/wirecheck/wirecheck/classify"
+	"github.com/wirecheck/wirecheck/classify/flow"
+	"github.com/wirecheck/wirecheck/classify/ipproto"
+	"github.com/wirecheck/wirecheck/classify/live"
+	"github.com/wirecheck/wirecheck/classify/match"
+)
+
+// serviceProfile judges the fake engine's flows: one required rule the
+// traffic satisfies, one it never does, and a forbidden port.
+const serviceProfile = `version: 1
+profile: wirecheck-test/service
+description: Flows for the metrics and events tests
+peers:
+  clients:
+    description: NFS clients
+    cidrs: [10.0.0.0/24]
+rules:
+  - {name: nfs, from: clients, to: host, proto: tcp, ports: 2049, level: required}
+  - {name: ntp, from: host, to: clients, proto: udp, ports: 123, level: required}
+  - {name: telnet, from: clients, to: host, proto: tcp, ports: 23, level: forbidden}
+`
+
+// fakeEngine serves a fixed Observation that a test changes between
+// evaluations; its new flows are announced by Fresh once.
+type fakeEngine struct {
+	mu    sync.Mutex
+	obs   classify.Observation
+	fresh []flow.Flow
+}
+
+func (e *fakeEngine) set(obs classify.Observation, fresh ...flow.Flow) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.obs, e.fresh = obs, append(e.fresh, fresh...)
+}
+
+func (e *fakeEngine) Observation() (*classify.Observation, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	o := e.obs
+	o.Flows = slices.Clone(o.Flows)
+	return &o, nil
+}
+
+func (e *fakeEngine) Fresh() []flow.Flow {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	f := e.fresh
+	e.fresh = nil
+	return f
+}
+func (e *fakeEngine) Err() error   { return nil }
+func (e *fakeEngine) Close() error { return nil }
+
+// clientFlow is a TCP connection from 10.0.0.9 to the host 10.0.0.5.
+func clientFlow(cport, sport uint16, cp, cb, sp, sb uint64) flow.Flow {
+	client := netip.AddrPortFrom(netip.MustParseAddr("10.0.0.9"), cport)
+	k := flow.MakeKey(ipproto.TCP, client, netip.AddrPortFrom(netip.MustParseAddr("10.0.0.5"), sport))
+	cs := flow.SideA
+	if k.Addr(flow.SideA) != client.Addr() || k.Port(flow.SideA) != cport {
+		cs = flow.SideB
+	}
+	f := flow.Flow{Key: k, FirstSide: cs, First: 1_700_000_000e9, Last: 1_700_000_001e9}
+	f.Packets[cs], f.Bytes[cs], f.SYNs[cs], f.Flags[cs] = cp, cb, 1, 0x02|0x10
+	f.Packets[cs.Other()], f.Bytes[cs.Other()], f.Flags[cs.Other()] = sp, sb, 0x12|0x10
+	return f
+}
+
+// serviceHarness is a watcher with the service machinery around a fake
+// engine on the loopback interface, without privileges.
+type serviceHarness struct {
+	svc    *service
+	w      *watcher
+	eng    *fakeEngine
+	stderr *bytes.Buffer
+	events string
+}
+
+func newServiceHarness(t *testing.T) *serviceHarness {
+	t.Helper()
+	dir := t.TempDir()
+	prof := filepath.Join(dir, "service.yaml")
+	if err := os.WriteFile(prof, []byte(serviceProfile), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	wf := &watchFlags{iface: "lo", engine: "pcap"}
+	wf.profiles, wf.hosts, wf.format = []string{prof}, []string{"10.0.0.5"}, "json"
+	wf.svc.events = filepath.Join(dir, "events.jsonl")
+	wf.svc.reportDir = filepath.Join(dir, "reports")
+	wf.svc.reportTick, wf.svc.reportKeep = time.Nanosecond, 2
+	m, err := wf.matcher()
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &serviceHarness{eng: &fakeEngine{}, stderr: &bytes.Buffer{}, events: wf.svc.events}
+	h.svc = &service{wf: wf, stderr: &syncWriter{w: h.stderr}, iface: "lo", started: time.Now(), prev: map[string]match.RuleStatus{}}
+	if err := os.MkdirAll(wf.svc.reportDir, 0o750); err != nil {
+		t.Fatal(err)
+	}
+	if h.svc.events, err = openEvents(wf.svc.events, io.Discard, h.svc.stderr); err != nil {
+		t.Fatal(err)
+	}
+	if h.svc.prom, err = serveMetrics("127.0.0.1:0", h.svc); err != nil {
+		t.Fatal(err)
+	}
+	eng := h.svc.supervise(h.eng, m)
+	h.w = &watcher{m: m, eng: eng, out: h.svc.stderr, alerted: map[flow.Key]bool{}, svc: h.svc}
+	t.Cleanup(func() {
+		eng.Close()
+		h.svc.close()
+	})
+	return h
+}
+
+// scrape fetches and parses /metrics.
+func (h *serviceHarness) scrape(t *testing.T) map[string]*dto.MetricFamily {
+	t.Helper()
+	resp, err := http.Get("http://" + h.svc.prom.addr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("scrape: %s", resp.Status)
+	}
+	p := expfmt.NewTextParser(model.UTF8Validation)
+	mf, err := p.TextToMetricFamilies(resp.Body)
+	if err != nil {
+		t.Fatalf("scrape: %v", err)
+	}
+	return mf
+}
+
+// metricValue returns the value of the series of family name whose labels
+// include every name=value pair given.
+func metricValue(t *testing.T, mf map[string]*dto.MetricFamily, name string, labels ...string) float64 {
+	t.Helper()
+	v, ok := lookupMetric(mf, name, labels...)
+	if !ok {
+		t.Fatalf("metric %s%v not scraped", name, labels)
+	}
+	return v
+}
+
+func lookupMetric(mf map[string]*dto.MetricFamily, name string, labels ...string) (float64, bool) {
+	fam := mf[name]
+	if fam == nil {
+		return 0, false
+	}
+next:
+	for _, m := range fam.Metric {
+		for i := 0; i+1 < len(labels); i += 2 {
+			found := false
+			for _, lp := range m.Label {
+				if lp.GetName() == labels[i] && lp.GetValue() == labels[i+1] {
+					found = true
+				}
+			}
+			if !found {
+				continue next
+			}
+		}
+		switch {
+		case m.Counter != nil:
+			return m.Counter.GetValue(), true
+		case m.Gauge != nil:
+			return m.Gauge.GetValue(), true
+		case m.Untyped != nil:
+			return m.Untyped.GetValue(), true
+		}
+	}
+	return 0, false
+}
+
+// TestMetricsHoldEvaluatedState drives the watcher with a fake engine whose
+// observation is known, scrapes /metrics and checks every wirecheck value
+// against that observation; then the observation changes and the metrics
+// follow.
+func TestMetricsHoldEvaluatedState(t *testing.T) {
+	h := newServiceHarness(t)
+	mf := h.scrape(t)
+	if v := metricValue(t, mf, "wirecheck_up", "interface", "lo"); v != 1 {
+		t.Errorf("wirecheck_up %v before any evaluation, want 1 (lo is up)", v)
+	}
+	if _, ok := lookupMetric(mf, "wirecheck_flows"); ok {
+		t.Error("flow metrics before any evaluation")
+	}
+	for _, name := range []string{"process_open_fds", "process_resident_memory_bytes", "go_goroutines"} {
+		if mf[name] == nil {
+			t.Errorf("%s missing: long runs are watched through it", name)
+		}
+	}
+
+	// First interval: the NFS flow (10+8 packets, 1000+4000 bytes) and an
+	// unexpected one to port 7777, announced at once through Fresh.
+	nfs := clientFlow(40000, 2049, 10, 1000, 8, 4000)
+	odd := clientFlow(40001, 7777, 3, 180, 0, 0)
+	h.eng.set(classify.Observation{Flows: []flow.Flow{nfs, odd}, Packets: 25, Bytes: 5300}, odd)
+	h.w.fresh()
+	if err := h.w.summary(); err != nil {
+		t.Fatal(err)
+	}
+	mf = h.scrape(t)
+	for _, c := range []struct {
+		name   string
+		labels []string
+		want   float64
+	}{
+		{"wirecheck_flows", []string{"verdict", "expected"}, 1},
+		{"wirecheck_flows", []string{"verdict", "unexpected"}, 1},
+		{"wirecheck_flows", []string{"verdict", "forbidden"}, 0},
+		{"wirecheck_unexpected_flows_total", nil, 1},
+		{"wirecheck_forbidden_flows_total", nil, 0},
+		{"wirecheck_verdict", []string{"verdict", "not-conformant"}, 1},
+		{"wirecheck_verdict", []string{"verdict", "conformant"}, 0},
+		{"wirecheck_observation_complete", nil, 1},
+		{"wirecheck_required_rule_status", []string{"rule", "nfs", "status", "seen"}, 1},
+		{"wirecheck_required_rule_status", []string{"rule", "nfs", "status", "missing"}, 0},
+		{"wirecheck_required_rule_status", []string{"rule", "ntp", "status", "missing"}, 1},
+		{"wirecheck_rule_packets_total", []string{"profile", "wirecheck-test/service", "rule", "nfs"}, 18},
+		{"wirecheck_rule_bytes_total", []string{"rule", "nfs"}, 5000},
+		{"wirecheck_rule_flows", []string{"rule", "nfs"}, 1},
+		{"wirecheck_rule_packets_total", []string{"rule", "ntp"}, 0},
+		{"wirecheck_packets_total", nil, 25},
+		{"wirecheck_bytes_total", nil, 5300},
+		{"wirecheck_up", []string{"interface", "lo"}, 1},
+	} {
+		if got := metricValue(t, mf, c.name, c.labels...); got != c.want {
+			t.Errorf("%s%v = %v, want %v", c.name, c.labels, got, c.want)
+		}
+	}
+	if _, ok := lookupMetric(mf, "wirecheck_required_rule_status", "rule", "telnet"); ok {
+		t.Error("a forbidden rule has a required-rule status")
+	}
+
+	// Second interval: a second NFS connection and a telnet attempt.
+	nfs2 := clientFlow(40002, 2049, 5, 500, 5, 500)
+	telnet := clientFlow(40003, 23, 2, 120, 0, 0)
+	h.eng.set(classify.Observation{Flows: []flow.Flow{nfs, odd, nfs2, telnet}, Packets: 37, Bytes: 6420})
+	if err := h.w.summary(); err != nil {
+		t.Fatal(err)
+	}
+	mf = h.scrape(t)
+	for _, c := range []struct {
+		name   string
+		labels []string
+		want   float64
+	}{
+		{"wirecheck_rule_packets_total", []string{"rule", "nfs"}, 28},
+		{"wirecheck_rule_bytes_total", []string{"rule", "nfs"}, 6000},
+		{"wirecheck_rule_flows", []string{"rule", "nfs"}, 2},
+		{"wirecheck_flows", []string{"verdict", "forbidden"}, 1},
+		{"wirecheck_forbidden_flows_total", nil, 1},
+		{"wirecheck_unexpected_flows_total", nil, 1}, // the odd flow is not counted twice
+		{"wirecheck_packets_total", nil, 37},
+	} {
+		if got := metricValue(t, mf, c.name, c.labels...); got != c.want {
+			t.Errorf("after the second interval %s%v = %v, want %v", c.name, c.labels, got, c.want)
+		}
+	}
+	reports, _ := filepath.Glob(filepath.Join(h.svc.wf.svc.reportDir, "wirecheck-lo-*.json"))
+	if len(reports) == 0 || len(reports) > 2 {
+		t.Errorf("reports %v: want at most --report-keep (2), at least one", reports)
+	}
+}
+
+// readEvents decodes the events file, failing on any line that is not a
+// JSON object with a time and a type.
+func readEvents(t *testing.T, name string) []map[string]any {
+	t.Helper()
+	f, err := os.Open(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var out []map[string]any
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		var e map[string]any
+		if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
+			t.Fatalf("event line %q: %v", sc.Text(), err)
+		}
+		ts, _ := e["time"].(string)
+		if _, err := time.Parse(time.RFC3339Nano, ts); err != nil {
+			t.Errorf("event %v: time: %v", e, err)
+		}
+		if e["type"] == nil {
+			t.Errorf("event %v has no type", e)
+		}
+		out = append(out, e)
+	}
+	return out
+}
+
+func eventsOf(evs []map[string]any, typ string) []map[string]any {
+	var out []map[string]any
+	for _, e := range evs {
+		if e["type"] == typ {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// TestEventsForFlowsAndRuleChanges: each new unexpected flow is one event,
+// said once however often it is judged; a rule's status is said at the first
+// evaluation and again only when it changes.
+func TestEventsForFlowsAndRuleChanges(t *testing.T) {
+	h := newServiceHarness(t)
+	odd := clientFlow(40001, 7777, 3, 180, 0, 0)
+	h.eng.set(classify.Observation{Flows: []flow.Flow{odd}, Packets: 3}, odd)
+	h.w.fresh()
+	for range 2 {
+		if err := h.w.summary(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	nfs := clientFlow(40000, 2049, 10, 1000, 8, 4000)
+	h.eng.set(classify.Observation{Flows: []flow.Flow{odd, nfs}, Packets: 21})
+	if err := h.w.summary(); err != nil {
+		t.Fatal(err)
+	}
+	evs := readEvents(t, h.events)
+
+	flows := eventsOf(evs, "flow")
+	if len(flows) != 1 {
+		t.Fatalf("flow events %v, want one", flows)
+	}
+	f := flows[0]
+	for k, want := range map[string]any{"verdict": "unexpected", "direction": "inbound", "proto": "tcp",
+		"client": "10.0.0.9", "client_port": 40001.0, "server": "10.0.0.5", "server_port": 7777.0} {
+		if f[k] != want {
+			t.Errorf("flow event %s = %v, want %v", k, f[k], want)
+		}
+	}
+
+	var changes []string
+	for _, e := range eventsOf(evs, "rule") {
+		changes = append(changes, fmt.Sprintf("%s %v->%v", e["rule"], e["from"], e["to"]))
+	}
+	want := []string{
+		"wirecheck-test/service:nfs <nil>->missing",
+		"wirecheck-test/service:ntp <nil>->missing",
+		"wirecheck-test/service:nfs missing->seen",
+	}
+	if !slices.Equal(changes, want) {
+		t.Errorf("rule events:\n%s\nwant:\n%s", strings.Join(changes, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// TestReloadKeepsCounts: SIGHUP's reload with a changed profile judges the
+// same flows (no count lost) by the new rules, and a broken profile leaves
+// the old one in force.
+func TestReloadKeepsCounts(t *testing.T) {
+	h := newServiceHarness(t)
+	odd := clientFlow(40001, 7777, 3, 180, 0, 0)
+	nfs := clientFlow(40000, 2049, 10, 1000, 8, 4000)
+	h.eng.set(classify.Observation{Flows: []flow.Flow{odd, nfs}, Packets: 21})
+	if err := h.w.summary(); err != nil {
+		t.Fatal(err)
+	}
+	prof := h.svc.wf.profiles[0]
+	if err := os.WriteFile(prof, []byte(serviceProfile+"  - {name: odd, from: clients, to: host, proto: tcp, ports: 7777, level: allowed}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	h.svc.reload(h.w)
+	mf := h.scrape(t)
+	if v := metricValue(t, mf, "wirecheck_flows", "verdict", "unexpected"); v != 0 {
+		t.Errorf("after reload %v unexpected flows, want 0 (the new rule allows 7777)", v)
+	}
+	if v := metricValue(t, mf, "wirecheck_rule_packets_total", "rule", "odd"); v != 3 {
+		t.Errorf("new rule's packets %v, want the 3 counted before the reload", v)
+	}
+	if v := metricValue(t, mf, "wirecheck_profile_reloads_total", "result", "success"); v != 1 {
+		t.Errorf("reloads %v", v)
+	}
+
+	if err := os.WriteFile(prof, []byte("version: 1\nprofile: [broken\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	h.svc.reload(h.w)
+	if !strings.Contains(h.stderr.String(), "profile not reloaded, the old one stays in force") {
+		t.Errorf("stderr after a broken reload:\n%s", h.stderr.String())
+	}
+	mf = h.scrape(t)
+	if v := metricValue(t, mf, "wirecheck_profile_reloads_total", "result", "failure"); v != 1 {
+		t.Errorf("failed reloads %v", v)
+	}
+	if v := metricValue(t, mf, "wirecheck_rule_flows", "rule", "odd"); v != 1 {
+		t.Errorf("after a failed reload the odd rule matches %v flows, want 1 (old profile in force)", v)
+	}
+}
+
+func TestMetricsAddr(t *testing.T) {
+	for in, want := range map[string]string{
+		"9108":            "127.0.0.1:9108",
+		":9108":           "127.0.0.1:9108",
+		"0.0.0.0:9108":    "0.0.0.0:9108",
+		"[::1]:9108":      "[::1]:9108",
+		"10.0.0.5:9108":   "10.0.0.5:9108",
+		"localhost:10000": "localhost:10000",
+	} {
+		if got := metricsAddr(in); got != want {
+			t.Errorf("metricsAddr(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// TestEventsStdoutNeedsReportElsewhere: the final report and the events
+// cannot share standard output.
+func TestEventsStdoutNeedsReportElsewhere(t *testing.T) {
+	_, stderr, code := wirecheck(t, nil, "watch", "-i", "lo", "-p", "storage-gateway/file-nfs", "--engine", "pcap", "--events", "-")
+	if code != exitError || !strings.Contains(stderr, "--events -: standard output also gets the final report") {
+		t.Errorf("exit %d, stderr %q", code, stderr)
+	}
+}
+
+var _ live.Engine = (*fakeEngine)(nil)
