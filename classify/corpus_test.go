@@ -8,7 +8,6 @@ import (
 	"runtime"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/wirecheck/wirecheck/capture"
 	"github.com/wirecheck/wirecheck/internal/testcorpus"
@@ -32,27 +31,36 @@ func corpusFiles(t *testing.T) (dir string, files []string) {
 	return dir, files
 }
 
-// Bounds for any one corpus file: the largest is a few hundred kilobytes.
+// Bounds for any one corpus file. Reading allocates a fixed amount (reader
+// buffers, tables: about 300 KB) plus a few times the file's size (flows,
+// names); the allocation bound holds the work linear in the input, without
+// a timed test. Speed is measured by benchmarks.
 const (
-	corpusTimeLimit = 5 * time.Second
-	corpusHeapLimit = 256 << 20
+	corpusAllocFixed   = 2 << 20
+	corpusAllocPerByte = 8
+	corpusHeapLimit    = 256 << 20
 )
 
-// TestCorpus reads every corpus capture: no panic, bounded time and heap,
-// and either a clean end or an error that names the file.
+// TestCorpus reads every corpus capture: no panic, allocations linear in the
+// file's size, bounded heap, and either a clean end or an error that names
+// the file and the packet where reading stopped.
 func TestCorpus(t *testing.T) {
 	var ok, stopped, refused int
 	dir, files := corpusFiles(t)
 	for _, file := range files {
 		name, _ := filepath.Rel(dir, file)
 		t.Run(name, func(t *testing.T) {
-			start := time.Now()
-			obs, err := readCorpus(file)
-			if d := time.Since(start); d > corpusTimeLimit {
-				t.Errorf("took %v", d)
+			st, statErr := os.Stat(file)
+			if statErr != nil {
+				t.Fatal(statErr)
 			}
-			var ms runtime.MemStats
+			var before, ms runtime.MemStats
+			runtime.ReadMemStats(&before)
+			obs, err := readCorpus(file)
 			runtime.ReadMemStats(&ms)
+			if n, limit := ms.TotalAlloc-before.TotalAlloc, uint64(corpusAllocFixed+corpusAllocPerByte*st.Size()); n > limit {
+				t.Errorf("allocated %d KB reading %d KB; limit %d KB", n>>10, st.Size()>>10, limit>>10)
+			}
 			if ms.HeapAlloc > corpusHeapLimit {
 				t.Errorf("heap %d MB after reading", ms.HeapAlloc>>20)
 			}
@@ -62,8 +70,8 @@ func TestCorpus(t *testing.T) {
 			case obs != nil:
 				stopped++
 				var re *capture.ReadError
-				if !errors.As(err, &re) || !strings.Contains(err.Error(), file) || strings.Contains(err.Error(), "\n") {
-					t.Errorf("reading stopped with %T %q: want a one-line *capture.ReadError naming the file", err, err)
+				if !errors.As(err, &re) || !strings.HasPrefix(err.Error(), file+": reading stopped after packet ") || strings.Contains(err.Error(), "\n") {
+					t.Errorf("reading stopped with %T %q: want a one-line *capture.ReadError naming the file and the packet", err, err)
 				}
 				if re != nil && obs.Packets < re.Packets {
 					t.Errorf("%d packets read before the damage but only %d classified", re.Packets, obs.Packets)

@@ -16,11 +16,8 @@ import (
 	"github.com/gopacket/gopacket/pcapgo"
 
 	"github.com/wirecheck/wirecheck/classify/report"
+	"github.com/wirecheck/wirecheck/internal/testcorpus"
 )
-
-// corpusDir holds real, often malformed captures beside the checkout (see
-// its README); CI has it.
-const corpusDir = "../../../shared/corpus"
 
 // TestCorpusCLI runs `wirecheck analyse` in-process on every corpus file:
 // no panic, an exit status of 0, 1 or 2, and standard error either empty or
@@ -28,22 +25,20 @@ const corpusDir = "../../../shared/corpus"
 // start); status 2 always comes with that line, since nothing else can make
 // these runs undecidable. Heap stays bounded after each file.
 func TestCorpusCLI(t *testing.T) {
+	dir := testcorpus.Dir(t)
 	var files []string
-	filepath.WalkDir(corpusDir, func(p string, d os.DirEntry, err error) error {
+	filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
 		if err == nil && !d.IsDir() && (strings.HasSuffix(p, ".pcap") || strings.HasSuffix(p, ".pcapng") || strings.HasSuffix(p, ".cap")) {
 			files = append(files, p)
 		}
 		return nil
 	})
 	if len(files) == 0 {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("corpus %s missing or empty: CI must have it beside the checkout", corpusDir)
-		}
-		t.Skipf("corpus %s not found", corpusDir)
+		t.Fatalf("corpus %s holds no captures", dir)
 	}
 	codes := map[int]int{}
 	for _, file := range files {
-		name := strings.TrimPrefix(file, corpusDir+"/")
+		name, _ := filepath.Rel(dir, file)
 		t.Run(name, func(t *testing.T) {
 			out, stderr, code := wirecheck(t, nil, "analyse", "-p", "storage-gateway/file-nfs", "--max-flows", "10000", file)
 			codes[code]++
