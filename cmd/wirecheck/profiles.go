@@ -2,12 +2,16 @@ package main
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
+	"github.com/wirecheck/wirecheck/classify/ipproto"
+	"github.com/wirecheck/wirecheck/classify/match"
 	"github.com/wirecheck/wirecheck/classify/profile"
+	portnames "github.com/wirecheck/wirecheck/classify/service"
 )
 
 func newProfiles() *cobra.Command {
@@ -57,6 +61,10 @@ func newProfiles() *cobra.Command {
 	return cmd
 }
 
+// showSet prints each profile of the set as a table shaped like the
+// vendor's (From, To, Protocol, Port, Level, How used, Source), then the
+// notes the Level column points to and the peer groups the rules name, so
+// that the table itself stays one line per rule.
 func showSet(cmd *cobra.Command, set *profile.Set) error {
 	out := cmd.OutOrStdout()
 	for _, p := range set.Profiles {
@@ -66,16 +74,34 @@ func showSet(cmd *cobra.Command, set *profile.Set) error {
 		}
 		tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
 		fmt.Fprintf(tw, "  From\tTo\tProtocol\tPort\tLevel\tHow used\tSource\n")
+		var notes []string
+		var groups []string
 		for _, r := range p.Rules {
-			from, to := describeGroup(set, p.Name, r.From), describeGroup(set, p.Name, r.To)
+			to := r.To
 			if r.Bidirectional {
 				to += " (either way)"
 			}
-			level := r.Level.String()
-			if r.Phase != "" {
-				level += " (" + r.Phase + ")"
+			for _, g := range []string{r.From, r.To} {
+				if g != profile.PeerHost && g != profile.PeerAny && !slices.Contains(groups, g) {
+					groups = append(groups, g)
+				}
 			}
-			proto := strings.ToUpper(r.Protos.String())
+			level := r.Level.String()
+			var qual []string
+			if r.Phase != "" {
+				qual = append(qual, r.Phase)
+			}
+			if r.Overlay {
+				qual = append(qual, "overlay")
+			}
+			if len(qual) > 0 {
+				level += " (" + strings.Join(qual, ", ") + ")"
+			}
+			if r.Note != "" {
+				notes = append(notes, fmt.Sprintf("[%d] %s: %s", len(notes)+1, r.Name, r.Note))
+				level += fmt.Sprintf(" [%d]", len(notes))
+			}
+			proto := match.ProtosName(r.Protos)
 			if r.TLS != nil {
 				proto += " " + describeTLS(r.TLS)
 			}
@@ -83,31 +109,65 @@ func showSet(cmd *cobra.Command, set *profile.Set) error {
 			for _, s := range r.Sources {
 				srcs = append(srcs, s.String())
 			}
-			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\t%s\n", from, to, proto,
-				orDash(strings.Join(r.PortStrings(), ", ")), level, orDash(r.How), orDash(strings.Join(srcs, "; ")))
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.From, to, proto,
+				portsText(r), level, orDash(r.How), orDash(strings.Join(srcs, "; ")))
 		}
 		tw.Flush()
+		if len(notes) > 0 {
+			fmt.Fprintln(out, "Notes:")
+			for _, n := range notes {
+				fmt.Fprintf(out, "  %s\n", n)
+			}
+		}
+		if len(groups) > 0 {
+			fmt.Fprintln(out, "Peer groups:")
+			tw = tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+			for _, name := range groups {
+				g, ok := set.Group(p.Name, name)
+				if !ok {
+					continue
+				}
+				fmt.Fprintf(tw, "  %s\t%s\n  \t= %s\n", name, orDash(g.Description), describeGroup(g))
+			}
+			tw.Flush()
+		}
 		fmt.Fprintln(out)
 	}
 	return nil
 }
 
-func describeGroup(set *profile.Set, prof, name string) string {
-	g, ok := set.Group(prof, name)
-	if !ok {
-		return name
-	}
+// portsText writes the ports as the vendor tables do: "443 (https)", "139,
+// 445", "1024-1064"; "any" for a rule that covers every port and "-" for ICMP.
+func portsText(r profile.Rule) string {
 	switch {
-	case len(g.Names) > 0:
-		return fmt.Sprintf("%s [%s]", name, strings.Join(g.Names, " "))
-	case len(g.CIDRs) > 0:
-		var s []string
-		for _, c := range g.CIDRs {
-			s = append(s, c.String())
+	case r.Protos == profile.ICMP:
+		return "-"
+	case len(r.Ports) == 0:
+		return "any"
+	case len(r.Ports) == 1 && r.Ports[0].First == r.Ports[0].Last:
+		proto := ipproto.TCP
+		if !r.Protos.Has(proto) {
+			proto = ipproto.UDP
 		}
-		return fmt.Sprintf("%s [%s]", name, strings.Join(s, " "))
+		if name := portnames.Name(proto, r.Ports[0].First); name != "" {
+			return fmt.Sprintf("%d (%s)", r.Ports[0].First, name)
+		}
 	}
-	return name
+	return strings.Join(r.PortStrings(), ", ")
+}
+
+// describeGroup says what a peer group stands for: its CIDRs and name
+// patterns, or that the user binds it.
+func describeGroup(g *profile.PeerGroup) string {
+	var s []string
+	for _, c := range g.CIDRs {
+		s = append(s, c.String())
+	}
+	s = append(s, g.Names...)
+	if len(s) == 0 {
+		return "any address until bound with --peer " + g.Name + "=ADDR|CIDR"
+	}
+	return strings.Join(s, ", ")
 }
 
 func describeTLS(c *profile.TLSCondition) string {
