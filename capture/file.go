@@ -95,7 +95,7 @@ func (f *File) init(r io.Reader) error {
 		}
 		return err
 	}
-	var in io.Reader = br
+	in := br
 	if magic[0] == 0x1f && magic[1] == 0x8b {
 		zr, err := gzip.NewReader(br)
 		if err != nil {
@@ -115,7 +115,7 @@ func (f *File) init(r io.Reader) error {
 		f.ng, f.read = ng, ng.ZeroCopyReadPacketData
 		return nil
 	}
-	pr, err := pcapgo.NewReader(in)
+	pr, err := pcapgo.NewReader(upgradeOldPcap(in))
 	if err != nil {
 		return fmt.Errorf("not a pcap or pcapng file (%w)", err)
 	}

@@ -32,6 +32,7 @@ func FuzzRead(f *testing.F) {
 	f.Add(gz.Bytes())
 	f.Add(bigEndianPcap())
 	f.Add(twoInterfaces(f))
+	f.Add(oldFormat(pcapFile(f, 65535, ts...), 3, false, true, false))
 
 	f.Fuzz(func(t *testing.T, data []byte) {
 		size := len(data)
