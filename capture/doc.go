@@ -11,4 +11,13 @@
 // yields its packets up to the damage and then a *ReadError naming the file
 // and the last good packet, so that callers can analyse and report what was
 // read before saying where reading stopped.
+//
+// Files are hostile input. No header makes the reader allocate more than
+// MaxCaptureLength (libpcap's largest snap length) per frame before the bytes
+// are there, whatever snap length or record length it declares; a longer
+// record, an original length beyond MaxWireLength, or (in pcap format 2.4) a
+// captured length above the original one stops reading with a *ReadError.
+// Old pcap files (format 2.0 to 2.3) are read as libpcap reads them.
+// Timestamps that do not fit int64 nanoseconds are clamped. FuzzRead holds
+// the reader to these bounds.
 package capture

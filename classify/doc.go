@@ -13,4 +13,14 @@
 // A Classifier is not safe for concurrent use. Add does not allocate per
 // packet once the flow table has reached its working size; payload checks run
 // only on the first payload of each side of a flow and on DNS answers.
+//
+// Limits bound memory on hostile or huge captures: beyond MaxFlows, packets
+// of new flows are folded into per-service counts (protocol, server port,
+// direction) with exact packet and byte totals, and the Observation is then
+// incomplete, since folded flows cannot be judged one by one. Every frame
+// ends up in exactly one place (a flow, the other-traffic summary, the
+// malformed counts or a folded service); FuzzClassify checks that sum.
+// Duplicated packets are counted each time they were captured, as tshark
+// counts them; a clock that goes backwards widens a flow's span but never
+// makes it negative.
 package classify
