@@ -41,10 +41,12 @@ func Parse(file string, data []byte) (*Profile, error) {
 	f, err := parser.ParseBytes(data, 0)
 	if err != nil {
 		var se *yaml.SyntaxError
-		if errors.As(err, &se) && se.Token != nil {
-			return nil, &Error{posOf(file, se.Token), se.Message}
+		if errors.As(err, &se) && se.Token != nil && se.Token.Position != nil {
+			return nil, &Error{posOf(file, se.Token), oneLine(se.Message)}
 		}
-		return nil, &Error{Pos{File: file}, err.Error()}
+		// Without a position, the start of the file is the best place to
+		// point; the parser's own rendering spans several lines.
+		return nil, &Error{Pos{File: file, Line: 1, Col: 1}, oneLine(err.Error())}
 	}
 	if len(f.Docs) != 1 || f.Docs[0].Body == nil {
 		return nil, &Error{Pos{File: file, Line: 1, Col: 1}, "a profile file holds exactly one YAML document"}
@@ -77,7 +79,13 @@ func posOf(file string, t *token.Token) Pos {
 	if t == nil || t.Position == nil {
 		return Pos{File: file}
 	}
-	return Pos{File: file, Line: t.Position.Line, Col: t.Position.Column}
+	return Pos{File: file, Line: max(t.Position.Line, 1), Col: max(t.Position.Column, 1)}
+}
+
+// oneLine keeps an error message to its first line.
+func oneLine(s string) string {
+	first, _, _ := strings.Cut(strings.TrimSpace(s), "\n")
+	return strings.TrimSpace(first)
 }
 
 func (d *decoder) failf(n ast.Node, format string, args ...any) {
