@@ -67,10 +67,10 @@ func FuzzParse(f *testing.F) {
 	})
 }
 
-// watchdog crashes the fuzzing process when Parse takes more than a few
+// watchdog crashes the fuzzing process when Parse takes more than ten
 // seconds, so that the fuzzer records the input (it has no per-input
 // timeout of its own and would wait forever).
 func watchdog(data []byte) (stop func()) {
-	t := time.AfterFunc(5*time.Second, func() { panic(fmt.Sprintf("Parse hung on %q", data)) })
+	t := time.AfterFunc(10*time.Second, func() { panic(fmt.Sprintf("Parse hung on %q", data)) })
 	return func() { t.Stop() }
 }
