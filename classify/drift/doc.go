@@ -8,7 +8,9 @@
 // protocol, the client and server addresses, the server port and the
 // direction. Client ports are left out because they are ephemeral; all the
 // flows of one identity in a report are taken together (their count, their
-// states, their worst verdict).
+// states, their worst verdict). A flow that vanished from one server address
+// and appeared at another that has a name in common with it (a cloud
+// endpoint whose address rotated) is one change, not two.
 //
 // "Worse" means worse for conformance: a flow identity whose verdict became
 // more severe (expected < discouraged < unexpected or forbidden, an absent

@@ -398,7 +398,57 @@ func (d *Diff) compareFlows(old, new *report.Report) {
 			d.Flows = append(d.Flows, FlowChange{Identity: id, Change: Vanished, Impact: impact(flowRank(ps), 0), Old: ps, What: []string{}})
 		}
 	}
+	d.pairMoved()
 	slices.SortFunc(d.Flows, compareChanges)
+}
+
+// pairMoved makes one change of a flow that vanished from one server address
+// and appeared at another with the same name, protocol, port, client and
+// direction: a cloud endpoint whose address rotated between the recordings
+// is the same flow to a person, not a new one.
+func (d *Diff) pairMoved() {
+	var out []FlowChange
+	used := map[int]bool{}
+	for i, a := range d.Flows {
+		if a.Change != Appeared || len(a.New.Names) == 0 {
+			continue
+		}
+		for j, v := range d.Flows {
+			if used[j] || v.Change != Vanished || v.Proto != a.Proto || v.ServerPort != a.ServerPort ||
+				v.Client != a.Client || v.Direction != a.Direction || !shareName(v.Old.Names, a.New.Names) {
+				continue
+			}
+			used[i], used[j] = true, true
+			c := FlowChange{Identity: a.Identity, Change: Changed, Impact: impact(flowRank(v.Old), flowRank(a.New)), Old: v.Old, New: a.New,
+				What: []string{fmt.Sprintf("server %s -> %s (%s)", v.Server, a.Server, strings.Join(a.New.Names, ", "))}}
+			if v.Old.Verdict != a.New.Verdict {
+				c.What = append(c.What, fmt.Sprintf("verdict %s -> %s", v.Old.Verdict, a.New.Verdict))
+			}
+			if !slices.Equal(v.Old.States, a.New.States) {
+				c.What = append(c.What, fmt.Sprintf("state %s -> %s", strings.Join(v.Old.States, ","), strings.Join(a.New.States, ",")))
+			}
+			out = append(out, c)
+			break
+		}
+	}
+	if len(used) == 0 {
+		return
+	}
+	for i, f := range d.Flows {
+		if !used[i] {
+			out = append(out, f)
+		}
+	}
+	d.Flows = out
+}
+
+func shareName(a, b []string) bool {
+	for _, n := range a {
+		if slices.Contains(b, n) {
+			return true
+		}
+	}
+	return false
 }
 
 func changeOrder(c string) int {

@@ -232,3 +232,40 @@ func TestJSONRoundTrip(t *testing.T) {
 		t.Errorf("round trip lost something: %+v", back)
 	}
 }
+
+// TestServerAddressMoved: an endpoint known by name whose address changed
+// between recordings (S3 rotates its addresses) is one changed flow, not a
+// vanished and an appeared one.
+func TestServerAddressMoved(t *testing.T) {
+	old := analyse(t, "filegw-conformant.pcapng")
+	cur := analyse(t, "filegw-conformant.pcapng")
+	for i := range cur.Flows {
+		if cur.Flows[i].Server == "198.51.100.20" {
+			cur.Flows[i].Server = "198.51.100.21"
+		}
+	}
+	d := Compare("old", old, "new", cur)
+	if d.Worse || len(d.Flows) != 1 {
+		t.Fatalf("worse %v, flows %+v", d.Worse, d.Flows)
+	}
+	f := d.Flows[0]
+	if f.Change != Changed || f.Impact != Neutral || f.Server != "198.51.100.21" ||
+		!slices.Equal(f.What, []string{"server 198.51.100.20 -> 198.51.100.21 (s3.us-east-1.amazonaws.com)"}) {
+		t.Errorf("change %+v", f)
+	}
+	// Without a name in common the two stay apart: nothing says they are
+	// the same endpoint.
+	for i := range cur.Flows {
+		if cur.Flows[i].Server == "198.51.100.21" {
+			cur.Flows[i].Names.Server = []string{"other.example.net"}
+		}
+	}
+	d = Compare("old", old, "new", cur)
+	var changes []string
+	for _, f := range d.Flows {
+		changes = append(changes, f.Change)
+	}
+	if !slices.Equal(changes, []string{Appeared, Vanished}) {
+		t.Errorf("changes %v", changes)
+	}
+}
