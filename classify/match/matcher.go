@@ -39,6 +39,10 @@ type Matcher struct {
 	// serverPorts[proto] holds every port some active rule serves, for
 	// telling client from server when no handshake was captured.
 	serverPorts map[ipproto.Proto]map[uint16]bool
+	// passPorts is serverPorts less the ports only forbidden or overlay
+	// rules serve: a flow there can only fail, so a pre-filter must not
+	// hold it back from an alert (ServerPorts).
+	passPorts map[ipproto.Proto]map[uint16]bool
 }
 
 type compiled struct {
@@ -60,7 +64,7 @@ type peer struct {
 // New compiles a Matcher. It fails when --peer names a group no profile
 // defines, so that a typo cannot silently bind nothing.
 func New(set *profile.Set, opts Options) (*Matcher, error) {
-	m := &Matcher{set: set, opts: opts, serverPorts: map[ipproto.Proto]map[uint16]bool{}}
+	m := &Matcher{set: set, opts: opts, serverPorts: map[ipproto.Proto]map[uint16]bool{}, passPorts: map[ipproto.Proto]map[uint16]bool{}}
 	known := map[string]bool{}
 	for _, p := range set.Profiles {
 		for name := range p.Peers {
@@ -94,30 +98,38 @@ func New(set *profile.Set, opts Options) (*Matcher, error) {
 		if !c.active {
 			continue
 		}
-		if r.Protos&profile.ICMP != 0 {
-			// ICMP has no ports: port 0 stands for "echo is served".
-			for _, proto := range []ipproto.Proto{ipproto.ICMPv4, ipproto.ICMPv6} {
-				if m.serverPorts[proto] == nil {
-					m.serverPorts[proto] = map[uint16]bool{}
-				}
-				m.serverPorts[proto][0] = true
-			}
-		}
-		for _, proto := range []ipproto.Proto{ipproto.TCP, ipproto.UDP} {
-			if !r.Protos.Has(proto) {
-				continue
-			}
-			if m.serverPorts[proto] == nil {
-				m.serverPorts[proto] = map[uint16]bool{}
-			}
-			for _, pr := range r.Ports {
-				for p := int(pr.First); p <= int(pr.Last); p++ {
-					m.serverPorts[proto][uint16(p)] = true
-				}
-			}
+		addPorts(m.serverPorts, r)
+		if c.level != profile.LevelForbidden && !r.Overlay {
+			addPorts(m.passPorts, r)
 		}
 	}
 	return m, nil
+}
+
+// addPorts adds the ports rule r serves to ports.
+func addPorts(ports map[ipproto.Proto]map[uint16]bool, r *profile.Rule) {
+	if r.Protos&profile.ICMP != 0 {
+		// ICMP has no ports: port 0 stands for "echo is served".
+		for _, proto := range []ipproto.Proto{ipproto.ICMPv4, ipproto.ICMPv6} {
+			if ports[proto] == nil {
+				ports[proto] = map[uint16]bool{}
+			}
+			ports[proto][0] = true
+		}
+	}
+	for _, proto := range []ipproto.Proto{ipproto.TCP, ipproto.UDP} {
+		if !r.Protos.Has(proto) {
+			continue
+		}
+		if ports[proto] == nil {
+			ports[proto] = map[uint16]bool{}
+		}
+		for _, pr := range r.Ports {
+			for p := int(pr.First); p <= int(pr.Last); p++ {
+				ports[proto][uint16(p)] = true
+			}
+		}
+	}
 }
 
 func (m *Matcher) resolve(prof, name string) peer {
@@ -141,12 +153,14 @@ func (m *Matcher) resolve(prof, name string) peer {
 	return p
 }
 
-// ServerPorts yields every (protocol, port) some active rule serves, ICMP
-// as port 0: what a kernel pre-filter needs to tell covered flows from
-// candidates for an alert.
+// ServerPorts yields every (protocol, port) some active rule serves that
+// can let a flow pass, ICMP as port 0: what a kernel pre-filter needs to
+// tell covered flows from candidates for an alert. Ports that only
+// forbidden or overlay rules serve are left out: a flow there fails
+// whatever its peers, so it must be alerted at once.
 func (m *Matcher) ServerPorts() iter.Seq2[ipproto.Proto, uint16] {
 	return func(yield func(ipproto.Proto, uint16) bool) {
-		for proto, ports := range m.serverPorts {
+		for proto, ports := range m.passPorts {
 			for port := range ports {
 				if !yield(proto, port) {
 					return
