@@ -179,7 +179,7 @@ func Build(res *match.Result) *Report {
 		Losses:   []Loss{},
 		Problems: []Problem{},
 		Rules:    []Rule{},
-		Flows:    []Flow{},
+		Flows:    make([]Flow, 0, len(res.Flows)), // one allocation: 100k flows grew by copying for 0.6 s
 		Other:    []OtherTraffic{},
 		Summary: Summary{
 			Packets: obs.Packets, Bytes: obs.Bytes, Flows: len(res.Flows),
