@@ -40,7 +40,7 @@ func TestCorpusCLI(t *testing.T) {
 	for _, file := range files {
 		name, _ := filepath.Rel(dir, file)
 		t.Run(name, func(t *testing.T) {
-			out, stderr, code := wirecheck(t, nil, "analyse", "-p", "storage-gateway/file-nfs", "--max-flows", "10000", file)
+			out, stderr, code := wirecheck(t, nil, "analyse", "-p", "storage-gateway/file-nfs", file)
 			codes[code]++
 			if code < 0 || code > 2 {
 				t.Fatalf("exit %d", code)
@@ -152,5 +152,11 @@ func TestMaxFlows(t *testing.T) {
 	}
 	if _, stderr, code := wirecheck(t, nil, "analyse", "-p", prof, "--max-flows", "-1", capture); code != exitError || !strings.Contains(stderr, "--max-flows -1") {
 		t.Errorf("--max-flows -1: exit %d, stderr %q", code, stderr)
+	}
+	if _, _, code := wirecheck(t, nil, "analyse", "-p", prof, "--max-flows", "0", capture); code != exitConformant {
+		t.Errorf("--max-flows 0 (no limit): exit %d", code)
+	}
+	if def := newAnalyse().Flags().Lookup("max-flows").DefValue; def != "1000000" {
+		t.Errorf("default --max-flows %s, want a bound of 1000000", def)
 	}
 }

@@ -15,8 +15,14 @@ type limitFlags struct {
 	maxFlows int
 }
 
+// defaultMaxFlows keeps a hostile or enormous capture from exhausting
+// memory: a million flows cost about 250 MB in the table and more in the
+// report, which no one reads flow by flow anyway. A run that reaches it
+// says so and how to go further.
+const defaultMaxFlows = 1_000_000
+
 func (l *limitFlags) register(cmd *cobra.Command) {
-	cmd.Flags().IntVar(&l.maxFlows, "max-flows", 0, "keep at most this many flows; later flows are counted per service (protocol, server port, direction) but not judged, and the verdict is at best inconclusive (0: no limit)")
+	cmd.Flags().IntVar(&l.maxFlows, "max-flows", defaultMaxFlows, "keep at most this many flows; later flows are counted per service (protocol, server port, direction) but not judged, and the verdict is at best inconclusive (0: no limit)")
 }
 
 // apply sets c's limits; hosts are the --host values, which give folded
