@@ -101,12 +101,16 @@ func (m *matchFlags) writeReport(cmd *cobra.Command, res *match.Result) error {
 }
 
 var formats = map[string]func(io.Writer, *match.Result) error{
-	"text": report.Text,
-	"json": report.JSON,
+	"text":     report.Text,
+	"json":     report.JSON,
+	"markdown": report.Markdown,
+	"junit":    report.JUnit,
+	"html":     report.HTML,
+	"sarif":    report.SARIF,
 }
 
 func formatNames() []string {
-	return []string{"text", "json"}
+	return []string{"text", "json", "markdown", "junit", "html", "sarif"}
 }
 
 func newAnalyse() *cobra.Command {

@@ -1,0 +1,135 @@
+package report
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/wirecheck/wirecheck/classify/match"
+	"github.com/wirecheck/wirecheck/classify/profile"
+)
+
+// ruleWhat names what a rule allows in one phrase: "TCP/UDP 111 nfs-clients
+// <-> host". It does not change with the observation, so it may be part of
+// a JUnit test name that CI systems follow across runs.
+func ruleWhat(r *profile.Rule) string {
+	ports := strings.Join(r.PortStrings(), ",")
+	if ports == "" {
+		ports = "any port"
+	}
+	arrow := " -> "
+	if r.Bidirectional {
+		arrow = " <-> "
+	}
+	return match.ProtosName(r.Protos) + " " + ports + " " + r.From + arrow + r.To
+}
+
+// ruleLevel is the level as the run applied it, with the rule's phase.
+func ruleLevel(rr *match.RuleResult) string {
+	l := rr.Level.String()
+	if rr.Rule.Phase != "" {
+		l += " (" + rr.Rule.Phase + ")"
+	}
+	return l
+}
+
+// flowWhat names a flow without its client port, state or counts: flows
+// that differ only in those are one finding for a person (one connection
+// retried from ten source ports is one unexpected flow to look into).
+func flowWhat(f *match.FlowResult) string {
+	svc := ""
+	if f.Service != "" {
+		svc = " (" + f.Service + ")"
+	}
+	server := f.ServerNames
+	if len(server) == 0 && f.SNI != "" {
+		server = []string{f.SNI}
+	}
+	return fmt.Sprintf("%s %s%s from %s to %s", f.Direction, match.ProtoPort(f.Proto, f.ServerPort), svc,
+		match.Endpoint(f.Client, f.ClientNames), match.Endpoint(f.Server, server))
+}
+
+// flowLine is one flow with everything that tells it from its siblings.
+func flowLine(f *Flow) string {
+	s := fmt.Sprintf("%s %s -> %s %s, %d %s, %d %s", f.Proto,
+		joinHostPort(f.Client, f.ClientPort, f.Proto), joinHostPort(f.Server, f.ServerPort, f.Proto),
+		f.State, f.Packets, plural(int(f.Packets), "packet", "packets"), f.Bytes, plural(int(f.Bytes), "byte", "bytes"))
+	if f.First != nil {
+		s += ", " + shortTime(*f.First) + " to " + shortTime(*f.Last)
+	}
+	return s
+}
+
+// flowGroup is the failing flows that share a flowWhat.
+type flowGroup struct {
+	what    string
+	verdict match.FlowVerdict
+	rule    *profile.Rule
+	text    string // the first flow's problem text
+	flows   []int
+}
+
+// failingFlows groups the unexpected and forbidden flows by flowWhat, in
+// the order of their first flow.
+func failingFlows(res *match.Result, problems []match.Problem) []flowGroup {
+	var out []flowGroup
+	at := map[string]int{}
+	for _, p := range problems {
+		if !p.Fails || p.Flow < 0 || (p.Kind != match.ProblemUnexpected && p.Kind != match.ProblemForbidden) {
+			continue
+		}
+		f := &res.Flows[p.Flow]
+		key := f.Verdict.String() + " " + flowWhat(f)
+		if i, ok := at[key]; ok {
+			out[i].flows = append(out[i].flows, p.Flow)
+			continue
+		}
+		at[key] = len(out)
+		out = append(out, flowGroup{what: flowWhat(f), verdict: f.Verdict, rule: f.Rule, text: p.Text, flows: []int{p.Flow}})
+	}
+	return out
+}
+
+// ruleProblems maps each rule to its problem (blocked, missing or
+// inconclusive), if it has one.
+func ruleProblems(problems []match.Problem) map[*profile.Rule]match.Problem {
+	out := map[*profile.Rule]match.Problem{}
+	for _, p := range problems {
+		switch p.Kind {
+		case match.ProblemBlocked, match.ProblemMissing, match.ProblemInconclusive:
+			out[p.Rule] = p
+		}
+	}
+	return out
+}
+
+// foldedText says how many flows beyond --max-flows were counted but not
+// judged, or "" when none were.
+func foldedText(rep *Report) string {
+	fo := rep.Folded
+	if fo == nil {
+		return ""
+	}
+	n := fmt.Sprint(fo.Flows)
+	if !fo.Exact {
+		n = "at least " + n
+	}
+	return fmt.Sprintf("%s more flows beyond --max-flows in %d %s (counted, not judged)", n, len(fo.Services),
+		plural(len(fo.Services), "service", "services"))
+}
+
+// headline is the verdict in one line, as Text prints it.
+func headline(res *match.Result, problems []match.Problem) string {
+	switch res.Verdict {
+	case match.NotConformant:
+		n := 0
+		for _, p := range problems {
+			if p.Fails {
+				n++
+			}
+		}
+		return fmt.Sprintf("NOT CONFORMANT: %d %s", n, plural(n, "problem", "problems"))
+	case match.Inconclusive:
+		return "INCONCLUSIVE: no fault seen, but the observation is incomplete and some required flows were not seen"
+	}
+	return "CONFORMANT: every flow is expected and every required flow was seen"
+}
