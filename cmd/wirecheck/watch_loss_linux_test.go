@@ -1,0 +1,63 @@
+//go:build linux
+
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+)
+
+// TestWatchIncompleteSaysSo: with a kernel flow map far too small for the
+// traffic, the eBPF engine loses flows to eviction; the report counts them,
+// says it is incomplete, and a required rule it saw nothing of is
+// inconclusive rather than missing, so that watch exits 2, not 1.
+func TestWatchIncompleteSaysSo(t *testing.T) {
+	l := newLab(t, true, 0)
+	prof := filepath.Join(t.TempDir(), "loss.yaml")
+	err := os.WriteFile(prof, []byte(`version: 1
+profile: wirecheck-test/loss
+peers:
+  lab: {cidrs: [10.214.0.0/24]}
+rules:
+  - {name: bulk, from: host, to: lab, proto: udp, ports: 20000-20039, level: allowed}
+  - {name: never, from: host, to: lab, proto: udp, ports: 123, level: required}
+`), 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const flows = 40
+	w := startWatch(t, l.host, "watch", "-i", hostIf, "--engine", "ebpf", "-p", prof, "--format", "json",
+		"--interval", "1h", "--max-flows", "8")
+	// 40 allowed UDP flows to the peer, one datagram each; the peer
+	// answers some with port unreachable. Nothing fails, so only the
+	// missing rule decides, and it cannot decide.
+	l.run(l.host, `for p in $(seq 20000 20039); do echo x > /dev/udp/`+peerAddr+`/$p; done`)
+	code := w.signal(syscall.SIGINT)
+	rep := w.report()
+	if code != exitError {
+		t.Errorf("exit status %d, want %d (inconclusive); stderr:\n%s", code, exitError, w.stderrText())
+	}
+	if rep.Complete || rep.Verdict != "inconclusive" {
+		t.Errorf("complete %v, verdict %s: want an incomplete, inconclusive report", rep.Complete, rep.Verdict)
+	}
+	var evicted uint64
+	for _, l := range rep.Losses {
+		if strings.Contains(l.What, "evicted") {
+			evicted = l.Count
+		}
+	}
+	if evicted == 0 || evicted+uint64(rep.Summary.Flows) < flows {
+		t.Errorf("%d flows evicted, %d in the report: want every one of the %d flows in one or the other", evicted, rep.Summary.Flows, flows)
+	}
+	status := map[string]string{}
+	for _, r := range rep.Rules {
+		status[r.Name] = r.Status
+	}
+	if status["never"] != "inconclusive" || status["bulk"] != "seen" {
+		t.Errorf("rules %v: want never inconclusive (the flows it needed may have been evicted), bulk seen", status)
+	}
+	t.Logf("%d flows evicted, %d kept; losses %+v", evicted, rep.Summary.Flows, rep.Losses)
+}
