@@ -3,6 +3,7 @@ package report
 import (
 	"bytes"
 	"encoding/json"
+	"io"
 	"io/fs"
 	"net/netip"
 	"path/filepath"
@@ -100,6 +101,56 @@ func render(t *testing.T, write func(*bytes.Buffer, *match.Result) error, res *m
 		t.Fatal(err)
 	}
 	return b.Bytes()
+}
+
+// TestEmptyCapture writes every format for a capture with no packets and
+// no --host: nothing to draw, no host, every required rule missing.
+func TestEmptyCapture(t *testing.T) {
+	// A pcap file header (little-endian, version 2.4, Ethernet) and nothing else.
+	empty := []byte{0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0, 0, 1, 0, 0, 0}
+	f, err := capture.NewReader("empty.pcap", bytes.NewReader(empty))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := classify.New(16)
+	if err := c.Read(f.Name(), f, nil); err != nil {
+		t.Fatal(err)
+	}
+	set, err := profile.Load("storage-gateway/file-nfs")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := match.New(set, match.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := m.Evaluate(c.Observation())
+	for name, w := range map[string]func(io.Writer, *match.Result) error{
+		"markdown": Markdown, "junit": JUnit, "html": HTML, "sarif": SARIF,
+	} {
+		var b bytes.Buffer
+		if err := w(&b, res); err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+		switch name {
+		case "junit":
+			if _, cases := junitCases(t, b.Bytes()); len(cases) != len(res.Rules)+1 {
+				t.Errorf("junit: %d cases, want a case per rule and the flows case", len(cases))
+			}
+		case "sarif":
+			if log, err := sarif.FromBytes(b.Bytes()); err != nil || log.Validate() != nil {
+				t.Errorf("sarif: not valid (%v)", err)
+			}
+		case "html":
+			if !strings.Contains(b.String(), "address unknown") || !strings.Contains(b.String(), "unknown (no flows; set --host)") {
+				t.Errorf("html does not say the host is unknown")
+			}
+		case "markdown":
+			if !strings.Contains(b.String(), "**Host:** unknown") {
+				t.Errorf("markdown does not say the host is unknown")
+			}
+		}
+	}
 }
 
 // TestFixtureHasEveryStatus guards the fixture itself: the format tests
