@@ -65,12 +65,18 @@ func (wf *watchFlags) run(cmd *cobra.Command) error {
 	if wf.interval <= 0 {
 		return errors.New("--interval must be positive")
 	}
+	if wf.filter != "" && wf.engine == "ebpf" { // a usage error, said before any capability is checked
+		return errors.New("--filter works only with --engine pcap")
+	}
 	if len(wf.hosts) == 0 {
 		addrs, err := interfaceAddrs(wf.iface)
 		if err != nil {
 			return err
 		}
 		wf.hosts = addrs
+	} else if _, err := net.InterfaceByName(wf.iface); err != nil {
+		// Said before missing capabilities: a typo is the likelier mistake.
+		return fmt.Errorf("interface %s: no such interface (list them with: ip link)", wf.iface)
 	}
 	m, err := wf.matcher()
 	if err != nil {

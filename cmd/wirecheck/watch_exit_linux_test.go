@@ -70,9 +70,9 @@ func TestWatchErrors(t *testing.T) {
 	}{
 		{"no such interface", []string{"watch", "-i", missing, "-p", "storage-gateway/file-nfs"},
 			"wirecheck: interface wc4-nosuch: no such interface (list them with: ip link)\n"},
-		// With --host the interface is not asked for its addresses: the
-		// engines must still say the interface is missing, before they
-		// need any privilege.
+		// With --host the interface is not asked for its addresses: watch
+		// must still say it is missing, before it checks capabilities
+		// (the test passes as an ordinary user too).
 		{"no such interface, ebpf", []string{"watch", "-i", missing, "--host", "10.0.0.5", "--engine", "ebpf", "-p", "storage-gateway/file-nfs"},
 			"wirecheck: interface wc4-nosuch: no such interface (list them with: ip link)\n"},
 		{"no such interface, pcap", []string{"watch", "-i", missing, "--host", "10.0.0.5", "--engine", "pcap", "-p", "storage-gateway/file-nfs"},
