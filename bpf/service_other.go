@@ -7,3 +7,6 @@ func (*Counter) Reattach(string) error { return ErrUnsupported }
 
 // SetServerPorts returns ErrUnsupported.
 func (*Counter) SetServerPorts([]PortKey) error { return ErrUnsupported }
+
+// StableStats returns ErrUnsupported.
+func (*Counter) StableStats() (Stats, error) { return Stats{}, ErrUnsupported }

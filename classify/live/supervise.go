@@ -143,6 +143,10 @@ type Supervisor struct {
 	carried    map[string]uint64 // losses of restarted engines, by Loss.What
 	carriedCnt Counters
 	roll       rollup
+	// The engine's eviction count can run ahead of the truth for one
+	// reading while flows churn (bpf.Counter.StableStats); Health shows
+	// the smaller of the last two readings, never less than it showed.
+	evictedRaw, evictedShown uint64
 }
 
 type ifaceState uint8
@@ -377,6 +381,12 @@ func (s *Supervisor) Health() (Health, error) {
 	var err error
 	if c, ok := s.inner.(counterer); ok {
 		h.Counters, err = c.counters()
+		if err == nil {
+			raw := h.Evicted
+			s.evictedShown = max(s.evictedShown, min(raw, s.evictedRaw))
+			s.evictedRaw = raw
+		}
+		h.Evicted = s.evictedShown
 	}
 	h.CaptureDropped += s.carriedCnt.CaptureDropped
 	h.IfDropped += s.carriedCnt.IfDropped
@@ -389,6 +399,14 @@ func (s *Supervisor) Up() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.up
+}
+
+// Recoveries returns how often the engine came back, without an engine
+// call, as Up.
+func (s *Supervisor) Recoveries() uint64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.recoveries
 }
 
 // Reload takes a reloaded profile's server ports (for the kernel's choice

@@ -151,6 +151,9 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	}
 	up := s.sup != nil && s.sup.Up()
 	gauge(c.up, b(up), s.iface, engine)
+	if s.sup != nil {
+		counter(c.recoveries, s.sup.Recoveries())
+	}
 	if snap == nil {
 		return // nothing evaluated yet
 	}
@@ -190,7 +193,6 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		counter(c.dropped, h.CaptureDropped, "libpcap")
 		counter(c.dropped, h.IfDropped, "interface")
 	}
-	counter(c.recoveries, h.Recoveries)
 }
 
 // metricsServer serves /metrics.
