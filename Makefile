@@ -7,8 +7,9 @@ BIN := bin/wirecheck
 # check our counts, tcpdump/tcpreplay/nftables/iproute2 for live tests.
 # clang-19/llvm-19/libbpf-dev only to check that the committed eBPF objects
 # regenerate byte for byte; building needs no clang. chromium renders the
-# HTML report in a test (classify/report).
-TEST_DEPS := libpcap-dev tshark tcpdump tcpreplay nftables iproute2 ncat clang-19 llvm-19 libbpf-dev chromium
+# HTML report in a test (classify/report). systemd (systemd-analyze) and
+# prometheus (promtool) check the unit and alert rules in dist/.
+TEST_DEPS := libpcap-dev tshark tcpdump tcpreplay nftables iproute2 ncat clang-19 llvm-19 libbpf-dev chromium systemd prometheus
 DEMO_DEPS :=
 
 .PHONY: all build static demo test vet deps-test generate clean fuzz fuzz-ci
