@@ -80,16 +80,23 @@ func (m *matchFlags) matcher() (*match.Matcher, error) {
 // the exit status.
 func (m *matchFlags) writeReport(cmd *cobra.Command, res *match.Result) error {
 	var w io.Writer = cmd.OutOrStdout()
+	var file *os.File
 	if m.output != "" && m.output != "-" {
 		f, err := os.Create(m.output)
 		if err != nil {
 			return err
 		}
 		defer f.Close()
-		w = f
+		w, file = f, f
 	}
 	if err := formats[m.format](w, res); err != nil {
 		return fmt.Errorf("write report: %w", err)
+	}
+	if file != nil {
+		// A full disk shows only at close; a report cut short must not pass.
+		if err := file.Close(); err != nil {
+			return fmt.Errorf("write report: %w", err)
+		}
 	}
 	switch res.Verdict {
 	case match.NotConformant:
