@@ -2,7 +2,11 @@ package classify
 
 import (
 	"encoding/binary"
+	"fmt"
+	"io"
+	"maps"
 	"net"
+	"slices"
 	"testing"
 
 	"github.com/gopacket/gopacket"
@@ -49,7 +53,8 @@ func appendFrame(b []byte, link byte, stepMs int16, frame []byte) []byte {
 // with and without a flow cap, and checks the accounting: every frame is in
 // exactly one flow, other-traffic count, malformed count or folded service,
 // bytes likewise; no flow ends before it starts; no key is in two flows; the
-// cap holds.
+// cap holds. Read, which decodes on a goroutine of its own, must build the
+// very Observation that Add builds frame by frame.
 func FuzzClassify(f *testing.F) {
 	var seed []byte
 	for i, fr := range seedFrames(f) {
@@ -62,12 +67,22 @@ func FuzzClassify(f *testing.F) {
 		c := New(4)
 		c.SetLimits(Limits{MaxFlows: int(maxFlows)})
 		var packets, bytes uint64
+		var frames []capture.Frame
 		fuzzFrames(data, func(fr *capture.Frame) {
 			c.Add(fr)
 			packets++
 			bytes += uint64(fr.WireLen)
+			frames = append(frames, *fr)
 		})
 		o := c.Observation()
+		r := New(4)
+		r.SetLimits(Limits{MaxFlows: int(maxFlows)})
+		if err := r.Read("fuzz", &sliceSource{frames: frames}, nil); err != nil {
+			t.Fatal(err)
+		}
+		if diff := diffObservations(o, r.Observation()); diff != "" {
+			t.Fatalf("Read and Add differ: %s", diff)
+		}
 		if o.Packets != packets || o.Bytes != bytes {
 			t.Fatalf("observation counts %d packets %d bytes; %d and %d were added", o.Packets, o.Bytes, packets, bytes)
 		}
@@ -150,4 +165,37 @@ func serialize(tb testing.TB, ls ...gopacket.SerializableLayer) []byte {
 		tb.Fatal(err)
 	}
 	return buf.Bytes()
+}
+
+// sliceSource is a capture.Source over frames held in memory.
+type sliceSource struct{ frames []capture.Frame }
+
+func (s *sliceSource) Next(fr *capture.Frame) error {
+	if len(s.frames) == 0 {
+		return io.EOF
+	}
+	*fr, s.frames = s.frames[0], s.frames[1:]
+	return nil
+}
+
+func (s *sliceSource) Close() error { return nil }
+
+// diffObservations names the first difference between what two
+// classifiers observed from the same frames (their inputs aside).
+func diffObservations(a, b *Observation) string {
+	switch {
+	case a.Packets != b.Packets || a.Bytes != b.Bytes || a.First != b.First || a.Last != b.Last:
+		return fmt.Sprintf("totals %d/%d %d..%d vs %d/%d %d..%d", a.Packets, a.Bytes, a.First, a.Last, b.Packets, b.Bytes, b.First, b.Last)
+	case a.Malformed != b.Malformed || a.OrphanFragments != b.OrphanFragments:
+		return fmt.Sprintf("malformed %+v %d vs %+v %d", a.Malformed, a.OrphanFragments, b.Malformed, b.OrphanFragments)
+	case !slices.Equal(a.Flows, b.Flows):
+		return fmt.Sprintf("flows %+v vs %+v", a.Flows, b.Flows)
+	case !slices.Equal(a.Other, b.Other):
+		return fmt.Sprintf("other %+v vs %+v", a.Other, b.Other)
+	case !maps.Equal(a.SNI, b.SNI):
+		return fmt.Sprintf("SNI %v vs %v", a.SNI, b.SNI)
+	case a.Folded.Flows != b.Folded.Flows || a.Folded.Exact != b.Folded.Exact || !slices.Equal(a.Folded.Services, b.Folded.Services):
+		return fmt.Sprintf("folded %+v vs %+v", a.Folded, b.Folded)
+	}
+	return ""
 }
