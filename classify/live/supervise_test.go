@@ -213,3 +213,36 @@ func TestSupervisorInterfaceGone(t *testing.T) {
 		t.Errorf("observation after the interface went: %v", err)
 	}
 }
+
+// countEngine reports a scripted sequence of eviction counts.
+type countEngine struct {
+	sweepEngine
+	evicted []uint64
+}
+
+func (e *countEngine) counters() (Counters, error) {
+	v := e.evicted[0]
+	e.evicted = e.evicted[1:]
+	return Counters{Engine: "ebpf", Evicted: v}, nil
+}
+
+// TestHealthEvictionsNeverGoDown: a reading that runs ahead of the truth
+// for one evaluation (flows created while the map was read) is not shown;
+// an eviction count that stays is shown one reading late; and what was
+// shown never goes down, as a Prometheus counter must not.
+func TestHealthEvictionsNeverGoDown(t *testing.T) {
+	eng := &countEngine{evicted: []uint64{0, 7, 0, 5, 6, 6, 4}}
+	s := Supervise(eng, "lo", SuperviseOptions{Poll: time.Hour})
+	defer s.Close()
+	var got []uint64
+	for range 7 {
+		h, err := s.Health()
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, h.Evicted)
+	}
+	if want := []uint64{0, 0, 0, 0, 5, 6, 6}; !slices.Equal(got, want) {
+		t.Errorf("evictions shown %v, want %v", got, want)
+	}
+}

@@ -438,3 +438,23 @@ func TestEventsStdoutNeedsReportElsewhere(t *testing.T) {
 }
 
 var _ live.Engine = (*fakeEngine)(nil)
+
+// TestForgetAlertedBounded: the watcher's set of alerted flows is pruned
+// to the flows still in the evaluation once it has grown far beyond them.
+func TestForgetAlertedBounded(t *testing.T) {
+	alerted := map[flow.Key]bool{}
+	for i := range 10_000 {
+		alerted[clientFlow(uint16(1024+i), 7777, 1, 60, 0, 0).Key] = true
+	}
+	kept := clientFlow(1024, 7777, 1, 60, 0, 0)
+	res := &match.Result{Flows: []match.FlowResult{{Flow: kept}}}
+	forgetAlerted(alerted, res)
+	if len(alerted) != 1 || !alerted[kept.Key] {
+		t.Errorf("%d alerted flows left, want only the one still evaluated", len(alerted))
+	}
+	small := map[flow.Key]bool{clientFlow(2000, 7777, 1, 60, 0, 0).Key: true}
+	forgetAlerted(small, res)
+	if len(small) != 1 {
+		t.Error("a small set was pruned: a flow alerted since the snapshot would be alerted again")
+	}
+}
