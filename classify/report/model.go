@@ -94,6 +94,7 @@ type Rule struct {
 	From     string           `json:"from"`
 	To       string           `json:"to"`
 	Either   bool             `json:"bidirectional"`
+	Overlay  bool             `json:"overlay"`
 	Level    string           `json:"level"`
 	Required bool             `json:"required"`
 	Phase    string           `json:"phase"`
@@ -221,7 +222,7 @@ func Build(res *match.Result) *Report {
 	for _, rr := range res.Rules {
 		r := rr.Rule
 		rep.Rules = append(rep.Rules, Rule{
-			ID: r.ID(), Profile: r.Profile, Name: r.Name, From: r.From, To: r.To, Either: r.Bidirectional,
+			ID: r.ID(), Profile: r.Profile, Name: r.Name, From: r.From, To: r.To, Either: r.Bidirectional, Overlay: r.Overlay,
 			Level: rr.Level.String(), Required: rr.Required, Phase: r.Phase,
 			Proto: r.Protos.String(), Ports: nonNil(r.PortStrings()), Status: rr.Status.String(),
 			Flows: nonNil(rr.Flows), How: r.How, Note: r.Note, Sources: nonNil(r.Sources),
