@@ -95,7 +95,7 @@ func (e *EBPF) Observation() (*classify.Observation, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read flows: %w", err)
 	}
-	st, err := e.c.Stats()
+	st, err := e.c.StableStats() // Stats counts flows created during the read as evicted
 	if err != nil {
 		return nil, fmt.Errorf("read counters: %w", err)
 	}

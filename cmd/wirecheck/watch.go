@@ -247,7 +247,7 @@ func (w *watcher) summary() error {
 	for _, l := range obs.Losses {
 		lost += l.Count
 	}
-	fmt.Fprintf(w.out, "%s summary: %s; %d flows (+%d): %d unexpected, %d forbidden; required rules %d/%d seen, %d blocked, %d not yet seen; %d packets; %d lost\n",
+	fmt.Fprintf(w.out, "%s summary: %s; %d flows (%+d): %d unexpected, %d forbidden; required rules %d/%d seen, %d blocked, %d not yet seen; %d packets; %d lost\n",
 		time.Now().Format("15:04:05"), res.Verdict, len(res.Flows), len(res.Flows)-w.flows,
 		counts[match.Unexpected], counts[match.Forbidden], status[match.RuleSeen], required, status[match.RuleBlocked],
 		status[match.RuleMissing]+status[match.RuleInconclusive], obs.Packets, lost)
