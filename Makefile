@@ -12,7 +12,7 @@ BIN := bin/wirecheck
 TEST_DEPS := libpcap-dev tshark tcpdump tcpreplay nftables iproute2 ncat clang-19 llvm-19 libbpf-dev chromium systemd prometheus
 DEMO_DEPS :=
 
-.PHONY: all build static demo test vet deps-test generate clean fuzz fuzz-ci
+.PHONY: all build static demo test vet deps-test generate clean fuzz fuzz-ci bench
 
 all: build
 
@@ -63,6 +63,18 @@ fuzz-ci:
 generate:
 	./.ci/deps clang-19 llvm-19 libbpf-dev
 	$(GO) generate ./bpf/...
+
+# Performance (issue 5): Go benchmarks of the hot path (decode, flow table,
+# classifier, match), then whole-process runs against capinfos, tcpdump and
+# tshark on the synthetic captures bench/run writes to bench/out (medians,
+# ratios, peak memory, targets), then the live figures (bench/live.sh: eBPF
+# and libpcap engines under tcpreplay, iperf3 overhead; needs root).
+BENCH_DEPS := tshark wireshark-common tcpdump tcpreplay iperf3 iproute2 bpftool jq libpcap-dev
+bench:
+	./.ci/deps $(BENCH_DEPS)
+	$(GO) test -run '^$$' -bench . -benchmem ./classify/packet ./classify/flow ./classify ./classify/match
+	$(GO) run ./bench/run
+	./bench/live.sh
 
 clean:
 	rm -rf bin

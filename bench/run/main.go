@@ -1,0 +1,261 @@
+// Command run times whole-process runs of wirecheck and its peers on the
+// synthetic benchmark captures (internal/gencap) and prints the medians,
+// the ratios, peak memory and which of issue 5's targets hold. `make bench`
+// runs it after the Go benchmarks:
+//
+//	go run ./bench/run [-runs 5] [-tshark-runs 3]
+//
+// Captures are written to bench/out (ignored by git) the first time, and
+// again whenever internal/gencap changes. Each command runs once to warm
+// the page cache, then -runs times; wall time and CPU are medians, peak
+// memory (maximum resident set) the largest of the runs, from wait4.
+package main
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/wirecheck/wirecheck/internal/gencap"
+)
+
+const out = "bench/out"
+
+type capture struct {
+	name           string
+	packets, flows int
+}
+
+var (
+	mix     = capture{"mix-2m.pcap", 2_000_000, 100_000}
+	mix2x   = capture{"mix-4m.pcap", 4_000_000, 100_000}
+	million = capture{"flows-1m.pcap", 3_000_000, 1_000_000}
+)
+
+func main() {
+	runs := flag.Int("runs", 5, "timed runs of each command (after one warm-up run)")
+	tsharkRuns := flag.Int("tshark-runs", 3, "timed runs of tshark, which takes half a minute each")
+	flag.Parse()
+	if err := run(*runs, *tsharkRuns); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+type result struct {
+	label   string
+	wall    time.Duration // median
+	cpu     time.Duration // median user+system
+	rssKB   int64         // largest
+	samples []time.Duration
+}
+
+func run(runs, tsharkRuns int) error {
+	if _, err := os.Stat("go.mod"); err != nil {
+		return errors.New("run from the module root (make bench)")
+	}
+	for _, tool := range []string{"tshark", "tcpdump", "capinfos"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			return fmt.Errorf("%s not found: run make bench, which installs it", tool)
+		}
+	}
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		return err
+	}
+	if err := captures(mix, mix2x, million); err != nil {
+		return err
+	}
+	wc := filepath.Join(out, "wirecheck")
+	if b, err := exec.Command("go", "build", "-o", wc, "./cmd/wirecheck").CombinedOutput(); err != nil {
+		return fmt.Errorf("build wirecheck: %v\n%s", err, b)
+	}
+	file := filepath.Join(out, mix.name)
+	analyse := func(profile, f string) []string {
+		return []string{wc, "analyse", "-q", "-p", profile, "-o", "/dev/null", f}
+	}
+	load0 := loadavg()
+	fmt.Printf("capture: %s (%d packets, %d flows, %s); %d runs after a warm-up, tshark %d\n",
+		file, mix.packets, mix.flows, size(file), runs, tsharkRuns)
+	fmt.Printf("load average before: %s\n\n", load0)
+
+	var rs []result
+	for _, c := range []struct {
+		label string
+		argv  []string
+		runs  int
+	}{
+		{"wirecheck analyse", analyse("bench/profile.yaml", file), runs},
+		{"wirecheck analyse, one goroutine (GOMAXPROCS=1)", append([]string{"env", "GOMAXPROCS=1"}, analyse("bench/profile.yaml", file)...), runs},
+		{"wirecheck analyse, every flow a problem", analyse("storage-gateway/common", file), runs},
+		{"capinfos -c", []string{"capinfos", "-c", file}, runs},
+		{"tcpdump -r FILE -w /dev/null", []string{"tcpdump", "-r", file, "-w", "/dev/null"}, runs},
+		{"tshark -q -z conv,tcp -z conv,udp", []string{"tshark", "-q", "-z", "conv,tcp", "-z", "conv,udp", "-r", file}, tsharkRuns},
+	} {
+		r, err := measure(c.label, c.argv, c.runs)
+		if err != nil {
+			return err
+		}
+		rs = append(rs, r)
+		fmt.Fprintf(os.Stderr, "  %-50s %8.3f s\n", c.label, r.wall.Seconds())
+	}
+	scale := []struct {
+		label string
+		c     capture
+	}{{"2× packets, same flows", mix2x}, {"1M flows", million}}
+	var rss []result
+	for _, s := range scale {
+		r, err := measure("wirecheck analyse, "+s.label, analyse("bench/profile.yaml", filepath.Join(out, s.c.name)), 3)
+		if err != nil {
+			return err
+		}
+		rss = append(rss, r)
+	}
+	load1 := loadavg()
+
+	w := rs[0]
+	fmt.Println("| command | wall (median) | × wirecheck | CPU (median) | peak RSS |")
+	fmt.Println("| --- | --- | --- | --- | --- |")
+	for _, r := range rs {
+		fmt.Printf("| `%s` | %.3f s | %.2f | %.3f s | %d MB |\n", r.label, r.wall.Seconds(),
+			r.wall.Seconds()/w.wall.Seconds(), r.cpu.Seconds(), r.rssKB>>10)
+	}
+	fmt.Println()
+	fmt.Println("| wirecheck analyse on | packets | flows | wall (median) | peak RSS |")
+	fmt.Println("| --- | --- | --- | --- | --- |")
+	fmt.Printf("| %s | %d | %d | %.3f s | %d MB |\n", mix.name, mix.packets, mix.flows, w.wall.Seconds(), w.rssKB>>10)
+	for i, s := range scale {
+		fmt.Printf("| %s | %d | %d | %.3f s | %d MB |\n", s.c.name, s.c.packets, s.c.flows, rss[i].wall.Seconds(), rss[i].rssKB>>10)
+	}
+	fmt.Printf("\nload average after: %s\n\nTargets:\n", load1)
+
+	capinfos, tcpdump, tshark := rs[3], rs[4], rs[5]
+	growth := float64(rss[0].rssKB-w.rssKB) / float64(w.rssKB) * 100
+	for _, t := range []struct {
+		what  string
+		got   string
+		holds bool
+	}{
+		{"wall ≤ 1.5× capinfos -c", fmt.Sprintf("%.2f×", ratio(w, capinfos)), ratio(w, capinfos) <= 1.5},
+		{"wall ≤ 0.5× tcpdump -r -w /dev/null", fmt.Sprintf("%.2f×", ratio(w, tcpdump)), ratio(w, tcpdump) <= 0.5},
+		{"≥ 50× faster than tshark conv", fmt.Sprintf("%.0f×", ratio(tshark, w)), ratio(tshark, w) >= 50},
+		{"≥ 20× less peak memory than tshark conv", fmt.Sprintf("%.1f×", float64(tshark.rssKB)/float64(w.rssKB)), tshark.rssKB >= 20*w.rssKB},
+		{"2× packets, same flows: RSS changes < 10%", fmt.Sprintf("%+.1f%%", growth), growth < 10 && growth > -10},
+		{"1M flows: RSS < 300 MB", fmt.Sprintf("%d MB", rss[1].rssKB>>10), rss[1].rssKB < 300<<10},
+	} {
+		verdict := "holds"
+		if !t.holds {
+			verdict = "DOES NOT HOLD"
+		}
+		fmt.Printf("- %s: %s — %s\n", t.what, t.got, verdict)
+	}
+	return nil
+}
+
+func ratio(a, b result) float64 { return a.wall.Seconds() / b.wall.Seconds() }
+
+// measure runs argv once to warm up and then n times.
+func measure(label string, argv []string, n int) (result, error) {
+	r := result{label: label}
+	var cpus []time.Duration
+	for i := range n + 1 {
+		cmd := exec.Command(argv[0], argv[1:]...)
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		start := time.Now()
+		err := cmd.Run()
+		wall := time.Since(start)
+		// wirecheck exits 1 for a capture that does not conform; any
+		// other failure is a failure to measure.
+		var ee *exec.ExitError
+		if err != nil && !(errors.As(err, &ee) && ee.ExitCode() == 1 && strings.HasPrefix(label, "wirecheck")) {
+			return r, fmt.Errorf("%s: %v\n%s", strings.Join(argv, " "), err, stderr.String())
+		}
+		if i == 0 {
+			continue
+		}
+		ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
+		r.samples = append(r.samples, wall)
+		cpus = append(cpus, time.Duration(ru.Utime.Nano()+ru.Stime.Nano()))
+		r.rssKB = max(r.rssKB, ru.Maxrss)
+	}
+	r.wall, r.cpu = median(r.samples), median(cpus)
+	return r, nil
+}
+
+func median(ds []time.Duration) time.Duration {
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+// captures writes the captures that are missing or were written by another
+// version of the generator.
+func captures(cs ...capture) error {
+	h := sha256.New()
+	srcs, _ := filepath.Glob("internal/gencap/*.go")
+	for _, s := range srcs {
+		if strings.HasSuffix(s, "_test.go") {
+			continue
+		}
+		b, err := os.ReadFile(s)
+		if err != nil {
+			return err
+		}
+		h.Write(b)
+	}
+	version := hex.EncodeToString(h.Sum(nil))[:16]
+	for _, c := range cs {
+		name := filepath.Join(out, c.name)
+		stamp := name + ".gencap"
+		if b, err := os.ReadFile(stamp); err == nil && string(b) == version {
+			continue
+		}
+		fmt.Fprintf(os.Stderr, "writing %s (%d packets, %d flows)...\n", name, c.packets, c.flows)
+		f, err := os.Create(name)
+		if err != nil {
+			return err
+		}
+		_, err = gencap.Write(f, gencap.Config{Packets: c.packets, Flows: c.flows, Seed: 1})
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			os.Remove(name)
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		if err := os.WriteFile(stamp, []byte(version), 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func loadavg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "unknown"
+	}
+	f := strings.Fields(string(b))
+	return strings.Join(f[:3], " ")
+}
+
+func size(name string) string {
+	st, err := os.Stat(name)
+	if err != nil {
+		return "?"
+	}
+	return fmt.Sprintf("%.0f MB", float64(st.Size())/1e6)
+}

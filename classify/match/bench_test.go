@@ -1,0 +1,57 @@
+package match_test
+
+import (
+	"bytes"
+	"net/netip"
+	"testing"
+
+	"github.com/wirecheck/wirecheck/capture"
+	"github.com/wirecheck/wirecheck/classify"
+	"github.com/wirecheck/wirecheck/classify/match"
+	"github.com/wirecheck/wirecheck/classify/profile"
+	"github.com/wirecheck/wirecheck/internal/gencap"
+)
+
+// BenchmarkEvaluate judges every flow of a 50,000-flow capture of the
+// benchmark mix, against the benchmark's profile (every service allowed)
+// and against storage-gateway/common (almost every flow unexpected, the
+// most work per flow). ns/flow is the figure to read.
+func BenchmarkEvaluate(b *testing.B) {
+	var buf bytes.Buffer
+	const flows = 50_000
+	if _, err := gencap.Write(&buf, gencap.Config{Packets: 4 * flows, Flows: flows, Seed: 1}); err != nil {
+		b.Fatal(err)
+	}
+	src, err := capture.NewReader("mix", &buf)
+	if err != nil {
+		b.Fatal(err)
+	}
+	c := classify.New(flows)
+	if err := c.Read("mix", src, nil); err != nil {
+		b.Fatal(err)
+	}
+	obs := c.Observation()
+	for _, bc := range []struct{ name, profile string }{
+		{"expected", "../../bench/profile.yaml"},
+		{"unexpected", "storage-gateway/common"},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			set, err := profile.Load(bc.profile)
+			if err != nil {
+				b.Fatal(err)
+			}
+			m, err := match.New(set, match.Options{Host: []netip.Prefix{netip.MustParsePrefix("10.1.0.1/32")}})
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for range b.N {
+				if res := m.Evaluate(obs); len(res.Flows) != flows {
+					b.Fatalf("%d flows judged, want %d", len(res.Flows), flows)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*flows), "ns/flow")
+		})
+	}
+}
