@@ -21,7 +21,7 @@ func TestSortFlowsMatchesSortFunc(t *testing.T) {
 			f.Server = netip.AddrFrom4([4]byte{10, 0, 0, byte(r.IntN(4))})
 			f.Client = netip.AddrFrom4([4]byte{10, 1, byte(r.IntN(3)), byte(r.IntN(256))})
 			f.ServerPort, f.ClientPort = uint16(r.IntN(3)), uint16(i) // ClientPort makes every key unique
-			f.Why = []string{f.Client.String()}                         // a pointer field travels with its result
+			f.Why = []string{f.Client.String()}                       // a pointer field travels with its result
 		}
 		want := slices.Clone(fs)
 		slices.SortFunc(want, func(a, b FlowResult) int { return compareFlows(&a, &b) })
