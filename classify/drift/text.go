@@ -1,6 +1,7 @@
 package drift
 
 import (
+	"bufio"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -20,7 +21,7 @@ func (d *Diff) JSON(w io.Writer) error {
 // makes them hard to compare, then the rules and flows that changed, worse
 // first.
 func (d *Diff) Text(w io.Writer) error {
-	ew := &errWriter{w: w}
+	ew := printer{bufio.NewWriter(w)}
 	c := d.Counts
 	tally := fmt.Sprintf("%d %s for the worse, %d for the better, %d other", c.Worse, plural(c.Worse, "change", "changes"), c.Better, c.Neutral)
 	switch {
@@ -95,7 +96,7 @@ func (d *Diff) Text(w io.Writer) error {
 		}
 		tw.Flush()
 	}
-	return ew.err
+	return ew.Flush()
 }
 
 // serverText writes the server as the report does: address, port, and what
@@ -152,19 +153,8 @@ func plural(n int, one, many string) string {
 	return many
 }
 
-// errWriter keeps the first write error so that Text can print freely.
-type errWriter struct {
-	w   io.Writer
-	err error
-}
+// printer buffers a writer's output. bufio.Writer keeps the first write
+// error and returns it from Flush, so the writers print freely and check once.
+type printer struct{ *bufio.Writer }
 
-func (e *errWriter) Write(p []byte) (int, error) {
-	if e.err != nil {
-		return len(p), nil
-	}
-	n, err := e.w.Write(p)
-	e.err = err
-	return n, err
-}
-
-func (e *errWriter) printf(format string, args ...any) { fmt.Fprintf(e, format, args...) }
+func (p printer) printf(format string, args ...any) { fmt.Fprintf(p, format, args...) }

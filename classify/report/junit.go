@@ -1,6 +1,7 @@
 package report
 
 import (
+	"bufio"
 	"encoding/xml"
 	"fmt"
 	"io"
@@ -160,7 +161,7 @@ func JUnit(w io.Writer, res *match.Result) error {
 	}
 	top.Suites = suites
 
-	ew := &errWriter{w: w}
+	ew := printer{bufio.NewWriter(w)}
 	ew.printf("%s", xml.Header)
 	enc := xml.NewEncoder(ew)
 	enc.Indent("", "  ")
@@ -168,7 +169,7 @@ func JUnit(w io.Writer, res *match.Result) error {
 		return fmt.Errorf("junit: %w", err)
 	}
 	ew.printf("\n")
-	return ew.err
+	return ew.Flush()
 }
 
 func junitProps(rep *Report) []junitProperty {

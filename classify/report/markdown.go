@@ -1,6 +1,7 @@
 package report
 
 import (
+	"bufio"
 	"fmt"
 	"io"
 	"strings"
@@ -15,7 +16,7 @@ import (
 func Markdown(w io.Writer, res *match.Result) error {
 	rep := Build(res)
 	problems := res.Problems()
-	ew := &errWriter{w: w}
+	ew := printer{bufio.NewWriter(w)}
 
 	icon := map[match.Verdict]string{match.Conformant: "✅", match.NotConformant: "❌", match.Inconclusive: "⚠️"}[res.Verdict]
 	head, rest, _ := strings.Cut(headline(res, problems), ": ")
@@ -133,7 +134,7 @@ func Markdown(w io.Writer, res *match.Result) error {
 		}
 		ew.printf("%s.\n", strings.Join(parts, ", "))
 	}
-	return ew.err
+	return ew.Flush()
 }
 
 // serverCell is the server with the names learned for it, as Text shows it.

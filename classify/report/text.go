@@ -1,11 +1,14 @@
 package report
 
 import (
+	"bufio"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
+	"unicode/utf8"
 
 	"github.com/wirecheck/wirecheck/classify/match"
 )
@@ -14,7 +17,7 @@ import (
 // line that says what to do, then the rules, the flows and everything else.
 func Text(w io.Writer, res *match.Result) error {
 	rep := Build(res)
-	ew := &errWriter{w: w}
+	ew := printer{bufio.NewWriter(w)}
 	problems := res.Problems()
 	fails := 0
 	for _, p := range problems {
@@ -105,29 +108,7 @@ func Text(w io.Writer, res *match.Result) error {
 	tw.Flush()
 
 	ew.printf("\nFlows:\n")
-	tw = tabwriter.NewWriter(ew, 0, 0, 2, ' ', 0)
-	fmt.Fprintf(tw, "  VERDICT\tPROTO\tCLIENT\tSERVER\tSERVICE\tDIR\tSTATE\tPKTS\tBYTES\tRULE\n")
-	for _, f := range rep.Flows {
-		server := fmt.Sprintf("%s", joinHostPort(f.Server, f.ServerPort, f.Proto))
-		if names := f.Names.Server; len(names) > 0 {
-			server += " (" + strings.Join(names, ", ") + ")"
-		} else if f.Names.SNI != "" {
-			server += " (" + f.Names.SNI + ")"
-		}
-		svc := f.Service
-		if f.Mismatch {
-			svc += " (carries " + f.App + "!)"
-		} else if f.Service == "" && f.App != "" && f.App != "unknown" {
-			svc = f.App
-		}
-		rule := "-"
-		if f.Rule != nil {
-			rule = *f.Rule
-		}
-		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%d\t%s\n", f.Verdict, f.Proto,
-			joinHostPort(f.Client, f.ClientPort, f.Proto), server, or(svc, "-"), f.Direction, f.State, f.Packets, f.Bytes, rule)
-	}
-	tw.Flush()
+	writeFlows(ew, rep.Flows)
 
 	if len(rep.Other) > 0 || s.Malformed > 0 || s.OrphanFragments > 0 {
 		ew.printf("\nNot port flows (never judged):\n")
@@ -142,7 +123,7 @@ func Text(w io.Writer, res *match.Result) error {
 			ew.printf("  IP fragments without their first fragment: %d\n", s.OrphanFragments)
 		}
 	}
-	return ew.err
+	return ew.Flush()
 }
 
 func joinHostPort(addr string, port uint16, proto string) string {
@@ -177,19 +158,73 @@ func plural(n int, one, many string) string {
 	return many
 }
 
-// errWriter keeps the first write error so the writers can print freely.
-type errWriter struct {
-	w   io.Writer
-	err error
-}
+// printer buffers a writer's output. bufio.Writer keeps the first write
+// error and returns it from Flush, so the writers print freely and check once.
+type printer struct{ *bufio.Writer }
 
-func (e *errWriter) Write(p []byte) (int, error) {
-	if e.err != nil {
-		return len(p), nil
+func (p printer) printf(format string, args ...any) { fmt.Fprintf(p, format, args...) }
+
+// flowColumns is the flows table's header; every row has as many cells.
+var flowColumns = [...]string{"  VERDICT", "PROTO", "CLIENT", "SERVER", "SERVICE", "DIR", "STATE", "PKTS", "BYTES", "RULE"}
+
+// flowCells fills the cells of f's row of the flows table.
+func flowCells(f *Flow, c *[len(flowColumns)]string) {
+	server := joinHostPort(f.Server, f.ServerPort, f.Proto)
+	if names := f.Names.Server; len(names) > 0 {
+		server += " (" + strings.Join(names, ", ") + ")"
+	} else if f.Names.SNI != "" {
+		server += " (" + f.Names.SNI + ")"
 	}
-	n, err := e.w.Write(p)
-	e.err = err
-	return n, err
+	svc := f.Service
+	if f.Mismatch {
+		svc += " (carries " + f.App + "!)"
+	} else if f.Service == "" && f.App != "" && f.App != "unknown" {
+		svc = f.App
+	}
+	rule := "-"
+	if f.Rule != nil {
+		rule = *f.Rule
+	}
+	*c = [...]string{"  " + f.Verdict, f.Proto, joinHostPort(f.Client, f.ClientPort, f.Proto), server, or(svc, "-"),
+		f.Direction, f.State, strconv.FormatUint(f.Packets, 10), strconv.FormatUint(f.Bytes, 10), rule}
 }
 
-func (e *errWriter) printf(format string, args ...any) { fmt.Fprintf(e, format, args...) }
+// writeFlows writes the flows table aligned as text/tabwriter aligns it
+// (columns two spaces wider than their widest cell, the last column not
+// padded), in two passes over the flows: the first measures, the second
+// writes. tabwriter holds the whole table's bytes and cells until its
+// Flush, which for a million flows was a gigabyte and most of the report's
+// time.
+func writeFlows(w io.Writer, flows []Flow) {
+	const cols = len(flowColumns)
+	var width [cols - 1]int
+	measure := func(c *[cols]string) {
+		for i := range width {
+			width[i] = max(width[i], utf8.RuneCountInString(c[i]))
+		}
+	}
+	cells := flowColumns
+	measure(&cells)
+	for i := range flows {
+		flowCells(&flows[i], &cells)
+		measure(&cells)
+	}
+	var line []byte
+	emit := func(c *[cols]string) {
+		line = line[:0]
+		for i := range width {
+			line = append(line, c[i]...)
+			for n := utf8.RuneCountInString(c[i]); n < width[i]+2; n++ {
+				line = append(line, ' ')
+			}
+		}
+		line = append(append(line, c[cols-1]...), '\n')
+		w.Write(line)
+	}
+	cells = flowColumns
+	emit(&cells)
+	for i := range flows {
+		flowCells(&flows[i], &cells)
+		emit(&cells)
+	}
+}

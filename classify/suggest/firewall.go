@@ -1,6 +1,7 @@
 package suggest
 
 import (
+	"bufio"
 	"cmp"
 	"encoding/json"
 	"fmt"
@@ -185,7 +186,7 @@ func ipv6Ranges(ps []firewallPrefix, r *Rule) []Ipv6Range {
 // everything else. Replies pass through connection tracking. Loading it
 // (nft -f) replaces the table of the same name only.
 func (d *Draft) NFTables(w io.Writer) error {
-	ew := &errWriter{w: w}
+	ew := printer{bufio.NewWriter(w)}
 	ew.printf("#!/usr/sbin/nft -f\n")
 	ew.printf("# Draft ruleset written by `wirecheck suggest` from observed traffic.\n")
 	ew.printf("# REVIEW BEFORE LOADING: both chains drop everything not listed here, including\n")
@@ -250,7 +251,7 @@ func (d *Draft) NFTables(w io.Writer) error {
 		ew.printf("\t}\n")
 	}
 	ew.printf("}\n")
-	return ew.err
+	return ew.Flush()
 }
 
 // nftComment names the rule and the peers known by name.

@@ -1,6 +1,7 @@
 package suggest
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
 	"fmt"
@@ -14,7 +15,7 @@ import (
 // YAML writes the draft as a profile in the format classify/profile reads.
 // Comments at the top say how it was made and how to use it.
 func (d *Draft) YAML(w io.Writer) error {
-	ew := &errWriter{w: w}
+	ew := printer{bufio.NewWriter(w)}
 	ew.printf("# Draft profile written by `wirecheck suggest` from observed traffic.\n")
 	ew.printf("# It allows everything the capture showed, including what should not have\n")
 	ew.printf("# happened: read every rule, delete what is not needed, make the flows that\n")
@@ -65,7 +66,7 @@ func (d *Draft) YAML(w io.Writer) error {
 			return fmt.Errorf("nothing to draft: the capture has no port flows")
 		}
 		ew.printf("\nrules: []\n")
-		return ew.err
+		return ew.Flush()
 	}
 	ew.printf("\nrules:\n")
 	for i, r := range d.Rules {
@@ -82,7 +83,7 @@ func (d *Draft) YAML(w io.Writer) error {
 		ew.printf("    level: allowed\n")
 		ew.printf("    note: %s\n", quote(r.observed()))
 	}
-	return ew.err
+	return ew.Flush()
 }
 
 // namedPeers lists the addresses behind name patterns, which the profile
@@ -125,19 +126,8 @@ func quoteAll(ss []string) []string {
 	return out
 }
 
-// errWriter keeps the first write error so that writers can print freely.
-type errWriter struct {
-	w   io.Writer
-	err error
-}
+// printer buffers a writer's output. bufio.Writer keeps the first write
+// error and returns it from Flush, so the writers print freely and check once.
+type printer struct{ *bufio.Writer }
 
-func (e *errWriter) Write(p []byte) (int, error) {
-	if e.err != nil {
-		return len(p), nil
-	}
-	n, err := e.w.Write(p)
-	e.err = err
-	return n, err
-}
-
-func (e *errWriter) printf(format string, args ...any) { fmt.Fprintf(e, format, args...) }
+func (p printer) printf(format string, args ...any) { fmt.Fprintf(p, format, args...) }
