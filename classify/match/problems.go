@@ -115,7 +115,12 @@ func ProtoPort(p ipproto.Proto, port uint16) string {
 
 // Describe says what a flow was in one phrase: direction, protocol and
 // port, endpoints with their names, and how it went.
-func (f *FlowResult) Describe() string {
+func (f *FlowResult) Describe() string { return f.What() + ", " + stateText(f) }
+
+// What names a flow without its client port, state or counts: flows that
+// differ only in those are one finding for a person (one connection retried
+// from ten source ports is one unexpected flow to look into).
+func (f *FlowResult) What() string {
 	svc := ""
 	if f.Service != "" {
 		svc = " (" + f.Service + ")"
@@ -124,9 +129,9 @@ func (f *FlowResult) Describe() string {
 	if len(server) == 0 && f.SNI != "" {
 		server = []string{f.SNI}
 	}
-	return fmt.Sprintf("%s %s%s from %s to %s, %s",
+	return fmt.Sprintf("%s %s%s from %s to %s",
 		f.Direction, ProtoPort(f.Proto, f.ServerPort), svc,
-		Endpoint(f.Client, f.ClientNames), Endpoint(f.Server, server), stateText(f))
+		Endpoint(f.Client, f.ClientNames), Endpoint(f.Server, server))
 }
 
 // stateText says how a flow went, with the counts that prove it.

@@ -32,22 +32,6 @@ func ruleLevel(rr *match.RuleResult) string {
 	return l
 }
 
-// flowWhat names a flow without its client port, state or counts: flows
-// that differ only in those are one finding for a person (one connection
-// retried from ten source ports is one unexpected flow to look into).
-func flowWhat(f *match.FlowResult) string {
-	svc := ""
-	if f.Service != "" {
-		svc = " (" + f.Service + ")"
-	}
-	server := f.ServerNames
-	if len(server) == 0 && f.SNI != "" {
-		server = []string{f.SNI}
-	}
-	return fmt.Sprintf("%s %s%s from %s to %s", f.Direction, match.ProtoPort(f.Proto, f.ServerPort), svc,
-		match.Endpoint(f.Client, f.ClientNames), match.Endpoint(f.Server, server))
-}
-
 // flowLine is one flow with everything that tells it from its siblings.
 func flowLine(f *Flow) string {
 	s := fmt.Sprintf("%s %s -> %s %s, %d %s, %d %s", f.Proto,
@@ -59,7 +43,7 @@ func flowLine(f *Flow) string {
 	return s
 }
 
-// flowGroup is the failing flows that share a flowWhat.
+// flowGroup is the failing flows that share a FlowResult.What.
 type flowGroup struct {
 	what    string
 	verdict match.FlowVerdict
@@ -68,7 +52,7 @@ type flowGroup struct {
 	flows   []int
 }
 
-// failingFlows groups the unexpected and forbidden flows by flowWhat, in
+// failingFlows groups the unexpected and forbidden flows by FlowResult.What, in
 // the order of their first flow.
 func failingFlows(res *match.Result, problems []match.Problem) []flowGroup {
 	var out []flowGroup
@@ -78,13 +62,13 @@ func failingFlows(res *match.Result, problems []match.Problem) []flowGroup {
 			continue
 		}
 		f := &res.Flows[p.Flow]
-		key := f.Verdict.String() + " " + flowWhat(f)
+		key := f.Verdict.String() + " " + f.What()
 		if i, ok := at[key]; ok {
 			out[i].flows = append(out[i].flows, p.Flow)
 			continue
 		}
 		at[key] = len(out)
-		out = append(out, flowGroup{what: flowWhat(f), verdict: f.Verdict, rule: f.Rule, text: p.Text, flows: []int{p.Flow}})
+		out = append(out, flowGroup{what: f.What(), verdict: f.Verdict, rule: f.Rule, text: p.Text, flows: []int{p.Flow}})
 	}
 	return out
 }

@@ -226,7 +226,7 @@ func buildDiagram(res *match.Result, rep *Report) *diagram {
 			n = node(s, "pair "+t, t, "peer", f.Direction.String()+" flow")
 		}
 		var tip strings.Builder
-		fmt.Fprintf(&tip, "unexpected: %s", flowWhat(f))
+		fmt.Fprintf(&tip, "unexpected: %s", f.What())
 		for _, fi := range g.flows {
 			fmt.Fprintf(&tip, "\n%s", flowLine(&rep.Flows[fi]))
 		}

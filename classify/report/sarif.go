@@ -79,7 +79,7 @@ func SARIF(w io.Writer, res *match.Result) error {
 		props := sarif.NewPropertyBag().Add("kind", p.Kind.String())
 		if p.Flow >= 0 {
 			f := &res.Flows[p.Flow]
-			fp += " " + flowWhat(f)
+			fp += " " + f.What()
 			props.Add("flow", flowLine(&rep.Flows[p.Flow]))
 		}
 		r := run.CreateResultForRule(id).WithLevel(level).WithMessage(sarif.NewTextMessage(p.Text)).

@@ -11,7 +11,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/wirecheck/wirecheck/capture"
 	"github.com/wirecheck/wirecheck/classify"
 	"github.com/wirecheck/wirecheck/classify/match"
 	"github.com/wirecheck/wirecheck/classify/profile"
@@ -150,47 +149,13 @@ func newAnalyse() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			var keep func(*capture.Frame) bool
-			if filter != "" {
-				f, err := capture.NewFilter(filter)
-				if err != nil {
-					return err
-				}
-				keep = f.Match
-			}
-			// Open every file first, so that a typo in the last name is
-			// reported before minutes of reading the first.
-			var files []*capture.File
-			defer func() {
-				for _, f := range files {
-					f.Close()
-				}
-			}()
-			for _, name := range args {
-				f, err := openCapture(cmd, name)
-				if err != nil {
-					return err
-				}
-				files = append(files, f)
-			}
-			c := classify.New(1 << 12)
-			if err := lf.apply(c, mf.hosts); err != nil {
+			obs, err := readCaptures(cmd, args, filter, quiet, func(c *classify.Classifier) error {
+				return lf.apply(c, mf.hosts)
+			})
+			if err != nil {
 				return err
 			}
-			var readErrs []error
-			prog := startProgress(quiet, cmd.ErrOrStderr(), progressSources(files))
-			for _, f := range files {
-				if err := c.Read(f.Name(), f, keep); err != nil {
-					readErrs = append(readErrs, err)
-				}
-			}
-			prog.finish()
-			for _, err := range readErrs {
-				// The packets before the damage are kept; the report
-				// says where reading stopped.
-				fmt.Fprintf(cmd.ErrOrStderr(), "wirecheck: %v (the report covers the packets before)\n", err)
-			}
-			res := m.Evaluate(c.Observation())
+			res := m.Evaluate(obs)
 			err = mf.writeReport(cmd, res)
 			if base == nil {
 				return err
@@ -207,20 +172,4 @@ func newAnalyse() *cobra.Command {
 	cmd.Flags().StringVar(&baselineName, "baseline", "", "compare with this earlier JSON report (on standard error) and fail only when something got worse than it")
 	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "no progress line on standard error")
 	return cmd
-}
-
-// progressSources lists the files for the progress display.
-func progressSources(files []*capture.File) []progressSource {
-	out := make([]progressSource, len(files))
-	for i, f := range files {
-		out[i] = f
-	}
-	return out
-}
-
-func openCapture(cmd *cobra.Command, name string) (*capture.File, error) {
-	if name == "-" {
-		return capture.NewReader("-", cmd.InOrStdin())
-	}
-	return capture.Open(name)
 }

@@ -8,8 +8,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/wirecheck/wirecheck/capture"
-	"github.com/wirecheck/wirecheck/classify"
 	"github.com/wirecheck/wirecheck/classify/match"
 	"github.com/wirecheck/wirecheck/classify/profile"
 	"github.com/wirecheck/wirecheck/classify/suggest"
@@ -60,7 +58,7 @@ IpPermissionsEgress), nftables (a ruleset for nft -f; check it with nft -c -f).`
 			if name == "" {
 				name = draftName(args[0])
 			}
-			obs, err := readObservation(cmd, args, filter, quiet)
+			obs, err := readCaptures(cmd, args, filter, quiet, nil)
 			if err != nil {
 				return err
 			}
@@ -140,43 +138,4 @@ func draftName(file string) string {
 		return suggest.DefaultName
 	}
 	return "draft/" + s
-}
-
-// readObservation reads captures as analyse does: every file opened first,
-// damage reported without losing what was read before it.
-func readObservation(cmd *cobra.Command, args []string, filter string, quiet bool) (*classify.Observation, error) {
-	var keep func(*capture.Frame) bool
-	if filter != "" {
-		f, err := capture.NewFilter(filter)
-		if err != nil {
-			return nil, err
-		}
-		keep = f.Match
-	}
-	var files []*capture.File
-	defer func() {
-		for _, f := range files {
-			f.Close()
-		}
-	}()
-	for _, name := range args {
-		f, err := openCapture(cmd, name)
-		if err != nil {
-			return nil, err
-		}
-		files = append(files, f)
-	}
-	c := classify.New(1 << 12)
-	var readErrs []error
-	prog := startProgress(quiet, cmd.ErrOrStderr(), progressSources(files))
-	for _, f := range files {
-		if err := c.Read(f.Name(), f, keep); err != nil {
-			readErrs = append(readErrs, err)
-		}
-	}
-	prog.finish()
-	for _, err := range readErrs {
-		fmt.Fprintf(cmd.ErrOrStderr(), "wirecheck: %v (the draft covers the packets before)\n", err)
-	}
-	return c.Observation(), nil
 }
