@@ -115,8 +115,13 @@ func (c *Classifier) AddInput(in Input) { c.inputs = append(c.inputs, in) }
 // Observation returns what was classified so far. It shares nothing with
 // the Classifier, which can go on adding frames.
 func (c *Classifier) Observation() *Observation {
+	return c.observation(slices.Clone(c.table.Flows()))
+}
+
+// observation builds the Observation around flows.
+func (c *Classifier) observation(flows []flow.Flow) *Observation {
 	o := c.obs
-	o.Flows = slices.Clone(c.table.Flows())
+	o.Flows = flows
 	o.SNI, o.Names = c.in.Snapshot()
 	o.OrphanFragments = c.table.OrphanFragments
 	o.Inputs = slices.Clone(c.inputs)

@@ -122,3 +122,13 @@ func (c *Classifier) endInput(name string, n uint64, err error) error {
 	c.AddInput(Input{Name: name, Packets: n, Stopped: err})
 	return err
 }
+
+// Finish returns what Observation returns, but hands the Observation the
+// flow table's own flows instead of a copy: the last call of a classifier
+// whose reading is done, which saves a copy of every flow (160 MB for a
+// million). The Classifier must not be used afterwards.
+func (c *Classifier) Finish() *Observation {
+	o := c.observation(c.table.Flows())
+	c.table = nil
+	return o
+}

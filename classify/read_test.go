@@ -100,3 +100,24 @@ func readCase(data []byte) (*Observation, error, bool) {
 }
 
 func readFile(name string) ([]byte, error) { return os.ReadFile(name) }
+
+// TestFinishEqualsObservation: the Observation that Finish hands over
+// without copying the flows is the one Observation copies.
+func TestFinishEqualsObservation(t *testing.T) {
+	var b bytes.Buffer
+	if _, err := gencap.Write(&b, gencap.Config{Packets: 5_000, Flows: 300, Seed: 9}); err != nil {
+		t.Fatal(err)
+	}
+	src, err := capture.NewReader("mix", bytes.NewReader(b.Bytes()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := New(16)
+	if err := c.Read("mix", src, nil); err != nil {
+		t.Fatal(err)
+	}
+	copied := c.Observation()
+	if got := c.Finish(); !reflect.DeepEqual(got, copied) || len(got.Flows) != 300 {
+		t.Fatalf("Finish: %d flows, %d packets; Observation: %d flows, %d packets", len(got.Flows), got.Packets, len(copied.Flows), copied.Packets)
+	}
+}

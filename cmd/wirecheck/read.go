@@ -54,7 +54,7 @@ func readCaptures(cmd *cobra.Command, names []string, filter string, quiet bool,
 	for _, err := range readErrs {
 		fmt.Fprintf(cmd.ErrOrStderr(), "wirecheck: %v (what was read before it is kept)\n", err)
 	}
-	return c.Observation(), nil
+	return c.Finish(), nil // c is done: its flows need no copy
 }
 
 // progressSources lists the files for the progress display.
