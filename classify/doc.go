@@ -10,7 +10,10 @@
 // writes the result. Engines that count flows elsewhere (the eBPF counter)
 // build an Observation directly from flow records and share everything after.
 //
-// A Classifier is not safe for concurrent use. Add does not allocate per
+// A Classifier is not safe for concurrent use. Read itself uses a second
+// goroutine when GOMAXPROCS allows: it reads, filters and decodes frames
+// while the caller's goroutine counts them in order, so the Observation is
+// the one Add builds frame by frame (a test holds the two equal). Add does not allocate per
 // packet once the flow table has reached its working size; payload checks run
 // only on the first payload of each side of a flow and on DNS answers.
 //
