@@ -113,7 +113,20 @@ func headline(res *match.Result, problems []match.Problem) string {
 		}
 		return fmt.Sprintf("NOT CONFORMANT: %d %s", n, plural(n, "problem", "problems"))
 	case match.Inconclusive:
-		return "INCONCLUSIVE: no fault seen, but the observation is incomplete and some required flows were not seen"
+		var why []string
+		n := 0
+		for _, rr := range res.Rules {
+			if rr.Status == match.RuleInconclusive {
+				n++
+			}
+		}
+		if n > 0 {
+			why = append(why, fmt.Sprintf("%d required %s not seen in an incomplete observation", n, plural(n, "rule", "rules")))
+		}
+		if len(res.Obs.Folded.Services) > 0 {
+			why = append(why, "flows beyond --max-flows were counted but not judged")
+		}
+		return "INCONCLUSIVE: no fault seen, but " + strings.Join(why, "; ")
 	}
 	return "CONFORMANT: every flow is expected and every required flow was seen"
 }

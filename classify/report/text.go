@@ -19,20 +19,7 @@ func Text(w io.Writer, res *match.Result) error {
 	rep := Build(res)
 	ew := printer{bufio.NewWriter(w)}
 	problems := res.Problems()
-	fails := 0
-	for _, p := range problems {
-		if p.Fails {
-			fails++
-		}
-	}
-	switch res.Verdict {
-	case match.Conformant:
-		ew.printf("CONFORMANT: every flow is expected and every required flow was seen\n")
-	case match.NotConformant:
-		ew.printf("NOT CONFORMANT: %d %s\n", fails, plural(fails, "problem", "problems"))
-	case match.Inconclusive:
-		ew.printf("INCONCLUSIVE: no fault seen, but the observation is incomplete and some required flows were not seen\n")
-	}
+	ew.printf("%s\n", headline(res, problems))
 	ew.printf("profiles: %s; phase: %s; region: %s\n", strings.Join(res.Profiles, ", "), or(res.Phase, "all"), or(res.Region, "any"))
 	hosts := strings.Join(rep.Host.Addresses, ", ")
 	switch {
@@ -70,7 +57,7 @@ func Text(w io.Writer, res *match.Result) error {
 		if !fo.Exact {
 			n = "at least " + n
 		}
-		ew.printf("folded: %s more flows beyond --max-flows into %d services (counted, not judged; the report is built on incomplete data)\n", n, len(fo.Services))
+		ew.printf("folded: %s more flows beyond --max-flows into %d %s (counted, not judged; the report is built on incomplete data)\n", n, len(fo.Services), plural(len(fo.Services), "service", "services"))
 	}
 
 	if len(problems) > 0 {

@@ -142,7 +142,7 @@ func TestMaxFlows(t *testing.T) {
 	}
 
 	text, _, _ := wirecheck(t, nil, "analyse", "-p", prof, "--max-flows", "5", capture)
-	if !strings.Contains(text, "folded: 7 more flows beyond --max-flows into 1 services") || !strings.HasPrefix(text, "INCONCLUSIVE") {
+	if !strings.Contains(text, "folded: 7 more flows beyond --max-flows into 1 service ") || !strings.HasPrefix(text, "INCONCLUSIVE") {
 		t.Errorf("text report:\n%s", text)
 	}
 
