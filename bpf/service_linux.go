@@ -154,25 +154,29 @@ func (c *Counter) SetServerPorts(ports []PortKey) error {
 // counters and the map once, and counts as evicted only flows created before
 // the read began (Created - Swept - live flows whose first packet came
 // before), so that flows created while the map is read are not taken for
-// evicted ones. Evicted then never runs ahead of the truth by more than
-// the flows created in the microseconds between reading the clock and the
-// counters, and a metric built on it does not jump up and back down under
-// churn, as Stats' count can.
+// evicted ones. Evicted then never runs ahead of the truth (it may miss an
+// eviction of a flow made in the microseconds between reading the counters
+// and the clock), and a metric built on it does not jump up and back down
+// under churn, as Stats' count can.
 func (c *Counter) StableStats() (Stats, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.closed {
 		return Stats{}, ErrClosed
 	}
+	// The counters first, then the clock: every flow Created counts was
+	// made before t0, so a flow made between the two reads can only make
+	// Evicted smaller, never invent an eviction (an eviction alert that
+	// fires on churn alone would teach operators to ignore it).
+	s, err := c.totals()
+	if err != nil {
+		return Stats{}, err
+	}
 	var ts unix.Timespec
 	if err := unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts); err != nil {
 		return Stats{}, fmt.Errorf("read clock: %w", err)
 	}
 	t0 := uint64(ts.Nano()) // bpf_ktime_get_ns's clock
-	s, err := c.totals()
-	if err != nil {
-		return Stats{}, err
-	}
 	var live, before uint64
 	err = c.scan(func(_ *counter.ProgFlowKey, v []counter.ProgFlowStats) {
 		live++
