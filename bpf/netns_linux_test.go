@@ -488,22 +488,7 @@ func TestLegacyFiltersAfterKill(t *testing.T) {
 // TestUnprivilegedLoadSaysWhatToDo runs Load as user nobody.
 func TestUnprivilegedLoadSaysWhatToDo(t *testing.T) {
 	testenv.RequirePrivileged(t)
-	dir, err := os.MkdirTemp("", "wirecheck-unpriv")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer os.RemoveAll(dir)
-	bin := filepath.Join(dir, "test")
-	data, err := os.ReadFile(os.Args[0])
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(bin, data, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Chmod(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
+	bin := testenv.BinaryForNobody(t)
 	cmd := exec.Command(bin, "-test.run=^TestHelperProcess$")
 	cmd.Env = append(os.Environ(), "WIRECHECK_TEST_HELPER=load")
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}

@@ -15,6 +15,7 @@ package testenv
 import (
 	"errors"
 	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/cilium/ebpf"
@@ -67,4 +68,29 @@ func RequireFeature(tb testing.TB, feature string, since [2]int, probe func() er
 		tb.Fatalf("kernel %d.%d should have %s (since %d.%d) but the probe says: %v", v[0], v[1], feature, since[0], since[1], err)
 	}
 	tb.Skipf("kernel %d.%d lacks %s (needs %d.%d)", v[0], v[1], feature, since[0], since[1])
+}
+
+// BinaryForNobody copies the running test binary into a fresh directory
+// that an unprivileged user (nobody) may enter, and returns its path, for
+// tests that check what wirecheck says without privileges. The directory is
+// removed when the test ends.
+func BinaryForNobody(tb testing.TB) string {
+	tb.Helper()
+	dir, err := os.MkdirTemp("", "wirecheck-unpriv")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { os.RemoveAll(dir) })
+	data, err := os.ReadFile(os.Args[0])
+	if err != nil {
+		tb.Fatal(err)
+	}
+	bin := filepath.Join(dir, "wirecheck.test")
+	if err := os.WriteFile(bin, data, 0o755); err != nil {
+		tb.Fatal(err)
+	}
+	if err := os.Chmod(dir, 0o755); err != nil { // MkdirTemp makes it 0700
+		tb.Fatal(err)
+	}
+	return bin
 }

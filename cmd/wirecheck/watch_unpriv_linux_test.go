@@ -3,8 +3,6 @@
 package main
 
 import (
-	"os"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -17,23 +15,7 @@ import (
 // run instead, for each engine.
 func TestWatchUnprivileged(t *testing.T) {
 	testenv.RequirePrivileged(t)
-	// A copy of this test binary that nobody may execute.
-	dir, err := os.MkdirTemp("", "wirecheck-unpriv")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer os.RemoveAll(dir)
-	bin := filepath.Join(dir, "wirecheck.test")
-	data, err := os.ReadFile(os.Args[0])
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(bin, data, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Chmod(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
+	bin := testenv.BinaryForNobody(t)
 	nobody := &syscall.Credential{Uid: 65534, Gid: 65534}
 	for _, tc := range []struct {
 		engine string
