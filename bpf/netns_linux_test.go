@@ -150,23 +150,8 @@ func attachedPrograms(t *testing.T, ns, ifname string) []string {
 			t.Error(err)
 			return
 		}
-		for _, at := range []ebpf.AttachType{ebpf.AttachTCXIngress, ebpf.AttachTCXEgress} {
-			res, err := link.QueryPrograms(link.QueryOptions{Target: iface.Index, Attach: at})
-			if err != nil {
-				t.Errorf("query %v: %v", at, err)
-				return
-			}
-			for _, p := range res.Programs {
-				prog, err := ebpf.NewProgramFromID(p.ID)
-				if err != nil {
-					continue // gone meanwhile
-				}
-				info, err := prog.Info()
-				prog.Close()
-				if err == nil {
-					names = append(names, at.String()+":"+info.Name)
-				}
-			}
+		if names, err = TCXPrograms(iface.Index); err != nil {
+			t.Error(err)
 		}
 	})
 	return names

@@ -199,3 +199,28 @@ func (c *Counter) StableStats() (Stats, error) {
 	}
 	return s, nil
 }
+
+// TCXPrograms names the TCX programs attached to the interface with index
+// ifindex in the calling thread's network namespace, as "tcx_ingress:NAME":
+// what an operator (or a test) checks to see that nothing stayed attached.
+func TCXPrograms(ifindex int) ([]string, error) {
+	var names []string
+	for _, at := range []ebpf.AttachType{ebpf.AttachTCXIngress, ebpf.AttachTCXEgress} {
+		res, err := link.QueryPrograms(link.QueryOptions{Target: ifindex, Attach: at})
+		if err != nil {
+			return names, fmt.Errorf("query %v: %w", at, err)
+		}
+		for _, p := range res.Programs {
+			prog, err := ebpf.NewProgramFromID(p.ID)
+			if err != nil {
+				continue // detached meanwhile
+			}
+			info, err := prog.Info()
+			prog.Close()
+			if err == nil {
+				names = append(names, at.String()+":"+info.Name)
+			}
+		}
+	}
+	return names, nil
+}

@@ -10,3 +10,6 @@ func (*Counter) SetServerPorts([]PortKey) error { return ErrUnsupported }
 
 // StableStats returns ErrUnsupported.
 func (*Counter) StableStats() (Stats, error) { return Stats{}, ErrUnsupported }
+
+// TCXPrograms returns ErrUnsupported.
+func TCXPrograms(int) ([]string, error) { return nil, ErrUnsupported }

@@ -21,11 +21,11 @@ import (
 	"time"
 
 	"github.com/cilium/ebpf"
-	"github.com/cilium/ebpf/link"
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
 
+	"github.com/wirecheck/wirecheck/bpf"
 	"github.com/wirecheck/wirecheck/bpf/testenv"
 	"github.com/wirecheck/wirecheck/classify/report"
 )
@@ -390,23 +390,10 @@ func attachments(t *testing.T, ns, ifname string) []string {
 			errc <- err
 			return
 		}
-		for _, at := range []ebpf.AttachType{ebpf.AttachTCXIngress, ebpf.AttachTCXEgress} {
-			res, err := link.QueryPrograms(link.QueryOptions{Target: lnk.Attrs().Index, Attach: at})
-			if err != nil {
-				errc <- fmt.Errorf("query %v: %w", at, err)
-				break
-			}
-			for _, p := range res.Programs {
-				prog, err := ebpf.NewProgramFromID(p.ID)
-				if err != nil {
-					continue // detached meanwhile
-				}
-				info, err := prog.Info()
-				prog.Close()
-				if err == nil {
-					names = append(names, at.String()+":"+info.Name)
-				}
-			}
+		var qerr error
+		names, qerr = bpf.TCXPrograms(lnk.Attrs().Index)
+		if qerr != nil {
+			errc <- qerr
 		}
 		if err := netns.Set(orig); err != nil {
 			// Leave the thread locked: it dies with the goroutine rather
