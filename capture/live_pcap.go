@@ -33,6 +33,10 @@ func OpenLive(iface, filter string, readTimeout time.Duration) (*Live, error) {
 		func() error { return in.SetSnapLen(262144) },
 		func() error { return in.SetPromisc(false) },
 		func() error { return in.SetTimeout(readTimeout) },
+		// Packets reach the flow table as they arrive rather than when a
+		// kernel block fills or times out: alerts come at once, and the
+		// final report at SIGINT misses nothing still waiting in a block.
+		func() error { return in.SetImmediateMode(true) },
 		func() error { return in.SetBufferSize(16 << 20) },
 	} {
 		if err := set(); err != nil {

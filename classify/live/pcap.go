@@ -32,13 +32,15 @@ type Pcap struct {
 	err  error
 }
 
-// OpenPcap starts capturing on iface with an optional tcpdump-syntax filter.
-func OpenPcap(iface, filter string) (*Pcap, error) {
+// OpenPcap starts capturing on iface with an optional tcpdump-syntax filter;
+// lim bounds the flows kept, so that weeks of traffic fit in memory.
+func OpenPcap(iface, filter string, lim classify.Limits) (*Pcap, error) {
 	src, err := capture.OpenLive(iface, filter, readTimeout)
 	if err != nil {
 		return nil, err
 	}
 	p := &Pcap{src: src, iface: iface, filter: filter, c: classify.New(1 << 12), stop: make(chan struct{}), done: make(chan struct{})}
+	p.c.SetLimits(lim)
 	go p.run()
 	return p, nil
 }

@@ -28,17 +28,27 @@ func (l *limitFlags) register(cmd *cobra.Command) {
 // apply sets c's limits; hosts are the --host values, which give folded
 // services their direction (inferred from the flows kept when not given).
 func (l *limitFlags) apply(c *classify.Classifier, hosts []string) error {
-	if l.maxFlows < 0 {
-		return fmt.Errorf("--max-flows %d: use a positive number, or 0 for no limit", l.maxFlows)
-	}
-	lim := classify.Limits{MaxFlows: l.maxFlows, InferHost: match.InferHost}
-	for _, h := range hosts {
-		p, err := profile.ParsePrefix(h)
-		if err != nil {
-			return fmt.Errorf("--host: %v", err)
-		}
-		lim.Host = append(lim.Host, p)
+	lim, err := flowLimits(l.maxFlows, hosts)
+	if err != nil {
+		return err
 	}
 	c.SetLimits(lim)
 	return nil
+}
+
+// flowLimits are the classifier's limits for at most maxFlows flows (0: no
+// limit) on a host with the given addresses.
+func flowLimits(maxFlows int, hosts []string) (classify.Limits, error) {
+	if maxFlows < 0 {
+		return classify.Limits{}, fmt.Errorf("--max-flows %d: use a positive number, or 0 for no limit", maxFlows)
+	}
+	lim := classify.Limits{MaxFlows: maxFlows, InferHost: match.InferHost}
+	for _, h := range hosts {
+		p, err := profile.ParsePrefix(h)
+		if err != nil {
+			return classify.Limits{}, fmt.Errorf("--host: %v", err)
+		}
+		lim.Host = append(lim.Host, p)
+	}
+	return lim, nil
 }

@@ -55,7 +55,7 @@ the kernel; pcap reads packets with libpcap.`,
 	f.StringVarP(&wf.filter, "filter", "f", "", "tcpdump-syntax filter (pcap engine only)")
 	f.DurationVar(&wf.interval, "interval", 10*time.Second, "how often to print a summary")
 	f.DurationVar(&wf.duration, "duration", 0, "stop after this long (default: until SIGINT or SIGTERM)")
-	f.IntVar(&wf.maxFlows, "max-flows", bpf.DefaultMaxFlows, "size of the eBPF engine's flow map")
+	f.IntVar(&wf.maxFlows, "max-flows", bpf.DefaultMaxFlows, "flows kept: the size of the eBPF engine's kernel map; with libpcap, later flows are counted per service but not judged")
 	wf.svc.register(f)
 	cmd.MarkFlagRequired("interface")
 	return cmd
@@ -119,15 +119,19 @@ func (wf *watchFlags) run(cmd *cobra.Command) error {
 // open starts the chosen engine; without a choice, eBPF where the kernel and
 // privileges allow it, else libpcap (saying why).
 func (wf *watchFlags) open(stderr io.Writer, m *match.Matcher) (live.Engine, error) {
+	lim, err := flowLimits(wf.maxFlows, wf.hosts)
+	if err != nil {
+		return nil, err
+	}
 	switch wf.engine {
 	case "pcap":
-		return live.OpenPcap(wf.iface, wf.filter)
+		return live.OpenPcap(wf.iface, wf.filter, lim)
 	case "ebpf", "":
 		if wf.filter != "" {
 			if wf.engine == "ebpf" {
 				return nil, errors.New("--filter works only with --engine pcap")
 			}
-			return live.OpenPcap(wf.iface, wf.filter)
+			return live.OpenPcap(wf.iface, wf.filter, lim)
 		}
 		var ports []bpf.PortKey
 		for proto, port := range m.ServerPorts() {
@@ -138,7 +142,7 @@ func (wf *watchFlags) open(stderr io.Writer, m *match.Matcher) (live.Engine, err
 			return e, err
 		}
 		fmt.Fprintf(stderr, "wirecheck: eBPF engine unavailable (%v); using libpcap\n", err)
-		return live.OpenPcap(wf.iface, wf.filter)
+		return live.OpenPcap(wf.iface, wf.filter, lim)
 	}
 	return nil, fmt.Errorf("--engine %s: use ebpf or pcap", wf.engine)
 }

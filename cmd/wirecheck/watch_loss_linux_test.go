@@ -8,6 +8,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 )
 
 // TestWatchIncompleteSaysSo: with a kernel flow map far too small for the
@@ -60,4 +61,47 @@ rules:
 		t.Errorf("rules %v: want never inconclusive (the flows it needed may have been evicted), bulk seen", status)
 	}
 	t.Logf("%d flows evicted, %d kept; losses %+v", evicted, rep.Summary.Flows, rep.Losses)
+}
+
+// TestWatchPcapFoldsBeyondMaxFlows: the libpcap engine keeps at most
+// --max-flows flows and counts later ones per service, so its memory is
+// bounded too; nothing is lost from the totals, and the report says the
+// folded flows were not judged (inconclusive, exit 2).
+func TestWatchPcapFoldsBeyondMaxFlows(t *testing.T) {
+	l := newLab(t, true, 0)
+	prof := filepath.Join(t.TempDir(), "fold.yaml")
+	err := os.WriteFile(prof, []byte(`version: 1
+profile: wirecheck-test/fold
+peers:
+  lab: {cidrs: [10.214.0.0/24]}
+rules:
+  - {name: bulk, from: host, to: lab, proto: udp, ports: 20000-20039, level: allowed}
+`), 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const flows, kept = 40, 8
+	w := startWatch(t, l.host, "watch", "-i", hostIf, "--engine", "pcap", "-p", prof, "--format", "json",
+		"--interval", "1h", "--max-flows", "8", "--filter", "udp and dst portrange 20000-20039")
+	l.run(l.host, `for p in $(seq 20000 20039); do echo x > /dev/udp/`+peerAddr+`/$p; done`)
+	time.Sleep(100 * time.Millisecond) // the reader is a goroutine away from the socket
+	code := w.signal(syscall.SIGINT)
+	rep := w.report()
+	if code != exitError || rep.Verdict != "inconclusive" {
+		t.Errorf("exit status %d, verdict %s: want %d, inconclusive; stderr:\n%s", code, rep.Verdict, exitError, w.stderrText())
+	}
+	if rep.Summary.Flows != kept || rep.Folded == nil || rep.Folded.Flows != flows-kept || !rep.Folded.Exact {
+		t.Fatalf("%d flows kept, folded %+v: want %d kept and %d folded exactly", rep.Summary.Flows, rep.Folded, kept, flows-kept)
+	}
+	var folded uint64
+	for _, s := range rep.Folded.Services {
+		folded += s.Packets
+	}
+	var keptPkts uint64
+	for _, f := range rep.Flows {
+		keptPkts += f.Packets
+	}
+	if keptPkts+folded != flows || rep.Summary.Packets != flows {
+		t.Errorf("%d packets in flows + %d folded, summary %d: want %d datagrams in all", keptPkts, folded, rep.Summary.Packets, flows)
+	}
 }
