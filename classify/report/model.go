@@ -167,6 +167,17 @@ type OtherTraffic struct {
 
 // Build converts a Result into its machine-readable form.
 func Build(res *match.Result) *Report {
+	rep := buildHead(res)
+	rep.Flows = make([]Flow, 0, len(res.Flows)) // one allocation: 100k flows grew by copying for 0.6 s
+	for i := range res.Flows {
+		rep.Flows = append(rep.Flows, buildFlow(&res.Flows[i]))
+	}
+	return rep
+}
+
+// buildHead is Build without the flows, which the JSON and text writers
+// turn into rows one at a time: a million rows held at once cost gigabytes.
+func buildHead(res *match.Result) *Report {
 	obs := res.Obs
 	rep := &Report{
 		Schema:   Version,
@@ -180,7 +191,7 @@ func Build(res *match.Result) *Report {
 		Losses:   []Loss{},
 		Problems: []Problem{},
 		Rules:    []Rule{},
-		Flows:    make([]Flow, 0, len(res.Flows)), // one allocation: 100k flows grew by copying for 0.6 s
+		Flows:    []Flow{},
 		Other:    []OtherTraffic{},
 		Summary: Summary{
 			Packets: obs.Packets, Bytes: obs.Bytes, Flows: len(res.Flows),
@@ -227,9 +238,6 @@ func Build(res *match.Result) *Report {
 			Proto: r.Protos.String(), Ports: nonNil(r.PortStrings()), Status: rr.Status.String(),
 			Flows: nonNil(rr.Flows), How: r.How, Note: r.Note, Sources: nonNil(r.Sources),
 		})
-	}
-	for i := range res.Flows {
-		rep.Flows = append(rep.Flows, buildFlow(&res.Flows[i]))
 	}
 	for _, o := range obs.Other {
 		rep.Other = append(rep.Other, OtherTraffic{Kind: o.Name(), Packets: o.Packets, Bytes: o.Bytes})

@@ -16,7 +16,7 @@ import (
 // Text writes the report for people: the verdict, then each problem on one
 // line that says what to do, then the rules, the flows and everything else.
 func Text(w io.Writer, res *match.Result) error {
-	rep := Build(res)
+	rep := buildHead(res)
 	ew := printer{bufio.NewWriter(w)}
 	problems := res.Problems()
 	ew.printf("%s\n", headline(res, problems))
@@ -95,7 +95,7 @@ func Text(w io.Writer, res *match.Result) error {
 	tw.Flush()
 
 	ew.printf("\nFlows:\n")
-	writeFlows(ew, rep.Flows)
+	writeFlows(ew, res.Flows)
 
 	if len(rep.Other) > 0 || s.Malformed > 0 || s.OrphanFragments > 0 {
 		ew.printf("\nNot port flows (never judged):\n")
@@ -182,7 +182,7 @@ func flowCells(f *Flow, c *[len(flowColumns)]string) {
 // writes. tabwriter holds the whole table's bytes and cells until its
 // Flush, which for a million flows was a gigabyte and most of the report's
 // time.
-func writeFlows(w io.Writer, flows []Flow) {
+func writeFlows(w io.Writer, flows []match.FlowResult) {
 	const cols = len(flowColumns)
 	var width [cols - 1]int
 	measure := func(c *[cols]string) {
@@ -192,8 +192,11 @@ func writeFlows(w io.Writer, flows []Flow) {
 	}
 	cells := flowColumns
 	measure(&cells)
+	// Rows are built twice, to measure and to write, rather than held:
+	// a million of them held at once cost a gigabyte.
 	for i := range flows {
-		flowCells(&flows[i], &cells)
+		row := buildFlow(&flows[i])
+		flowCells(&row, &cells)
 		measure(&cells)
 	}
 	var line []byte
@@ -211,7 +214,8 @@ func writeFlows(w io.Writer, flows []Flow) {
 	cells = flowColumns
 	emit(&cells)
 	for i := range flows {
-		flowCells(&flows[i], &cells)
+		row := buildFlow(&flows[i])
+		flowCells(&row, &cells)
 		emit(&cells)
 	}
 }
