@@ -390,8 +390,8 @@ func attachments(t *testing.T, ns, ifname string) []string {
 			errc <- err
 			return
 		}
-		var qerr error
-		names, qerr = bpf.TCXPrograms(lnk.Attrs().Index)
+		tcx, qerr := bpf.TCXPrograms(lnk.Attrs().Index)
+		names = append(names, tcx...) // after the tc filters listed above
 		if qerr != nil {
 			errc <- qerr
 		}
