@@ -32,14 +32,19 @@ func New(flowHint int) *Classifier {
 
 // Add classifies one frame.
 func (c *Classifier) Add(fr *capture.Frame) {
-	d := &c.d
-	d.err = d.p.Decode(fr.LinkType, fr.Data)
+	c.d.decode(c.table, fr, fr.Data)
+	c.add(&c.d)
+}
+
+// decode fills d from frame fr whose bytes are data (fr.Data, or Read's
+// copy of it): the one place that turns a frame into what add needs.
+func (d *decoded) decode(tab *flow.Table, fr *capture.Frame, data []byte) {
+	d.err = d.p.Decode(fr.LinkType, data)
 	if d.err == nil && d.p.Kind == packet.KindTransport {
 		d.key, d.side = flow.KeyOf(d.p.Tuple)
-		d.hash = c.table.Hash(&d.key)
+		d.hash = tab.Hash(&d.key)
 	}
 	d.time, d.wireLen = fr.Time, fr.WireLen
-	c.add(d)
 }
 
 // decoded is a frame as Add needs it: decoded, and for KindTransport with

@@ -131,9 +131,7 @@ func (c *Classifier) fold(p *packet.Parsed, k flow.Key, wireLen int) {
 		}
 	}
 	// Names still come from DNS answers; nothing else is inspected.
-	if t.Proto.HasPorts() && dnsPort(t.SrcPort) && len(p.Payload) > 0 {
-		_ = service.DNSAnswers(p.Payload, t.Proto == ipproto.TCP, c.in.learnDNS)
-	}
+	c.in.DNS(t, p.Payload)
 }
 
 // serverIsDst tells, from one packet alone, whether its destination is the

@@ -30,13 +30,19 @@ func NewInspector() *Inspector {
 // dnsPort reports the ports whose answers teach names: DNS, mDNS, LLMNR.
 func dnsPort(port uint16) bool { return port == 53 || port == 5353 || port == 5355 }
 
+// DNS learns names from payload when t comes from a DNS port; the reader
+// is reused, so an answer costs no allocation beyond the names kept.
+func (in *Inspector) DNS(t *packet.Tuple, payload []byte) {
+	if t.Proto.HasPorts() && dnsPort(t.SrcPort) && len(payload) > 0 {
+		_ = in.dns.Answers(payload, t.Proto == ipproto.TCP, in.learnDNS)
+	}
+}
+
 // Payload inspects a payload that side of f sent in a packet with tuple t.
 // Only the first payload of each side decides the flow's protocol; every
 // DNS answer teaches names.
 func (in *Inspector) Payload(f *flow.Flow, side flow.Side, t *packet.Tuple, payload []byte) {
-	if t.Proto.HasPorts() && dnsPort(t.SrcPort) {
-		_ = in.dns.Answers(payload, t.Proto == ipproto.TCP, in.learnDNS)
-	}
+	in.DNS(t, payload)
 	if f.App[side] != uint8(service.AppNone) {
 		return
 	}

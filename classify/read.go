@@ -6,7 +6,6 @@ import (
 
 	"github.com/wirecheck/wirecheck/capture"
 	"github.com/wirecheck/wirecheck/classify/flow"
-	"github.com/wirecheck/wirecheck/classify/packet"
 )
 
 // Read splits the work of a file between two goroutines when there are two
@@ -85,14 +84,8 @@ func readBatches(src capture.Source, keep func(*capture.Frame) bool, tab *flow.T
 			// old array, which they keep alive: they stay valid.
 			off := len(b.arena)
 			b.arena = append(b.arena, fr.Data...)
-			d := &b.d[b.n]
+			b.d[b.n].decode(tab, &fr, b.arena[off:len(b.arena):len(b.arena)])
 			b.n++
-			d.err = d.p.Decode(fr.LinkType, b.arena[off:len(b.arena):len(b.arena)])
-			if d.err == nil && d.p.Kind == packet.KindTransport {
-				d.key, d.side = flow.KeyOf(d.p.Tuple)
-				d.hash = tab.Hash(&d.key)
-			}
-			d.time, d.wireLen = fr.Time, fr.WireLen
 		}
 		full <- b
 	}
