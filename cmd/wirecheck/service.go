@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -337,9 +338,18 @@ func (s *service) writeReport(now time.Time, res *match.Result, kind string) err
 		os.Remove(tmp.Name())
 		return fmt.Errorf("--report-dir: write %s: %w", name, werr)
 	}
-	old, err := filepath.Glob(filepath.Join(dir, "wirecheck-"+s.iface+"-*.json"))
+	// Only this interface's reports: a glob for "wirecheck-veth0-*" would
+	// also take "wirecheck-veth0-1-..." of a service watching veth0-1.
+	ours := regexp.MustCompile(`^wirecheck-` + regexp.QuoteMeta(s.iface) + `-\d{8}T\d{6}Z-[a-z]+\.json$`)
+	all, err := filepath.Glob(filepath.Join(dir, "wirecheck-*.json"))
 	if err != nil {
 		return nil
+	}
+	var old []string
+	for _, p := range all {
+		if ours.MatchString(filepath.Base(p)) {
+			old = append(old, p)
+		}
 	}
 	slices.Sort(old)
 	for len(old) > s.wf.svc.reportKeep {

@@ -200,6 +200,16 @@ next:
 // follow.
 func TestMetricsHoldEvaluatedState(t *testing.T) {
 	h := newServiceHarness(t)
+	// A report of a service watching "lo-1" in the same directory: rotation
+	// of lo's reports must leave it alone.
+	var neighbours []string
+	for _, ts := range []string{"20260101T000000Z", "20260101T000001Z"} {
+		n := filepath.Join(h.svc.wf.svc.reportDir, "wirecheck-lo-1-"+ts+"-report.json")
+		if err := os.WriteFile(n, []byte("{}"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		neighbours = append(neighbours, n)
+	}
 	mf := h.scrape(t)
 	if v := metricValue(t, mf, "wirecheck_up", "interface", "lo"); v != 1 {
 		t.Errorf("wirecheck_up %v before any evaluation, want 1 (lo is up)", v)
@@ -280,9 +290,14 @@ func TestMetricsHoldEvaluatedState(t *testing.T) {
 			t.Errorf("after the second interval %s%v = %v, want %v", c.name, c.labels, got, c.want)
 		}
 	}
-	reports, _ := filepath.Glob(filepath.Join(h.svc.wf.svc.reportDir, "wirecheck-lo-*.json"))
+	reports, _ := filepath.Glob(filepath.Join(h.svc.wf.svc.reportDir, "wirecheck-lo-2*.json"))
 	if len(reports) == 0 || len(reports) > 2 {
 		t.Errorf("reports %v: want at most --report-keep (2), at least one", reports)
+	}
+	for _, n := range neighbours {
+		if _, err := os.Stat(n); err != nil {
+			t.Errorf("rotation removed another interface's report: %v", err)
+		}
 	}
 }
 

@@ -127,17 +127,10 @@ func (wf *watchFlags) open(stderr io.Writer, m *match.Matcher) (live.Engine, err
 	case "pcap":
 		return live.OpenPcap(wf.iface, wf.filter, lim)
 	case "ebpf", "":
-		if wf.filter != "" {
-			if wf.engine == "ebpf" {
-				return nil, errors.New("--filter works only with --engine pcap")
-			}
+		if wf.filter != "" { // only without --engine: run refused --filter with ebpf
 			return live.OpenPcap(wf.iface, wf.filter, lim)
 		}
-		var ports []bpf.PortKey
-		for proto, port := range m.ServerPorts() {
-			ports = append(ports, bpf.PortKey{Proto: proto, Port: port})
-		}
-		e, err := live.OpenEBPF(wf.iface, live.EBPFOptions{ServerPorts: ports, MaxFlows: wf.maxFlows})
+		e, err := live.OpenEBPF(wf.iface, live.EBPFOptions{ServerPorts: serverPorts(m), MaxFlows: wf.maxFlows})
 		if err == nil || wf.engine == "ebpf" || errors.Is(err, bpf.ErrNoInterface) {
 			return e, err
 		}
