@@ -210,10 +210,10 @@ func (d *Diff) notes(old, new *report.Report) {
 		d.Notes = append(d.Notes, "the host was inferred from the traffic; set --host to be sure both reports mean the same machine")
 	}
 	if old.Phase != new.Phase {
-		d.Notes = append(d.Notes, fmt.Sprintf("the phase differs (old: %s; new: %s)", or(old.Phase, "all"), or(new.Phase, "all")))
+		d.Notes = append(d.Notes, fmt.Sprintf("the phase differs (old: %s; new: %s)", cmp.Or(old.Phase, "all"), cmp.Or(new.Phase, "all")))
 	}
 	if old.Region != new.Region {
-		d.Notes = append(d.Notes, fmt.Sprintf("the region differs (old: %s; new: %s)", or(old.Region, "any"), or(new.Region, "any")))
+		d.Notes = append(d.Notes, fmt.Sprintf("the region differs (old: %s; new: %s)", cmp.Or(old.Region, "any"), cmp.Or(new.Region, "any")))
 	}
 	for _, s := range []struct {
 		which string
@@ -387,7 +387,7 @@ func (d *Diff) compareFlows(old, new *report.Report) {
 			what = append(what, fmt.Sprintf("state %s -> %s", strings.Join(ps.States, ","), strings.Join(ns.States, ",")))
 		}
 		if ps.Rule != ns.Rule {
-			what = append(what, fmt.Sprintf("rule %s -> %s", or(ps.Rule, "none"), or(ns.Rule, "none")))
+			what = append(what, fmt.Sprintf("rule %s -> %s", cmp.Or(ps.Rule, "none"), cmp.Or(ns.Rule, "none")))
 		}
 		if len(what) > 0 {
 			d.Flows = append(d.Flows, FlowChange{Identity: id, Change: Changed, Impact: impact(flowRank(ps), flowRank(ns)), Old: ps, New: ns, What: what})
@@ -489,13 +489,6 @@ func orNone(s []string) string {
 		return "none"
 	}
 	return strings.Join(s, ", ")
-}
-
-func or(s, dflt string) string {
-	if s == "" {
-		return dflt
-	}
-	return s
 }
 
 func nonNil[T any](s []T) []T {

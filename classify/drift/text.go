@@ -2,9 +2,12 @@ package drift
 
 import (
 	"bufio"
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 )
@@ -92,7 +95,7 @@ func (d *Diff) Text(w io.Writer) error {
 				s = f.Old
 			}
 			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%d\t%s\n", mark(f.Impact), s.Verdict, f.Proto, f.Client, server, f.Direction,
-				strings.Join(s.States, ","), s.Flows, s.Packets, or(s.Rule, "-"))
+				strings.Join(s.States, ","), s.Flows, s.Packets, cmp.Or(s.Rule, "-"))
 		}
 		tw.Flush()
 	}
@@ -104,11 +107,7 @@ func (d *Diff) Text(w io.Writer) error {
 func serverText(f FlowChange) string {
 	s := f.Server
 	if f.Proto == "tcp" || f.Proto == "udp" {
-		if strings.Contains(s, ":") {
-			s = fmt.Sprintf("[%s]:%d", s, f.ServerPort)
-		} else {
-			s = fmt.Sprintf("%s:%d", s, f.ServerPort)
-		}
+		s = net.JoinHostPort(s, strconv.Itoa(int(f.ServerPort)))
 	}
 	var about []string
 	for _, side := range []*FlowSide{f.New, f.Old} {

@@ -1,6 +1,7 @@
 package match
 
 import (
+	"cmp"
 	"fmt"
 	"iter"
 	"net/netip"
@@ -368,14 +369,7 @@ func (m *Matcher) orient(c *compiled, fr *FlowResult, host hostSet, serverHosts 
 	if ok2 {
 		return true, unv2, ""
 	}
-	return false, "", cmpOr(why, why2)
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
+	return false, "", cmp.Or(why, why2)
 }
 
 // appOf names the flow's application protocol: the server's first bytes

@@ -1,6 +1,7 @@
 package report
 
 import (
+	"cmp"
 	_ "embed"
 	"fmt"
 	"html/template"
@@ -69,7 +70,7 @@ func HTML(w io.Writer, res *match.Result) error {
 	p := htmlPage{
 		Rep: rep, Verdict: rep.Verdict, Headline: head + " — " + rest, VerdictText: head, Detail: rest,
 		Diagram: buildDiagram(res, rep), Statuses: statuses,
-		Phase: or(rep.Phase, "all"), Region: or(rep.Region, "any"),
+		Phase: cmp.Or(rep.Phase, "all"), Region: cmp.Or(rep.Region, "any"),
 		Malformed: rep.Summary.Malformed, Orphaned: rep.Summary.OrphanFragments, Folded: foldedText(rep),
 	}
 	switch {
@@ -103,13 +104,13 @@ func HTML(w io.Writer, res *match.Result) error {
 			arrow = " ↔ "
 		}
 		p.Rules = append(p.Rules, htmlRule{Rule: r, Status: arrowStatus(rr), Level: ruleLevel(rr),
-			Proto: match.ProtosName(rr.Rule.Protos), Ports: or(strings.Join(r.Ports, ", "), "any"),
+			Proto: match.ProtosName(rr.Rule.Protos), Ports: cmp.Or(strings.Join(r.Ports, ", "), "any"),
 			Arrow: r.From + arrow + r.To})
 	}
 	for i := range rep.Flows {
 		f := &rep.Flows[i]
 		hf := htmlFlow{Flow: f, Client: joinHostPort(f.Client, f.ClientPort, f.Proto),
-			Server: joinHostPort(f.Server, f.ServerPort, f.Proto), Service: or(serviceCell(f), "–")}
+			Server: joinHostPort(f.Server, f.ServerPort, f.Proto), Service: cmp.Or(serviceCell(f), "–")}
 		if len(f.Names.Server) > 0 {
 			hf.ServerNames = strings.Join(f.Names.Server, ", ")
 		} else {

@@ -2,6 +2,7 @@ package report
 
 import (
 	"bufio"
+	"cmp"
 	"encoding/xml"
 	"fmt"
 	"io"
@@ -177,8 +178,8 @@ func junitProps(rep *Report) []junitProperty {
 		{"verdict", rep.Verdict},
 		{"host", strings.Join(rep.Host.Addresses, ",")},
 		{"profiles", strings.Join(rep.Profiles, ",")},
-		{"phase", or(rep.Phase, "all")},
-		{"region", or(rep.Region, "any")},
+		{"phase", cmp.Or(rep.Phase, "all")},
+		{"region", cmp.Or(rep.Region, "any")},
 		{"complete", fmt.Sprint(rep.Complete)},
 	}
 	for _, in := range rep.Inputs {

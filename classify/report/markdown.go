@@ -2,6 +2,7 @@ package report
 
 import (
 	"bufio"
+	"cmp"
 	"fmt"
 	"io"
 	"strings"
@@ -27,7 +28,7 @@ func Markdown(w io.Writer, res *match.Result) error {
 	}
 
 	ew.printf("- **Profiles:** %s; phase %s; region %s\n", mdText(strings.Join(rep.Profiles, ", ")),
-		mdText(or(rep.Phase, "all")), mdText(or(rep.Region, "any")))
+		mdText(cmp.Or(rep.Phase, "all")), mdText(cmp.Or(rep.Region, "any")))
 	switch {
 	case len(rep.Host.Addresses) == 0:
 		ew.printf("- **Host:** unknown (no flows; set --host)\n")
@@ -94,7 +95,7 @@ func Markdown(w io.Writer, res *match.Result) error {
 			arrow = " ↔ "
 		}
 		ew.printf("| %s | %s | %s | %s | %s | %s | %d |\n", status, mdText(ruleLevel(rr)), mdText(r.ID),
-			match.ProtosName(rr.Rule.Protos), mdText(or(strings.Join(r.Ports, ", "), "any")),
+			match.ProtosName(rr.Rule.Protos), mdText(cmp.Or(strings.Join(r.Ports, ", "), "any")),
 			mdText(r.From)+arrow+mdText(r.To), len(r.Flows))
 	}
 
@@ -113,7 +114,7 @@ func Markdown(w io.Writer, res *match.Result) error {
 			}
 			ew.printf("| %s | %s | %s | %s | %s | %s | %s | %d | %d | %s |\n", verdict, f.Proto,
 				mdText(joinHostPort(f.Client, f.ClientPort, f.Proto)), mdText(serverCell(&f)),
-				mdText(or(serviceCell(&f), "–")), f.Direction, f.State, f.Packets, f.Bytes, rule)
+				mdText(cmp.Or(serviceCell(&f), "–")), f.Direction, f.State, f.Packets, f.Bytes, rule)
 		}
 	} else {
 		ew.printf("No flows.\n")

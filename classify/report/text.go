@@ -2,8 +2,10 @@ package report
 
 import (
 	"bufio"
+	"cmp"
 	"fmt"
 	"io"
+	"net"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -20,7 +22,7 @@ func Text(w io.Writer, res *match.Result) error {
 	ew := printer{bufio.NewWriter(w)}
 	problems := res.Problems()
 	ew.printf("%s\n", headline(res, problems))
-	ew.printf("profiles: %s; phase: %s; region: %s\n", strings.Join(res.Profiles, ", "), or(res.Phase, "all"), or(res.Region, "any"))
+	ew.printf("profiles: %s; phase: %s; region: %s\n", strings.Join(res.Profiles, ", "), cmp.Or(res.Phase, "all"), cmp.Or(res.Region, "any"))
 	hosts := strings.Join(rep.Host.Addresses, ", ")
 	switch {
 	case len(rep.Host.Addresses) == 0:
@@ -89,7 +91,7 @@ func Text(w io.Writer, res *match.Result) error {
 		if r.Phase != "" {
 			level += " (" + r.Phase + ")"
 		}
-		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\t%d\n", r.Status, level, r.ID, strings.ToLower(match.ProtosName(rr[i].Rule.Protos)), or(strings.Join(r.Ports, ","), "any"),
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\t%d\n", r.Status, level, r.ID, strings.ToLower(match.ProtosName(rr[i].Rule.Protos)), cmp.Or(strings.Join(r.Ports, ","), "any"),
 			r.From+arrow+r.To, len(r.Flows))
 	}
 	tw.Flush()
@@ -117,10 +119,7 @@ func joinHostPort(addr string, port uint16, proto string) string {
 	if proto != "tcp" && proto != "udp" {
 		return addr
 	}
-	if strings.Contains(addr, ":") {
-		return fmt.Sprintf("[%s]:%d", addr, port)
-	}
-	return fmt.Sprintf("%s:%d", addr, port)
+	return net.JoinHostPort(addr, strconv.Itoa(int(port)))
 }
 
 func shortTime(s string) string {
@@ -129,13 +128,6 @@ func shortTime(s string) string {
 		return s
 	}
 	return t.Format("2006-01-02 15:04:05.000Z")
-}
-
-func or(s, dflt string) string {
-	if s == "" {
-		return dflt
-	}
-	return s
 }
 
 func plural(n int, one, many string) string {
@@ -172,7 +164,7 @@ func flowCells(f *Flow, c *[len(flowColumns)]string) {
 	if f.Rule != nil {
 		rule = *f.Rule
 	}
-	*c = [...]string{"  " + f.Verdict, f.Proto, joinHostPort(f.Client, f.ClientPort, f.Proto), server, or(svc, "-"),
+	*c = [...]string{"  " + f.Verdict, f.Proto, joinHostPort(f.Client, f.ClientPort, f.Proto), server, cmp.Or(svc, "-"),
 		f.Direction, f.State, strconv.FormatUint(f.Packets, 10), strconv.FormatUint(f.Bytes, 10), rule}
 }
 
