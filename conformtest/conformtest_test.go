@@ -8,8 +8,8 @@ import (
 	"testing"
 )
 
-// recorder is a TB that records instead of failing; Fatalf stops the
-// assertion as testing's does, by ending the goroutine.
+// recorder is a TB that records instead of failing. Its Fatalf returns,
+// unlike testing's: the assertions return right after calling it.
 type recorder struct {
 	errors, fatals []string
 }
@@ -84,7 +84,9 @@ func TestDamagedCapture(t *testing.T) {
 		t.Fatal(err)
 	}
 	cut := filepath.Join(t.TempDir(), "cut.pcapng")
-	os.WriteFile(cut, data[:len(data)*2/3], 0o644)
+	if err := os.WriteFile(cut, data[:len(data)*2/3], 0o644); err != nil {
+		t.Fatal(err)
+	}
 	var r recorder
 	res := AssertConforms(&r, cut, gw)
 	if res == nil || len(res.Flows) == 0 {

@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -230,6 +231,9 @@ func TestJSONRoundTrip(t *testing.T) {
 	}
 	if back.Schema != Version || !back.Worse || len(back.Flows) != len(d.Flows) || len(back.Rules) != len(d.Rules) {
 		t.Errorf("round trip lost something: %+v", back)
+	}
+	if !reflect.DeepEqual(back, *d) {
+		t.Errorf("round trip changed the diff:\n got %+v\nwant %+v", back, *d)
 	}
 }
 
