@@ -130,3 +130,26 @@ func headline(res *match.Result, problems []match.Problem) string {
 	}
 	return "CONFORMANT: every flow is expected and every required flow was seen"
 }
+
+// serverCell is the server with the names learned for it, as Text shows it.
+func serverCell(f *Flow) string {
+	s := joinHostPort(f.Server, f.ServerPort, f.Proto)
+	if len(f.Names.Server) > 0 {
+		s += " (" + strings.Join(f.Names.Server, ", ") + ")"
+	} else if f.Names.SNI != "" {
+		s += " (" + f.Names.SNI + ")"
+	}
+	return s
+}
+
+// serviceCell is the port's service, and what the payload really carried
+// when that differs.
+func serviceCell(f *Flow) string {
+	switch {
+	case f.Mismatch:
+		return f.Service + " (carries " + f.App + "!)"
+	case f.Service == "" && f.App != "" && f.App != "unknown":
+		return f.App
+	}
+	return f.Service
+}

@@ -148,23 +148,11 @@ var flowColumns = [...]string{"  VERDICT", "PROTO", "CLIENT", "SERVER", "SERVICE
 
 // flowCells fills the cells of f's row of the flows table.
 func flowCells(f *Flow, c *[len(flowColumns)]string) {
-	server := joinHostPort(f.Server, f.ServerPort, f.Proto)
-	if names := f.Names.Server; len(names) > 0 {
-		server += " (" + strings.Join(names, ", ") + ")"
-	} else if f.Names.SNI != "" {
-		server += " (" + f.Names.SNI + ")"
-	}
-	svc := f.Service
-	if f.Mismatch {
-		svc += " (carries " + f.App + "!)"
-	} else if f.Service == "" && f.App != "" && f.App != "unknown" {
-		svc = f.App
-	}
 	rule := "-"
 	if f.Rule != nil {
 		rule = *f.Rule
 	}
-	*c = [...]string{"  " + f.Verdict, f.Proto, joinHostPort(f.Client, f.ClientPort, f.Proto), server, cmp.Or(svc, "-"),
+	*c = [...]string{"  " + f.Verdict, f.Proto, joinHostPort(f.Client, f.ClientPort, f.Proto), serverCell(f), cmp.Or(serviceCell(f), "-"),
 		f.Direction, f.State, strconv.FormatUint(f.Packets, 10), strconv.FormatUint(f.Bytes, 10), rule}
 }
 

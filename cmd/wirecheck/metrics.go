@@ -19,7 +19,7 @@ import (
 
 // Metrics are read from the latest evaluated state, which the watcher
 // publishes once per --interval: a scrape costs no engine work and the hot
-// path updates no metric. docs/operations.md lists them.
+// path updates no metric. dist/README.md lists them.
 
 // snapshot is what one evaluation showed, for metrics.
 type snapshot struct {
