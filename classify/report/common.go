@@ -133,23 +133,38 @@ func headline(res *match.Result, problems []match.Problem) string {
 
 // serverCell is the server with the names learned for it, as Text shows it.
 func serverCell(f *Flow) string {
-	s := joinHostPort(f.Server, f.ServerPort, f.Proto)
-	if len(f.Names.Server) > 0 {
-		s += " (" + strings.Join(f.Names.Server, ", ") + ")"
-	} else if f.Names.SNI != "" {
-		s += " (" + f.Names.SNI + ")"
+	return string(appendNames([]byte(joinHostPort(f.Server, f.ServerPort, f.Proto)), f.Names.Server, f.Names.SNI))
+}
+
+// appendNames appends " (names)" for a server: the names DNS gave it, else
+// the name its TLS client asked for, else nothing.
+func appendNames(b []byte, names []string, sni string) []byte {
+	switch {
+	case len(names) > 0:
+		b = append(b, " ("...)
+		for i, n := range names {
+			if i > 0 {
+				b = append(b, ", "...)
+			}
+			b = append(b, n...)
+		}
+		return append(b, ')')
+	case sni != "":
+		return append(append(append(b, " ("...), sni...), ')')
 	}
-	return s
+	return b
 }
 
 // serviceCell is the port's service, and what the payload really carried
 // when that differs.
-func serviceCell(f *Flow) string {
+func serviceCell(f *Flow) string { return serviceText(f.Service, f.Mismatch, f.App) }
+
+func serviceText(service string, mismatch bool, app string) string {
 	switch {
-	case f.Mismatch:
-		return f.Service + " (carries " + f.App + "!)"
-	case f.Service == "" && f.App != "" && f.App != "unknown":
-		return f.App
+	case mismatch:
+		return service + " (carries " + app + "!)"
+	case service == "" && app != "" && app != "unknown":
+		return app
 	}
-	return f.Service
+	return service
 }
