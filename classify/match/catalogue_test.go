@@ -193,11 +193,15 @@ func judge(m *Matcher, tf testFlow, peer netip.Addr, peerName string) FlowResult
 	return m.Flow(tf.flow(), []netip.Prefix{netip.PrefixFrom(catalogueHost, 32)}, nt, nil)
 }
 
-// levelOf returns the level rule r had in the result, and whether it matched.
-func levelOf(fr FlowResult, r *profile.Rule) (profile.Level, bool) {
-	for i, m := range fr.Rules {
-		if m.ID() == r.ID() {
-			return fr.levels[i], true
+// levelOf returns the level rule r had in m's run, and whether it matched
+// the flow of fr.
+func levelOf(m *Matcher, fr FlowResult, r *profile.Rule) (profile.Level, bool) {
+	if !slices.ContainsFunc(fr.Rules, func(x *profile.Rule) bool { return x.ID() == r.ID() }) {
+		return 0, false
+	}
+	for _, c := range m.rules {
+		if c.r.ID() == r.ID() {
+			return c.level, true
 		}
 	}
 	return 0, false
@@ -322,7 +326,7 @@ func checkRule(t *testing.T, m *Matcher, set *profile.Set, b *binder, r *profile
 			tf := testFlow{proto: proto, client: from.addr, server: to.addr, serverPort: port, tlsVersion: okV, tlsCipher: okC}
 			for _, name := range learn {
 				fr := judgeOne(tf, name)
-				if lvl, ok := levelOf(fr, r); !ok {
+				if lvl, ok := levelOf(m, fr, r); !ok {
 					t.Errorf("%s: does not match (verdict %s, why %q)", describe(tf, name), fr.Verdict, fr.Why)
 				} else if lvl != wantLevel {
 					t.Errorf("%s: level %s, want %s", describe(tf, name), lvl, wantLevel)
@@ -334,7 +338,7 @@ func checkRule(t *testing.T, m *Matcher, set *profile.Set, b *binder, r *profile
 			// other side (unless both sides are "any", where it is the same).
 			rev := tf
 			rev.client, rev.server = tf.server, tf.client
-			if _, ok := levelOf(judgeOne(rev, name), r); ok != r.Bidirectional && !(r.From == profile.PeerAny && r.To == profile.PeerAny) {
+			if _, ok := levelOf(m, judgeOne(rev, name), r); ok != r.Bidirectional && !(r.From == profile.PeerAny && r.To == profile.PeerAny) {
 				t.Errorf("%s: matches %v, want %v (bidirectional: %v)", describe(rev, name), ok, r.Bidirectional, r.Bidirectional)
 			}
 
@@ -342,7 +346,7 @@ func checkRule(t *testing.T, m *Matcher, set *profile.Set, b *binder, r *profile
 			if other := map[ipproto.Proto]ipproto.Proto{ipproto.TCP: ipproto.UDP, ipproto.UDP: ipproto.TCP}[proto]; other != 0 && !r.Protos.Has(other) {
 				o := tf
 				o.proto, o.tlsVersion, o.tlsCipher = other, 0, 0
-				if _, ok := levelOf(judgeOne(o, name), r); ok {
+				if _, ok := levelOf(m, judgeOne(o, name), r); ok {
 					t.Errorf("%s: matches a %s-only rule", describe(o, name), proto)
 				}
 			}
@@ -350,7 +354,7 @@ func checkRule(t *testing.T, m *Matcher, set *profile.Set, b *binder, r *profile
 			// Names outside the patterns, or in another Region.
 			for _, wrong := range named.wrong {
 				fr := judgeOne(tf, wrong)
-				if _, ok := levelOf(fr, r); ok {
+				if _, ok := levelOf(m, fr, r); ok {
 					t.Errorf("%s: matches, but the name is not one of group %s's", describe(tf, wrong), namedGroup)
 				} else if len(fr.Rules) == 0 && !strings.Contains(strings.Join(fr.Why, "|"), r.ID()) {
 					t.Errorf("%s: unexpected, but the report does not say why rule %s did not match: %q", describe(tf, wrong), r.ID(), fr.Why)
@@ -362,7 +366,7 @@ func checkRule(t *testing.T, m *Matcher, set *profile.Set, b *binder, r *profile
 				for _, hello := range [][2]uint16{{badV, badC}, {0, 0}} {
 					bad := tf
 					bad.tlsVersion, bad.tlsCipher = hello[0], hello[1]
-					if _, ok := levelOf(judgeOne(bad, name), r); ok {
+					if _, ok := levelOf(m, judgeOne(bad, name), r); ok {
 						t.Errorf("%s: matches, but the TLS condition does not hold", describe(bad, name))
 					}
 				}
@@ -371,13 +375,13 @@ func checkRule(t *testing.T, m *Matcher, set *profile.Set, b *binder, r *profile
 		// One port outside each range.
 		for _, port := range outside {
 			tf := testFlow{proto: proto, client: from.addr, server: to.addr, serverPort: port, tlsVersion: okV, tlsCipher: okC}
-			if _, ok := levelOf(judgeOne(tf, learn[0]), r); ok {
+			if _, ok := levelOf(m, judgeOne(tf, learn[0]), r); ok {
 				t.Errorf("%s: matches, but port %d is outside %s", describe(tf, learn[0]), port, strings.Join(r.PortStrings(), ","))
 			}
 			if r.Bidirectional {
 				rev := tf
 				rev.client, rev.server = tf.server, tf.client
-				if _, ok := levelOf(judgeOne(rev, learn[0]), r); ok {
+				if _, ok := levelOf(m, judgeOne(rev, learn[0]), r); ok {
 					t.Errorf("%s: matches, but port %d is outside %s", describe(rev, learn[0]), port, strings.Join(r.PortStrings(), ","))
 				}
 			}
@@ -398,7 +402,7 @@ func checkRule(t *testing.T, m *Matcher, set *profile.Set, b *binder, r *profile
 				t.Fatal(err)
 			}
 			n++
-			lvl, ok := levelOf(judge(pm, tf, namedAddr, learn[0]), r)
+			lvl, ok := levelOf(pm, judge(pm, tf, namedAddr, learn[0]), r)
 			switch {
 			case phase == r.Phase && (!ok || lvl != r.Level):
 				t.Errorf("--phase %s: %s matches %v at level %s, want %s", phase, describe(tf, learn[0]), ok, lvl, r.Level)

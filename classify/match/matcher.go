@@ -252,18 +252,41 @@ type flowContext struct {
 	host  hostSet
 	names *names.Table
 	sni   map[flow.Key]string
+	// rules backs the Rules of many results, so that judging a flow does
+	// not allocate a slice of its own: Evaluate keeps one for the run.
+	rules *ruleArena
+}
+
+// ruleArena hands out short []*profile.Rule from shared chunks.
+type ruleArena struct{ chunk []*profile.Rule }
+
+// take returns a copy of rs that lives in the arena.
+func (a *ruleArena) take(rs []*profile.Rule) []*profile.Rule {
+	if len(rs) == 0 {
+		return nil
+	}
+	if a == nil {
+		return slices.Clone(rs)
+	}
+	if cap(a.chunk)-len(a.chunk) < len(rs) {
+		a.chunk = make([]*profile.Rule, 0, max(4096, len(rs)))
+	}
+	start := len(a.chunk)
+	a.chunk = append(a.chunk, rs...)
+	return a.chunk[start:len(a.chunk):len(a.chunk)] // full: an append copies
 }
 
 // Flow judges one flow. host is the agent host's address set for the run.
+// The result refers to *f, which must not change while it is in use.
 func (m *Matcher) Flow(f *flow.Flow, host []netip.Prefix, nt *names.Table, sni map[flow.Key]string) FlowResult {
-	return m.flow(f, flowContext{hostSet(host), nt, sni})
+	return m.flow(f, flowContext{host: hostSet(host), names: nt, sni: sni})
 }
 
 func (m *Matcher) flow(f *flow.Flow, ctx flowContext) FlowResult {
 	client, method := f.Client(m.PortHints())
 	server := client.Other()
 	fr := FlowResult{
-		Flow:   *f,
+		Flow:   f,
 		Client: f.Key.Addr(client), ClientPort: f.Key.Port(client),
 		Server: f.Key.Addr(server), ServerPort: f.Key.Port(server),
 		Proto: f.Key.Proto, ClientSide: client, Method: method,
@@ -289,6 +312,11 @@ func (m *Matcher) flow(f *flow.Flow, ctx flowContext) FlowResult {
 	if fr.SNI != "" && !slices.Contains(serverHosts, fr.SNI) {
 		serverHosts = append(slices.Clone(serverHosts), fr.SNI)
 	}
+	// The matching rules and their levels collect here first, on the
+	// stack for the usual few, and move to the arena once known.
+	var rulesBuf [8]*profile.Rule
+	var levelsBuf [8]profile.Level
+	rules, levels := rulesBuf[:0], levelsBuf[:0]
 	for _, c := range m.rules {
 		if !c.active || !c.r.Protos.Has(f.Key.Proto) || !c.r.HasPort(fr.ServerPort) && f.Key.Proto.HasPorts() {
 			continue
@@ -303,27 +331,28 @@ func (m *Matcher) flow(f *flow.Flow, ctx flowContext) FlowResult {
 		if !ok {
 			continue
 		}
-		fr.Rules = append(fr.Rules, c.r)
-		fr.levels = append(fr.levels, c.level)
+		rules = append(rules, c.r)
+		levels = append(levels, c.level)
 		if unverified != "" {
 			fr.Unverified = append(fr.Unverified, unverified)
 		}
 	}
 	fr.Verdict = Unexpected
 	best := -1
-	for i, l := range fr.levels {
-		if best < 0 || l.Severity() > fr.levels[best].Severity() {
+	for i, l := range levels {
+		if best < 0 || l.Severity() > levels[best].Severity() {
 			best = i
 		}
 	}
-	if best >= 0 && fr.levels[best] != profile.LevelForbidden && onlyOverlays(fr.Rules) {
+	if best >= 0 && levels[best] != profile.LevelForbidden && onlyOverlays(rules) {
 		// An overlay judges flows other rules cover; alone it must not turn
 		// a stray flow into a warning.
-		fr.Why = append([]string{fmt.Sprintf("rule %s matched, but it only judges flows that other rules allow", fr.Rules[best].ID())}, fr.Why...)
-		fr.Rules, fr.levels, fr.Unverified, best = nil, nil, nil, -1
+		fr.Why = append([]string{fmt.Sprintf("rule %s matched, but it only judges flows that other rules allow", rules[best].ID())}, fr.Why...)
+		rules, fr.Unverified, best = nil, nil, -1
 	}
+	fr.Rules = ctx.rules.take(rules)
 	if best >= 0 {
-		fr.Rule, fr.Level = fr.Rules[best], fr.levels[best]
+		fr.Rule, fr.Level = rules[best], levels[best]
 		fr.Verdict = verdictOf(fr.Level)
 		fr.Why = nil // reasons for near misses only matter when nothing matched
 	}

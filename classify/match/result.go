@@ -45,7 +45,10 @@ func (v FlowVerdict) Fails() bool { return v == Forbidden || v == Unexpected }
 
 // FlowResult is one judged flow.
 type FlowResult struct {
-	Flow flow.Flow
+	// Flow is the flow judged: Evaluate's results point into the
+	// Observation's flows rather than copy them (a copy was a third of a
+	// result's size).
+	Flow *flow.Flow
 
 	Proto                  ipproto.Proto
 	Client, Server         netip.Addr
@@ -65,7 +68,6 @@ type FlowResult struct {
 	Rule    *profile.Rule   // the rule that decided the verdict, nil when unexpected
 	Level   profile.Level   // that rule's level in this run
 	Rules   []*profile.Rule // every rule that matched
-	levels  []profile.Level
 	// Unverified explains matches made on a name-pattern peer whose name
 	// the capture never showed.
 	Unverified []string
@@ -149,7 +151,7 @@ func (m *Matcher) Evaluate(obs *classify.Observation) *Result {
 		}
 		res.HostInferred = len(res.Host) > 0
 	}
-	ctx := flowContext{host: hostSet(res.Host), names: obs.Names, sni: obs.SNI}
+	ctx := flowContext{host: hostSet(res.Host), names: obs.Names, sni: obs.SNI, rules: &ruleArena{}}
 	res.Flows = make([]FlowResult, len(obs.Flows))
 	for i := range obs.Flows {
 		res.Flows[i] = m.flow(&obs.Flows[i], ctx)

@@ -462,7 +462,7 @@ func TestForgetAlertedBounded(t *testing.T) {
 		alerted[clientFlow(uint16(1024+i), 7777, 1, 60, 0, 0).Key] = true
 	}
 	kept := clientFlow(1024, 7777, 1, 60, 0, 0)
-	res := &match.Result{Flows: []match.FlowResult{{Flow: kept}}}
+	res := &match.Result{Flows: []match.FlowResult{{Flow: &kept}}}
 	forgetAlerted(alerted, res)
 	if len(alerted) != 1 || !alerted[kept.Key] {
 		t.Errorf("%d alerted flows left, want only the one still evaluated", len(alerted))
