@@ -252,6 +252,7 @@ type flowContext struct {
 	host  hostSet
 	names *names.Table
 	sni   map[flow.Key]string
+	hints flow.PortHints
 	// rules backs the Rules of many results, so that judging a flow does
 	// not allocate a slice of its own: Evaluate keeps one for the run.
 	rules *ruleArena
@@ -279,11 +280,11 @@ func (a *ruleArena) take(rs []*profile.Rule) []*profile.Rule {
 // Flow judges one flow. host is the agent host's address set for the run.
 // The result refers to *f, which must not change while it is in use.
 func (m *Matcher) Flow(f *flow.Flow, host []netip.Prefix, nt *names.Table, sni map[flow.Key]string) FlowResult {
-	return m.flow(f, flowContext{host: hostSet(host), names: nt, sni: sni})
+	return m.flow(f, flowContext{host: hostSet(host), names: nt, sni: sni, hints: m.PortHints()})
 }
 
 func (m *Matcher) flow(f *flow.Flow, ctx flowContext) FlowResult {
-	client, method := f.Client(m.PortHints())
+	client, method := f.Client(ctx.hints)
 	server := client.Other()
 	fr := FlowResult{
 		Flow:   f,

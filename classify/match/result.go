@@ -1,7 +1,9 @@
 package match
 
 import (
+	"bytes"
 	"cmp"
+	"encoding/binary"
 	"net/netip"
 	"slices"
 
@@ -151,12 +153,11 @@ func (m *Matcher) Evaluate(obs *classify.Observation) *Result {
 		}
 		res.HostInferred = len(res.Host) > 0
 	}
-	ctx := flowContext{host: hostSet(res.Host), names: obs.Names, sni: obs.SNI, rules: &ruleArena{}}
+	ctx := flowContext{host: hostSet(res.Host), names: obs.Names, sni: obs.SNI, hints: m.PortHints(), rules: &ruleArena{}}
 	res.Flows = make([]FlowResult, len(obs.Flows))
-	for i := range obs.Flows {
-		res.Flows[i] = m.flow(&obs.Flows[i], ctx)
+	for j, i := range reportOrder(obs.Flows, ctx.hints) {
+		res.Flows[j] = m.flow(&obs.Flows[i], ctx)
 	}
-	sortFlows(res.Flows)
 
 	byRule := map[*profile.Rule]*RuleResult{}
 	for _, c := range m.rules {
@@ -292,32 +293,46 @@ func compareFlows(a, b *FlowResult) int {
 	return cmp.Compare(a.ClientPort, b.ClientPort)
 }
 
-// sortFlows sorts fs by compareFlows. It sorts positions and then moves
-// each result once, along the permutation's cycles: a FlowResult is over
-// 400 bytes with pointers, and sorting 100k of them in place (a million
-// swaps, each with write barriers) cost more than judging the flows.
-func sortFlows(fs []FlowResult) {
-	order := make([]int32, len(fs))
-	for i := range order {
-		order[i] = int32(i)
-	}
-	slices.SortFunc(order, func(a, b int32) int { return compareFlows(&fs[a], &fs[b]) })
-	// fs[i] must become the old fs[order[i]]; order[i] = -1 marks done.
-	for i := range fs {
-		if order[i] < 0 || int(order[i]) == i {
-			continue
+// orderKey is a flow's place in compareFlows's order as bytes that compare
+// the same way: protocol, server (family, then address), server port,
+// client, client port, big-endian.
+type orderKey [2*(1+16+2) + 1]byte
+
+func orderKeyOf(f *flow.Flow, h flow.PortHints) orderKey {
+	var k orderKey
+	client, _ := f.Client(h)
+	k[0] = byte(f.Key.Proto)
+	put := func(b []byte, s flow.Side) {
+		a := f.Key.Addr(s)
+		if a.Is6() {
+			b[0] = 1 // netip.Addr.Compare puts IPv4 first
 		}
-		tmp := fs[i]
-		j := i
-		for {
-			k := int(order[j])
-			order[j] = -1
-			if k == i {
-				fs[j] = tmp
-				break
-			}
-			fs[j] = fs[k]
-			j = k
-		}
+		a16 := a.As16()
+		copy(b[1:17], a16[:])
+		binary.BigEndian.PutUint16(b[17:], f.Key.Port(s))
 	}
+	put(k[1:20], client.Other())
+	put(k[20:], client)
+	return k
+}
+
+// reportOrder returns the positions of flows in the order of compareFlows.
+// It sorts compact keys built from the flows, not the judged results: a
+// result is hundreds of bytes, and comparing results scattered in memory
+// (or moving them) cost as much as judging the flows.
+func reportOrder(flows []flow.Flow, h flow.PortHints) []int32 {
+	type keyed struct {
+		k orderKey
+		i int32
+	}
+	ks := make([]keyed, len(flows))
+	for i := range flows {
+		ks[i] = keyed{orderKeyOf(&flows[i], h), int32(i)}
+	}
+	slices.SortFunc(ks, func(a, b keyed) int { return bytes.Compare(a.k[:], b.k[:]) })
+	order := make([]int32, len(ks))
+	for j := range ks {
+		order[j] = ks[j].i
+	}
+	return order
 }

@@ -6,30 +6,56 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/wirecheck/wirecheck/classify/flow"
 	"github.com/wirecheck/wirecheck/classify/ipproto"
 )
 
-// TestSortFlowsMatchesSortFunc: sorting positions and moving each result
-// along the permutation's cycles gives what sorting the results does.
-func TestSortFlowsMatchesSortFunc(t *testing.T) {
+// TestReportOrderMatchesCompareFlows: sorting the flows' byte keys gives
+// the order compareFlows defines on the judged results, across protocols,
+// address families and flows seen from either side.
+func TestReportOrderMatchesCompareFlows(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 4))
-	for _, n := range []int{0, 1, 2, 3, 17, 1000} {
-		fs := make([]FlowResult, n)
-		for i := range fs {
-			f := &fs[i]
-			f.Proto = ipproto.Proto([]uint8{1, 6, 17}[r.IntN(3)])
-			f.Server = netip.AddrFrom4([4]byte{10, 0, 0, byte(r.IntN(4))})
-			f.Client = netip.AddrFrom4([4]byte{10, 1, byte(r.IntN(3)), byte(r.IntN(256))})
-			f.ServerPort, f.ClientPort = uint16(r.IntN(3)), uint16(i) // ClientPort makes every key unique
-			f.Why = []string{f.Client.String()}                       // a pointer field travels with its result
+	m := &Matcher{}
+	h := m.PortHints()
+	addr := func() netip.Addr {
+		if r.IntN(4) == 0 {
+			return netip.AddrFrom16([16]byte{0xfd, 15: byte(r.IntN(4))})
 		}
-		want := slices.Clone(fs)
-		slices.SortFunc(want, func(a, b FlowResult) int { return compareFlows(&a, &b) })
-		sortFlows(fs)
-		for i := range fs {
-			if fs[i].ClientPort != want[i].ClientPort || fs[i].Why[0] != fs[i].Client.String() {
-				t.Fatalf("n=%d: position %d holds flow %d, want %d", n, i, fs[i].ClientPort, want[i].ClientPort)
+		return netip.AddrFrom4([4]byte{10, byte(r.IntN(2)), 0, byte(r.IntN(4))})
+	}
+	for _, n := range []int{0, 1, 2, 3, 17, 1000} {
+		seen := map[flow.Key]bool{}
+		var flows []flow.Flow
+		for len(flows) < n {
+			proto := ipproto.Proto([]uint8{1, 6, 17}[r.IntN(3)])
+			client, server := addr(), addr()
+			if client.Is4() != server.Is4() {
+				continue
 			}
+			cport, sport := uint16(1024+r.IntN(50000)), uint16(r.IntN(3))
+			k := flow.MakeKey(proto, netip.AddrPortFrom(client, cport), netip.AddrPortFrom(server, sport))
+			if seen[k] {
+				continue
+			}
+			seen[k] = true
+			f := flow.Flow{Key: k}
+			// The client opened it: the orientation comes from the SYN.
+			s := flow.SideA
+			if k.Addr(flow.SideB) == client && k.Port(flow.SideB) == cport {
+				s = flow.SideB
+			}
+			f.SYNs[s], f.Packets[s] = 1, 1
+			flows = append(flows, f)
+		}
+		var got []FlowResult
+		for _, i := range reportOrder(flows, h) {
+			got = append(got, m.flow(&flows[i], flowContext{hints: h}))
+		}
+		if !slices.IsSortedFunc(got, func(a, b FlowResult) int { return compareFlows(&a, &b) }) {
+			t.Fatalf("n=%d: reportOrder does not follow compareFlows", n)
+		}
+		if len(got) != n {
+			t.Fatalf("n=%d: %d flows ordered", n, len(got))
 		}
 	}
 }
