@@ -27,6 +27,7 @@ type File struct {
 	ng      *pcapgo.NgReader
 	link    layers.LinkType // of a pcap file
 	ngLinks []layers.LinkType
+	pcap    *pcapRecords // for ReadFrames; nil for pcapng
 	packets uint64
 	// shown is packets as another goroutine may read it (Progress),
 	// published every packetsShownEvery packets: an atomic store per
@@ -115,7 +116,18 @@ func (f *File) init(r io.Reader) error {
 		f.ng, f.read = ng, ng.ZeroCopyReadPacketData
 		return nil
 	}
-	pr, err := pcapgo.NewReader(upgradeOldPcap(in))
+	// pcapgo reads straight from a bufio.Reader (it would wrap anything
+	// else in one of its own), so ReadFrames can read the records from the
+	// same one after pcapgo has read the file header.
+	big := binary.LittleEndian.Uint32(magic) == pcapMicroBE || binary.LittleEndian.Uint32(magic) == pcapNanoBE
+	// gzip in gzip: pcapgo unpacks the inner layer itself, so that its
+	// records are not in recs.
+	nested := magic[0] == 0x1f && magic[1] == 0x8b
+	var recs io.Reader = in
+	if old := upgradeOldPcap(in); old != io.Reader(in) {
+		recs = bufio.NewReaderSize(old, 1<<12)
+	}
+	pr, err := pcapgo.NewReader(recs)
 	if err != nil {
 		return fmt.Errorf("not a pcap or pcapng file (%w)", err)
 	}
@@ -125,6 +137,13 @@ func (f *File) init(r io.Reader) error {
 		pr.SetSnaplen(MaxCaptureLength)
 	}
 	f.link, f.read = pr.LinkType(), pr.ZeroCopyReadPacketData
+	if nested {
+		return nil
+	}
+	f.pcap = &pcapRecords{r: recs, big: big, snaplen: pr.Snaplen(), nanos: 1}
+	if pr.Resolution() == gopacket.TimestampResolutionMicrosecond {
+		f.pcap.nanos = 1000
+	}
 	return nil
 }
 
@@ -150,13 +169,7 @@ func (f *File) Next(fr *Frame) error {
 	}
 	data, ci, err := f.read()
 	if err != nil {
-		if err == io.EOF {
-			f.err = io.EOF
-		} else {
-			f.err = &ReadError{Name: f.name, Packets: f.packets, Err: err}
-		}
-		f.shown.Store(f.packets)
-		return f.err
+		return f.fail(err)
 	}
 	// The pcap reader refuses long records before reading them; pcapng
 	// records are refused after, which costs at most the bytes the file
@@ -168,14 +181,12 @@ func (f *File) Next(fr *Frame) error {
 		err = fmt.Errorf("packet %d: original length %d bytes is impossible (damaged record header)", f.packets+1, ci.Length)
 	}
 	if err != nil {
-		f.err = &ReadError{Name: f.name, Packets: f.packets, Err: err}
-		return f.err
+		return f.fail(err)
 	}
 	link := f.link
 	if f.ng != nil {
 		if link, err = f.ngLink(ci.InterfaceIndex); err != nil {
-			f.err = &ReadError{Name: f.name, Packets: f.packets, Err: err}
-			return f.err
+			return f.fail(err)
 		}
 	}
 	f.packets++

@@ -1,0 +1,174 @@
+package capture
+
+import (
+	"encoding/binary"
+	"fmt"
+	"io"
+)
+
+// FramesBufferMin is the smallest buffer ReadFrames takes: one record of
+// MaxCaptureLength bytes and its 16-byte pcap header.
+const FramesBufferMin = MaxCaptureLength + 16
+
+// framesRead is the most ReadFrames asks of the file at a time. Larger reads
+// save little (reading the 1 GB benchmark file with dd takes 0.13 s with
+// 128 KiB or 1 MiB blocks, 0.18–0.24 s with 64 KiB) and make the bytes read
+// past a batch's last frame, which the next batch copies, larger.
+const framesRead = 128 << 10
+
+// BatchSource is a Source that can also deliver many frames at a time
+// into buffers its caller owns, so that a reading goroutine can hand them to
+// another without copying a frame.
+type BatchSource interface {
+	Source
+	// ReadFrames fills frames with the frames that follow, their bytes in buf
+	// (see File.ReadFrames).
+	ReadFrames(buf []byte, frames []Frame) (int, error)
+}
+
+// ReadFrames reads the frames that follow into frames, their bytes into buf,
+// and returns how many it read. Each Frame.Data points into buf and stays
+// valid as long as buf does, whatever is read later into other buffers. Bytes
+// that ReadFrames read past the last frame are taken from buf by the next
+// call, so the caller must leave buf unchanged until that call returns; it
+// may then reuse buf, or pass it to that very call. buf must hold at least
+// FramesBufferMin bytes.
+//
+// The frames, their errors and Progress are those of Next, which ReadFrames
+// must not be mixed with: it returns io.EOF at the end of the file and a
+// *ReadError after damage, both sticky, with the n frames read before them.
+//
+// For pcap files ReadFrames reads the file into buf in blocks of up to 128
+// KiB and walks the 16-byte record headers itself. That is a third of the
+// cost of reading them one by one with pcapgo and copying each out of its
+// buffer, which it reads through a bufio.Reader and copies again: on a
+// 2-million-packet, 1 GB file, the reading goroutine of classify.Read took
+// 0.33 s in pcapgo.ZeroCopyReadPacketData and another 0.17 s copying frames
+// into batches (memmove), against 0.13 s to read the file with dd. For pcapng
+// it copies what Next returns into buf.
+func (f *File) ReadFrames(buf []byte, frames []Frame) (int, error) {
+	if len(buf) < FramesBufferMin {
+		panic(fmt.Sprintf("capture: ReadFrames buffer of %d bytes, want at least %d", len(buf), FramesBufferMin))
+	}
+	if f.err != nil {
+		return 0, f.err
+	}
+	if f.pcap == nil {
+		return f.copyFrames(buf, frames)
+	}
+	return f.pcap.frames(f, buf, frames)
+}
+
+// copyFrames is ReadFrames through Next.
+func (f *File) copyFrames(buf []byte, frames []Frame) (int, error) {
+	used := 0
+	for n := range frames {
+		// Next's frames are at most MaxCaptureLength bytes long.
+		if len(buf)-used < MaxCaptureLength {
+			return n, nil
+		}
+		if err := f.Next(&frames[n]); err != nil {
+			return n, err
+		}
+		fr := &frames[n]
+		end := used + copy(buf[used:], fr.Data)
+		fr.Data = buf[used:end:end]
+		used = end
+	}
+	return len(frames), nil
+}
+
+// pcapRecords walks the records of a pcap file for ReadFrames, with the
+// checks and errors of pcapgo.Reader.ZeroCopyReadPacketData and Next.
+type pcapRecords struct {
+	r       io.Reader // the bytes after the file header
+	big     bool      // big-endian
+	nanos   uint32    // factor from the fraction of a second to nanoseconds
+	snaplen uint32    // as pcapgo has it: capped at MaxCaptureLength
+	// rest is the bytes of the previous buffer after its last frame.
+	rest []byte
+}
+
+// frames is File.ReadFrames for a pcap file.
+func (p *pcapRecords) frames(f *File, buf []byte, frames []Frame) (int, error) {
+	end := copy(buf, p.rest) // buf[:end] holds bytes read from the file
+	p.rest = nil
+	off, n := 0, 0 // buf[off:end] is not delivered yet; frames[:n] are
+	var rerr error // what the last read returned besides bytes
+	for n < len(frames) {
+		avail := end - off
+		need := 16
+		if avail >= 16 {
+			h := buf[off : off+16]
+			sec, frac, caplen, length := p.header(h)
+			// pcapgo checks the lengths before reading the data.
+			if caplen > MaxCaptureLength {
+				return n, f.fail(fmt.Errorf("capture length exceeds snap length: %d > %d", caplen, p.snaplen))
+			}
+			if caplen > length {
+				return n, f.fail(fmt.Errorf("capture length exceeds original packet length: %d > %d", caplen, length))
+			}
+			need += int(caplen)
+			if avail >= need {
+				// Next checks the original length after the data.
+				if length > MaxWireLength {
+					return n, f.fail(fmt.Errorf("packet %d: original length %d bytes is impossible (damaged record header)", f.packets+1, length))
+				}
+				data := buf[off+16 : off+need : off+need]
+				frames[n] = Frame{
+					Data:     data,
+					WireLen:  int(length),
+					Time:     int64(sec)*1e9 + int64(frac*p.nanos), // as pcapgo's time.Unix: uint32 product
+					LinkType: f.link,
+				}
+				n++
+				off += need
+				f.packets++
+				if f.packets%packetsShownEvery == 0 {
+					f.shown.Store(f.packets)
+				}
+				continue
+			}
+		}
+		if rerr != nil {
+			if rerr == io.EOF {
+				// io.ReadFull's errors, as pcapgo reads the header and then
+				// the data: a record with its header but none of its data
+				// ends the file cleanly, as in pcapgo.
+				if avail != 0 && avail != 16 {
+					rerr = io.ErrUnexpectedEOF
+				}
+			}
+			return n, f.fail(rerr)
+		}
+		if len(buf)-end < need-avail {
+			// The record does not fit: the next buffer starts with it.
+			// n > 0 here, as buf holds any record from its start.
+			p.rest = buf[off:end]
+			return n, nil
+		}
+		var m int
+		m, rerr = p.r.Read(buf[end:min(len(buf), end+max(framesRead, need-avail))])
+		end += m
+	}
+	p.rest = buf[off:end]
+	return n, nil
+}
+
+func (p *pcapRecords) header(h []byte) (sec, frac, caplen, length uint32) {
+	if p.big {
+		return binary.BigEndian.Uint32(h), binary.BigEndian.Uint32(h[4:]), binary.BigEndian.Uint32(h[8:]), binary.BigEndian.Uint32(h[12:])
+	}
+	return binary.LittleEndian.Uint32(h), binary.LittleEndian.Uint32(h[4:]), binary.LittleEndian.Uint32(h[8:]), binary.LittleEndian.Uint32(h[12:])
+}
+
+// fail makes err (io.EOF, or what stopped reading) the file's sticky error.
+func (f *File) fail(err error) error {
+	if err == io.EOF {
+		f.err = io.EOF
+	} else {
+		f.err = &ReadError{Name: f.name, Packets: f.packets, Err: err}
+	}
+	f.shown.Store(f.packets)
+	return f.err
+}
