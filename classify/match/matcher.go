@@ -253,9 +253,28 @@ type flowContext struct {
 	names *names.Table
 	sni   map[flow.Key]string
 	hints flow.PortHints
+	// hosts caches names.Hosts, which builds a new slice each time, for
+	// the many flows of one address; nil means no cache.
+	hosts map[netip.Addr][]string
 	// rules backs the Rules of many results, so that judging a flow does
 	// not allocate a slice of its own: Evaluate keeps one for the run.
 	rules *ruleArena
+}
+
+// namesOf returns the host names learned for addr. Results share the
+// cached slice, so nobody may append to a result's names in place.
+func (ctx *flowContext) namesOf(addr netip.Addr) []string {
+	if ctx.hosts == nil {
+		return ctx.names.Hosts(addr)
+	}
+	if hs, ok := ctx.hosts[addr]; ok {
+		return hs
+	}
+	hs := ctx.names.Hosts(addr)
+	if hs != nil {
+		ctx.hosts[addr] = hs // so the cache holds no more than the names table
+	}
+	return hs
 }
 
 // ruleArena hands out short []*profile.Rule from shared chunks.
@@ -294,8 +313,8 @@ func (m *Matcher) flow(f *flow.Flow, ctx flowContext) FlowResult {
 		State: f.State(client),
 	}
 	if ctx.names != nil {
-		fr.ClientNames = ctx.names.Hosts(fr.Client)
-		fr.ServerNames = ctx.names.Hosts(fr.Server)
+		fr.ClientNames = ctx.namesOf(fr.Client)
+		fr.ServerNames = ctx.namesOf(fr.Server)
 	}
 	if sni, ok := ctx.sni[f.Key]; ok {
 		fr.SNI = sni

@@ -5,7 +5,9 @@ import (
 	"cmp"
 	"encoding/binary"
 	"net/netip"
+	"runtime"
 	"slices"
+	"sync"
 
 	"github.com/wirecheck/wirecheck/classify"
 	"github.com/wirecheck/wirecheck/classify/flow"
@@ -141,6 +143,9 @@ type Result struct {
 	Obs          *classify.Observation
 }
 
+// minPart is the fewest flows worth a goroutine of their own in Evaluate.
+const minPart = 4096
+
 // Evaluate judges a whole observation.
 func (m *Matcher) Evaluate(obs *classify.Observation) *Result {
 	res := &Result{Obs: obs, Phase: m.opts.Phase, Region: m.opts.Region, Host: m.opts.Host}
@@ -153,11 +158,24 @@ func (m *Matcher) Evaluate(obs *classify.Observation) *Result {
 		}
 		res.HostInferred = len(res.Host) > 0
 	}
-	ctx := flowContext{host: hostSet(res.Host), names: obs.Names, sni: obs.SNI, hints: m.PortHints(), rules: &ruleArena{}}
+	ctx := flowContext{host: hostSet(res.Host), names: obs.Names, sni: obs.SNI, hints: m.PortHints()}
+	order := reportOrder(obs.Flows, ctx.hints)
 	res.Flows = make([]FlowResult, len(obs.Flows))
-	for j, i := range reportOrder(obs.Flows, ctx.hints) {
-		res.Flows[j] = m.flow(&obs.Flows[i], ctx)
+	// Flows are judged independently, so the CPUs share them in
+	// contiguous parts; each part has its own arena and name cache.
+	parts := min(runtime.GOMAXPROCS(0), max(1, len(order)/minPart))
+	var wg sync.WaitGroup
+	for p := range parts {
+		lo, hi := p*len(order)/parts, (p+1)*len(order)/parts
+		wg.Go(func() {
+			ctx := ctx
+			ctx.rules, ctx.hosts = &ruleArena{}, map[netip.Addr][]string{}
+			for j := lo; j < hi; j++ {
+				res.Flows[j] = m.flow(&obs.Flows[order[j]], ctx)
+			}
+		})
 	}
+	wg.Wait()
 
 	byRule := map[*profile.Rule]*RuleResult{}
 	for _, c := range m.rules {
