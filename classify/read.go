@@ -1,6 +1,7 @@
 package classify
 
 import (
+	"bytes"
 	"io"
 	"runtime"
 
@@ -9,28 +10,30 @@ import (
 )
 
 // Read splits the work of a file between two goroutines when there are two
-// CPUs to run them. The reader reads frames (system calls, decompression,
-// the pcap reader's copy), applies the filter, decodes each frame and
-// computes its flow key and hash; the caller's goroutine does the rest in
-// the frames' order (flow table, payload inspection, counts), so the
-// Observation is the one Add would build frame by frame.
+// CPUs to run them. The reader reads frames (system calls, decompression),
+// applies the filter, decodes each frame and computes its flow key and hash;
+// the caller's goroutine does the rest in the frames' order (flow table,
+// payload inspection, counts), so the Observation is the one Add would build
+// frame by frame.
 //
-// Frames travel in batches of up to batchFrames, their bytes copied into
-// the batch's arena, because a Source's frame is valid only until its next
-// frame is read. A few batches circulate between the two goroutines, so
-// after the first ones neither side allocates.
+// Frames travel in batches of up to batchFrames. A capture.BatchSource (a
+// capture file) reads them straight into the batch's buffer; other sources
+// hand out frames valid only until their next one, so their bytes are copied
+// into it. A few batches circulate between the two goroutines, so after the
+// first ones neither side allocates.
 const (
-	batchFrames = 256
-	batchBytes  = 1 << 20 // a batch ends early once its frames hold this much
+	batchFrames = 1024
+	batchBytes  = 1 << 20
 	batches     = 4
 )
 
 type batch struct {
-	d     [batchFrames]decoded
-	n     int    // frames in d
-	read  uint64 // frames read from the source, those the filter refused included
-	arena []byte
-	err   error // the source's error (io.EOF at its end) after the frames of this batch
+	frames [batchFrames]capture.Frame
+	d      [batchFrames]decoded
+	n      int    // frames in d
+	read   uint64 // frames read from the source, those the filter refused included
+	buf    []byte // the frames' bytes
+	err    error  // the source's error (io.EOF at its end) after the frames of this batch
 }
 
 // Read classifies every frame of src that keep accepts (every frame when keep
@@ -47,9 +50,6 @@ func (c *Classifier) Read(name string, src capture.Source, keep func(*capture.Fr
 	}
 	full := make(chan *batch, batches)
 	free := make(chan *batch, batches)
-	for range batches {
-		free <- &batch{}
-	}
 	go readBatches(src, keep, c.table, free, full)
 	var n uint64
 	for b := range full {
@@ -68,27 +68,66 @@ func (c *Classifier) Read(name string, src capture.Source, keep func(*capture.Fr
 // readBatches reads src into batches from free and sends them to full, the
 // last one with the error that ended reading.
 func readBatches(src capture.Source, keep func(*capture.Frame) bool, tab *flow.Table, free <-chan *batch, full chan<- *batch) {
-	var fr capture.Frame
-	for b := range free {
-		b.n, b.read, b.arena = 0, 0, b.arena[:0]
-		for b.n < batchFrames && len(b.arena) < batchBytes {
-			if b.err = src.Next(&fr); b.err != nil {
-				full <- b
-				return
+	bs, _ := src.(capture.BatchSource)
+	made := 0
+	for {
+		// Batches are made as the reader gets ahead, up to batches of
+		// them: a small file takes one.
+		var b *batch
+		select {
+		case b = <-free:
+		default:
+			if made < batches {
+				b = &batch{buf: make([]byte, batchBytes)}
+				made++
+			} else {
+				b = <-free
 			}
-			b.read++
-			if keep != nil && !keep(&fr) {
-				continue
+		}
+		var m int
+		if bs != nil {
+			m, b.err = bs.ReadFrames(b.buf, b.frames[:])
+		} else {
+			m, b.err = copyFrames(src, b)
+		}
+		b.n, b.read = 0, uint64(m)
+		for i := range m {
+			fr := &b.frames[i]
+			if keep == nil || keep(fr) {
+				b.d[b.n].decode(tab, fr, fr.Data)
+				b.n++
 			}
-			// Growing the arena leaves earlier frames of the batch in the
-			// old array, which they keep alive: they stay valid.
-			off := len(b.arena)
-			b.arena = append(b.arena, fr.Data...)
-			b.d[b.n].decode(tab, &fr, b.arena[off:len(b.arena):len(b.arena)])
-			b.n++
 		}
 		full <- b
+		if b.err != nil {
+			return
+		}
 	}
+}
+
+// copyFrames reads frames from src into b.frames, their bytes copied into
+// b.buf, until either is full or src fails.
+func copyFrames(src capture.Source, b *batch) (int, error) {
+	used := 0
+	for n := range b.frames {
+		if used >= len(b.buf) {
+			return n, nil
+		}
+		fr := &b.frames[n]
+		if err := src.Next(fr); err != nil {
+			return n, err
+		}
+		if len(fr.Data) > len(b.buf)-used {
+			// A frame longer than the space left goes to memory of
+			// its own (a Source's frames have no size limit).
+			fr.Data = bytes.Clone(fr.Data)
+			continue
+		}
+		end := used + copy(b.buf[used:], fr.Data)
+		fr.Data = b.buf[used:end:end]
+		used = end
+	}
+	return len(b.frames), nil
 }
 
 // readSerial is Read on one goroutine.
