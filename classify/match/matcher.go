@@ -299,19 +299,23 @@ func (a *ruleArena) take(rs []*profile.Rule) []*profile.Rule {
 // Flow judges one flow. host is the agent host's address set for the run.
 // The result refers to *f, which must not change while it is in use.
 func (m *Matcher) Flow(f *flow.Flow, host []netip.Prefix, nt *names.Table, sni map[flow.Key]string) FlowResult {
-	return m.flow(f, flowContext{host: hostSet(host), names: nt, sni: sni, hints: m.PortHints()})
+	var fr FlowResult
+	m.judge(&fr, f, flowContext{host: hostSet(host), names: nt, sni: sni, hints: m.PortHints()})
+	return fr
 }
 
-func (m *Matcher) flow(f *flow.Flow, ctx flowContext) FlowResult {
+// judge fills fr, which must be zero, with the judgement of f. It fills
+// in place: Evaluate's results are a large array, and building each in a
+// local and copying it in cost a bulk write barrier per result while the
+// collector ran.
+func (m *Matcher) judge(fr *FlowResult, f *flow.Flow, ctx flowContext) {
 	client, method := f.Client(ctx.hints)
 	server := client.Other()
-	fr := FlowResult{
-		Flow:   f,
-		Client: f.Key.Addr(client), ClientPort: f.Key.Port(client),
-		Server: f.Key.Addr(server), ServerPort: f.Key.Port(server),
-		Proto: f.Key.Proto, ClientSide: client, Method: method,
-		State: f.State(client),
-	}
+	fr.Flow = f
+	fr.Client, fr.ClientPort = f.Key.Addr(client), f.Key.Port(client)
+	fr.Server, fr.ServerPort = f.Key.Addr(server), f.Key.Port(server)
+	fr.Proto, fr.ClientSide, fr.Method = f.Key.Proto, client, method
+	fr.State = f.State(client)
 	if ctx.names != nil {
 		fr.ClientNames = ctx.namesOf(fr.Client)
 		fr.ServerNames = ctx.namesOf(fr.Server)
@@ -344,7 +348,7 @@ func (m *Matcher) flow(f *flow.Flow, ctx flowContext) FlowResult {
 		if c.r.TLS != nil && !tlsHolds(c.r.TLS, f) {
 			continue
 		}
-		ok, unverified, why := m.orient(c, &fr, ctx.host, serverHosts)
+		ok, unverified, why := m.orient(c, fr, ctx.host, serverHosts)
 		if why != "" {
 			fr.Why = append(fr.Why, why)
 		}
@@ -376,7 +380,6 @@ func (m *Matcher) flow(f *flow.Flow, ctx flowContext) FlowResult {
 		fr.Verdict = verdictOf(fr.Level)
 		fr.Why = nil // reasons for near misses only matter when nothing matched
 	}
-	return fr
 }
 
 func onlyOverlays(rules []*profile.Rule) bool {

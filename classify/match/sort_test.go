@@ -49,7 +49,7 @@ func TestReportOrderMatchesCompareFlows(t *testing.T) {
 		}
 		var got []FlowResult
 		for _, i := range reportOrder(flows, h) {
-			got = append(got, m.flow(&flows[i], flowContext{hints: h}))
+			got = append(got, m.Flow(&flows[i], nil, nil, nil))
 		}
 		if !slices.IsSortedFunc(got, func(a, b FlowResult) int { return compareFlows(&a, &b) }) {
 			t.Fatalf("n=%d: reportOrder does not follow compareFlows", n)
