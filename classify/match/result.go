@@ -55,24 +55,26 @@ type FlowResult struct {
 	// result's size).
 	Flow *flow.Flow
 
+	// The one-byte fields sit together: padding between them was a tenth
+	// of a result, which Evaluate holds for every flow.
 	Proto                  ipproto.Proto
-	Client, Server         netip.Addr
 	ClientPort, ServerPort uint16
 	ClientSide             flow.Side
 	Method                 flow.Method // how the client was told from the server
 	Direction              Direction
 	State                  flow.State
+	App                    service.App // the protocol recognised in the payload
+	Mismatch               bool        // App contradicts the server port's usual protocol
+	Verdict                FlowVerdict
+	Level                  profile.Level // the deciding rule's level in this run
 
-	Service                  string      // the server port's service name
-	App                      service.App // the protocol recognised in the payload
-	Mismatch                 bool        // App contradicts the server port's usual protocol
+	Client, Server           netip.Addr
+	Service                  string // the server port's service name
 	ClientNames, ServerNames []string
 	SNI                      string
 
-	Verdict FlowVerdict
-	Rule    *profile.Rule   // the rule that decided the verdict, nil when unexpected
-	Level   profile.Level   // that rule's level in this run
-	Rules   []*profile.Rule // every rule that matched
+	Rule  *profile.Rule   // the rule that decided the verdict, nil when unexpected
+	Rules []*profile.Rule // every rule that matched
 	// Unverified explains matches made on a name-pattern peer whose name
 	// the capture never showed.
 	Unverified []string
@@ -341,19 +343,41 @@ func orderKeyOf(f *flow.Flow, h flow.PortHints) orderKey {
 // result is hundreds of bytes, and comparing results scattered in memory
 // (or moving them) cost as much as judging the flows.
 func reportOrder(flows []flow.Flow, h flow.PortHints) []int32 {
-	type keyed struct {
-		k orderKey
-		i int32
-	}
-	ks := make([]keyed, len(flows))
+	ks := make([]orderKeyed, len(flows))
 	hugemem.Advise(ks)
 	for i := range flows {
-		ks[i] = keyed{orderKeyOf(&flows[i], h), int32(i)}
+		ks[i] = orderKeyed{orderKeyOf(&flows[i], h), int32(i)}
 	}
-	slices.SortFunc(ks, func(a, b keyed) int { return bytes.Compare(a.k[:], b.k[:]) })
 	order := make([]int32, len(ks))
-	for j := range ks {
-		order[j] = ks[j].i
+	if runtime.GOMAXPROCS(0) < 2 || len(ks) < 2*minPart {
+		sortKeyed(ks)
+		for j := range ks {
+			order[j] = ks[j].i
+		}
+		return order
+	}
+	// Two halves sorted on two CPUs, then merged: the sort was the
+	// largest part of Evaluate left on one CPU.
+	a, b := ks[:len(ks)/2], ks[len(ks)/2:]
+	var wg sync.WaitGroup
+	wg.Go(func() { sortKeyed(a) })
+	sortKeyed(b)
+	wg.Wait()
+	for j := range order {
+		if len(b) == 0 || len(a) > 0 && bytes.Compare(a[0].k[:], b[0].k[:]) < 0 {
+			order[j], a = a[0].i, a[1:]
+		} else {
+			order[j], b = b[0].i, b[1:]
+		}
 	}
 	return order
+}
+
+type orderKeyed struct {
+	k orderKey
+	i int32
+}
+
+func sortKeyed(ks []orderKeyed) {
+	slices.SortFunc(ks, func(a, b orderKeyed) int { return bytes.Compare(a.k[:], b.k[:]) })
 }

@@ -23,7 +23,7 @@ func TestReportOrderMatchesCompareFlows(t *testing.T) {
 		}
 		return netip.AddrFrom4([4]byte{10, byte(r.IntN(2)), 0, byte(r.IntN(4))})
 	}
-	for _, n := range []int{0, 1, 2, 3, 17, 1000} {
+	for _, n := range []int{0, 1, 2, 3, 17, 1000, 3*minPart + 1} {
 		seen := map[flow.Key]bool{}
 		var flows []flow.Flow
 		for len(flows) < n {
