@@ -102,7 +102,7 @@ func Endpoint(addr fmt.Stringer, names []string) string {
 	if len(names) == 0 {
 		return addr.String()
 	}
-	return fmt.Sprintf("%s (%s)", addr, strings.Join(names, ", "))
+	return addr.String() + " (" + strings.Join(names, ", ") + ")"
 }
 
 // ProtoPort formats "TCP 443" or "ICMP".
@@ -110,7 +110,7 @@ func ProtoPort(p ipproto.Proto, port uint16) string {
 	if !p.HasPorts() {
 		return strings.ToUpper(p.String())
 	}
-	return fmt.Sprintf("%s %d", strings.ToUpper(p.String()), port)
+	return strings.ToUpper(p.String()) + " " + strconv.Itoa(int(port))
 }
 
 // Describe says what a flow was in one phrase: direction, protocol and
@@ -129,9 +129,9 @@ func (f *FlowResult) What() string {
 	if len(server) == 0 && f.SNI != "" {
 		server = []string{f.SNI}
 	}
-	return fmt.Sprintf("%s %s%s from %s to %s",
-		f.Direction, ProtoPort(f.Proto, f.ServerPort), svc,
-		Endpoint(f.Client, f.ClientNames), Endpoint(f.Server, server))
+	// Concatenation, not Sprintf: one line per flow when every flow fails.
+	return f.Direction.String() + " " + ProtoPort(f.Proto, f.ServerPort) + svc +
+		" from " + Endpoint(f.Client, f.ClientNames) + " to " + Endpoint(f.Server, server)
 }
 
 // stateText says how a flow went, with the counts that prove it.
@@ -146,7 +146,7 @@ func stateText(f *FlowResult) string {
 		return fmt.Sprintf("unreachable (%s from %s)", UnreachableName(f.Flow.UnreachableType, f.Flow.UnreachableCode), netip.AddrFrom16(f.Flow.UnreachableFrom).Unmap())
 	}
 	p, b := f.Flow.Total()
-	return fmt.Sprintf("%s, %s, %s", f.State, plural(p, "packet"), plural(b, "byte"))
+	return f.State.String() + ", " + plural(p, "packet") + ", " + plural(b, "byte")
 }
 
 // plural writes "1 packet" and "3 packets": the problem lines are read by people.
@@ -211,7 +211,7 @@ func (r *Result) unexpectedText(f *FlowResult) string {
 	default:
 		why = fmt.Sprintf(" (%s; and %d more rules for which the names do not match)", f.Why[0], len(f.Why)-1)
 	}
-	return fmt.Sprintf("unexpected: %s — %s%s", f.Describe(), advice, why)
+	return "unexpected: " + f.Describe() + " — " + advice + why
 }
 
 // UnreachableName names an ICMP destination-unreachable message by its type

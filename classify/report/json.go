@@ -19,7 +19,7 @@ var flowsKey = []byte("\n  \"flows\": []")
 // builds a document in memory, twice over to indent it, which for a
 // million flows meant gigabytes.
 func JSON(w io.Writer, res *match.Result) error {
-	head, err := json.MarshalIndent(buildHead(res), "", "  ")
+	head, err := json.MarshalIndent(buildHead(res, res.Problems()), "", "  ")
 	if err != nil {
 		return err
 	}

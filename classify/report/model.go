@@ -167,7 +167,7 @@ type OtherTraffic struct {
 
 // Build converts a Result into its machine-readable form.
 func Build(res *match.Result) *Report {
-	rep := buildHead(res)
+	rep := buildHead(res, res.Problems())
 	rep.Flows = make([]Flow, 0, len(res.Flows)) // one allocation: 100k flows grew by copying for 0.6 s
 	for i := range res.Flows {
 		rep.Flows = append(rep.Flows, buildFlow(&res.Flows[i]))
@@ -177,7 +177,9 @@ func Build(res *match.Result) *Report {
 
 // buildHead is Build without the flows, which the JSON and text writers
 // turn into rows one at a time: a million rows held at once cost gigabytes.
-func buildHead(res *match.Result) *Report {
+// problems is res.Problems(), which a caller that needs it too passes
+// rather than have it built twice (a line per flow when every flow fails).
+func buildHead(res *match.Result, problems []match.Problem) *Report {
 	obs := res.Obs
 	rep := &Report{
 		Schema:   Version,
@@ -218,7 +220,7 @@ func buildHead(res *match.Result) *Report {
 	for _, l := range obs.Losses {
 		rep.Losses = append(rep.Losses, Loss(l))
 	}
-	for _, p := range res.Problems() {
+	for _, p := range problems {
 		rp := Problem{Kind: p.Kind.String(), Fails: p.Fails, Text: p.Text}
 		if p.Rule != nil {
 			id := p.Rule.ID()

@@ -20,9 +20,9 @@ import (
 // Text writes the report for people: the verdict, then each problem on one
 // line that says what to do, then the rules, the flows and everything else.
 func Text(w io.Writer, res *match.Result) error {
-	rep := buildHead(res)
-	ew := printer{bufio.NewWriter(w)}
 	problems := res.Problems()
+	rep := buildHead(res, problems)
+	ew := printer{bufio.NewWriter(w)}
 	ew.printf("%s\n", headline(res, problems))
 	ew.printf("profiles: %s; phase: %s; region: %s\n", strings.Join(res.Profiles, ", "), cmp.Or(res.Phase, "all"), cmp.Or(res.Region, "any"))
 	hosts := strings.Join(rep.Host.Addresses, ", ")
