@@ -11,6 +11,7 @@ import (
 
 // Classifier builds an Observation from frames.
 type Classifier struct {
+	p      packet.Parsed // the frame being added, on the rare path
 	d      decoded
 	table  *flow.Table
 	in     *Inspector
@@ -32,46 +33,87 @@ func New(flowHint int) *Classifier {
 
 // Add classifies one frame.
 func (c *Classifier) Add(fr *capture.Frame) {
-	c.d.decode(c.table, fr, fr.Data)
-	c.add(&c.d)
-}
-
-// decode fills d from frame fr whose bytes are data (fr.Data, or Read's
-// copy of it): the one place that turns a frame into what add needs.
-func (d *decoded) decode(tab *flow.Table, fr *capture.Frame, data []byte) {
-	d.err = d.p.Decode(fr.LinkType, data)
-	if d.err == nil && d.p.Kind == packet.KindTransport {
-		d.key, d.side = flow.KeyOf(d.p.Tuple)
-		d.hash = tab.Hash(&d.key)
+	err := c.p.Decode(fr.LinkType, fr.Data)
+	if c.d.set(c.table, &c.p, err, fr) {
+		c.addTransport(&c.d, fr)
+	} else {
+		c.addParsed(&c.p, err, fr)
 	}
-	d.time, d.wireLen = fr.Time, fr.WireLen
 }
 
-// decoded is a frame as Add needs it: decoded, and for KindTransport with
-// its flow key and hash, which a reading goroutine can compute (Read).
+// decoded is a frame reduced to what add needs in the common case, a packet
+// of KindTransport that is no first fragment: the flow update (its key, side
+// and hash included) and the payload to inspect. Read's reading goroutine
+// makes it, so that what crosses to the counting goroutine is a sixth of a
+// packet.Parsed and the key and hash are computed on the reading side. Other
+// frames are rare and are decoded again by the counting side (addParsed).
 type decoded struct {
-	p       packet.Parsed
-	err     error
-	key     flow.Key
-	side    flow.Side
-	hash    uint64
-	time    int64
-	wireLen int
+	u       flow.Packet // u.Key.Proto is 0 (the zero Key: no flow) for other frames
+	payload []byte
 }
 
-func (c *Classifier) add(d *decoded) {
-	o := &c.obs
-	if o.Packets == 0 || d.time < o.First {
-		o.First = d.time
+// set makes d of frame fr, decoded into p with error err. It reports whether
+// the frame takes the common path.
+func (d *decoded) set(tab *flow.Table, p *packet.Parsed, err error, fr *capture.Frame) bool {
+	if err != nil || p.Kind != packet.KindTransport || p.FirstFragment {
+		d.u.Key.Proto = 0
+		return false
 	}
-	if o.Packets == 0 || d.time > o.Last {
-		o.Last = d.time
+	d.u = flow.PacketOf(p, fr.Time, fr.WireLen)
+	d.u.Hash = tab.Hash(&d.u.Key)
+	d.payload = p.Payload
+	return true
+}
+
+// count counts a frame in the totals.
+func (c *Classifier) count(time int64, wireLen int) {
+	o := &c.obs
+	if o.Packets == 0 || time < o.First {
+		o.First = time
+	}
+	if o.Packets == 0 || time > o.Last {
+		o.Last = time
 	}
 	o.Packets++
-	o.Bytes += uint64(d.wireLen)
+	o.Bytes += uint64(wireLen)
+}
 
-	p := &d.p
-	if err := d.err; err != nil {
+// addTransport counts frame fr, a packet of KindTransport made into d. It
+// returns the index of its flow, or -1 when it was folded.
+func (c *Classifier) addTransport(d *decoded, fr *capture.Frame) int {
+	u := &d.u
+	c.count(u.Time, int(u.WireLen))
+	if c.full(u.Key) {
+		// Folding needs the whole packet (Read's counting side does not
+		// have it): once the table is full, which costs a decode more.
+		c.p.Decode(fr.LinkType, fr.Data)
+		c.fold(&c.p, u.Key, int(u.WireLen))
+		return -1
+	}
+	i, _ := c.table.Add(u)
+	if len(d.payload) > 0 {
+		t := u.Key.From(u.Side)
+		c.in.Payload(c.table.Flow(i), u.Side, &t, d.payload)
+	}
+	return i
+}
+
+// addParsed counts frame fr, decoded into p with error err, when set did not
+// take it.
+func (c *Classifier) addParsed(p *packet.Parsed, err error, fr *capture.Frame) {
+	if err == nil && p.Kind == packet.KindTransport {
+		// A first fragment: counted as any other packet of its flow,
+		// then its later fragments are tied to the flow.
+		d := decoded{u: flow.PacketOf(p, fr.Time, fr.WireLen), payload: p.Payload}
+		d.u.Hash = c.table.Hash(&d.u.Key)
+		if i := c.addTransport(&d, fr); i >= 0 {
+			c.table.FirstFragment(p, i, d.u.Side)
+		}
+		return
+	}
+	c.count(fr.Time, fr.WireLen)
+	o := &c.obs
+	if err != nil {
 		switch err {
 		case packet.ErrTruncated:
 			o.Malformed.Truncated++
@@ -83,24 +125,14 @@ func (c *Classifier) add(d *decoded) {
 		return
 	}
 	switch p.Kind {
-	case packet.KindTransport:
-		if c.full(d.key) {
-			c.fold(p, d.key, d.wireLen)
-			return
-		}
-		i, _ := c.table.PacketKeyed(p, d.key, d.side, d.hash, d.time, d.wireLen)
-		if len(p.Payload) > 0 {
-			c.in.Payload(c.table.Flow(i), d.side, &p.Tuple, p.Payload)
-		}
-		return
 	case packet.KindFragment:
-		if c.table.Fragment(p, d.time, d.wireLen) >= 0 {
+		if c.table.Fragment(p, fr.Time, fr.WireLen) >= 0 {
 			return
 		}
 	case packet.KindICMPError:
 		// A full table takes no new flow from an error's quote either.
 		if k, _ := flow.KeyOf(p.Quoted); !c.full(k) {
-			c.table.ICMPError(p, d.time)
+			c.table.ICMPError(p, fr.Time)
 		}
 		// The error itself is not part of the flow's counts; it is
 		// summarised below with other ICMP.
@@ -111,7 +143,7 @@ func (c *Classifier) add(d *decoded) {
 		c.other[p.Other] = oc
 	}
 	oc.Packets++
-	oc.Bytes += uint64(d.wireLen)
+	oc.Bytes += uint64(fr.WireLen)
 }
 
 // AddInput records a source that was read, for the report.

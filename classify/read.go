@@ -7,6 +7,7 @@ import (
 
 	"github.com/wirecheck/wirecheck/capture"
 	"github.com/wirecheck/wirecheck/classify/flow"
+	"github.com/wirecheck/wirecheck/classify/packet"
 )
 
 // Read splits the work of a file between two goroutines when there are two
@@ -54,7 +55,13 @@ func (c *Classifier) Read(name string, src capture.Source, keep func(*capture.Fr
 	var n uint64
 	for b := range full {
 		for i := range b.n {
-			c.add(&b.d[i])
+			if d := &b.d[i]; d.u.Key.Proto != 0 {
+				c.addTransport(d, &b.frames[i])
+			} else {
+				fr := &b.frames[i]
+				err := c.p.Decode(fr.LinkType, fr.Data)
+				c.addParsed(&c.p, err, fr)
+			}
 		}
 		n += b.read
 		if b.err != nil {
@@ -69,16 +76,19 @@ func (c *Classifier) Read(name string, src capture.Source, keep func(*capture.Fr
 // last one with the error that ended reading.
 func readBatches(src capture.Source, keep func(*capture.Frame) bool, tab *flow.Table, free <-chan *batch, full chan<- *batch) {
 	bs, _ := src.(capture.BatchSource)
+	var p packet.Parsed
+	var d decoded
 	made := 0
 	for {
 		// Batches are made as the reader gets ahead, up to batches of
-		// them: a small file takes one.
+		// them, with buffers from the smallest ReadFrames takes up to
+		// batchBytes: a small file costs little memory.
 		var b *batch
 		select {
 		case b = <-free:
 		default:
 			if made < batches {
-				b = &batch{buf: make([]byte, batchBytes)}
+				b = &batch{buf: make([]byte, min(batchBytes, capture.FramesBufferMin<<made))}
 				made++
 			} else {
 				b = <-free
@@ -93,10 +103,21 @@ func readBatches(src capture.Source, keep func(*capture.Frame) bool, tab *flow.T
 		b.n, b.read = 0, uint64(m)
 		for i := range m {
 			fr := &b.frames[i]
-			if keep == nil || keep(fr) {
-				b.d[b.n].decode(tab, fr, fr.Data)
-				b.n++
+			if keep != nil && !keep(fr) {
+				continue
 			}
+			if b.n != i {
+				b.frames[b.n] = *fr // d[j] is of frames[j]
+				fr = &b.frames[b.n]
+			}
+			// d is made on the stack and then stored in one go: the
+			// batch's lines were last read by the counting goroutine's
+			// CPU, and reading one back after a first store into it (to
+			// hash the key) waited about 100 ns for the line, every packet.
+			err := p.Decode(fr.LinkType, fr.Data)
+			d.set(tab, &p, err, fr)
+			b.d[b.n] = d
+			b.n++
 		}
 		full <- b
 		if b.err != nil {

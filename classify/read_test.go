@@ -29,25 +29,31 @@ func TestReadParallelEqualsSerial(t *testing.T) {
 		t.Fatal(err)
 	}
 	oddLength := func(fr *capture.Frame) bool { return len(fr.Data)%2 == 1 }
-	cases := []struct {
+	type parCase struct {
 		name string
 		data []byte
 		keep func(*capture.Frame) bool
-	}{
-		{"mix.pcap", pcap.Bytes(), nil},
-		{"mix.pcapng", ng.Bytes(), nil},
-		{"cut.pcap", pcap.Bytes()[:pcap.Len()*2/3+7], nil},
-		{"filtered.pcap", pcap.Bytes(), oddLength},
+		// plain hides ReadFrames, as from a Source that hands out one
+		// frame at a time: Read copies its frames.
+		plain bool
 	}
-	compare := func(t *testing.T, tc struct {
-		name string
-		data []byte
-		keep func(*capture.Frame) bool
-	}) {
+	cases := []parCase{
+		{"mix.pcap", pcap.Bytes(), nil, false},
+		{"mix.pcapng", ng.Bytes(), nil, false},
+		{"cut.pcap", pcap.Bytes()[:pcap.Len()*2/3+7], nil, false},
+		{"filtered.pcap", pcap.Bytes(), oddLength, false},
+		{"plain.pcap", pcap.Bytes(), nil, true},
+		{"plain-cut-filtered.pcap", pcap.Bytes()[:pcap.Len()/2+3], oddLength, true},
+	}
+	compare := func(t *testing.T, tc parCase) {
 		read := func(parallel bool) (*Observation, error, bool) {
-			src, err := capture.NewReader(tc.name, bytes.NewReader(tc.data))
+			f, err := capture.NewReader(tc.name, bytes.NewReader(tc.data))
 			if err != nil {
 				return nil, err, false
+			}
+			var src capture.Source = f
+			if tc.plain {
+				src = struct{ capture.Source }{f}
 			}
 			c := New(16)
 			if parallel {
@@ -82,11 +88,7 @@ func TestReadParallelEqualsSerial(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			compare(t, struct {
-				name string
-				data []byte
-				keep func(*capture.Frame) bool
-			}{filepath.Base(f), data, nil})
+			compare(t, parCase{filepath.Base(f), data, nil, false})
 		}
 	})
 	// The cases above must exercise what they claim.

@@ -54,6 +54,10 @@ func (f *Flow) Total() (packets, bytes uint64) {
 
 // Count adds one packet sent by side s at time ts (Unix ns) to f.
 func (f *Flow) Count(s Side, ts int64, wireLen int, p *packet.Parsed) {
+	f.count(s, ts, wireLen, p.PayloadLen, p.TCPFlags, p.ICMPType)
+}
+
+func (f *Flow) count(s Side, ts int64, wireLen, payloadLen int, tcpFlags, icmpType uint8) {
 	if f.Packets[0]+f.Packets[1] == 0 {
 		f.First, f.FirstSide = ts, s
 		if f.Unreachable == 0 {
@@ -68,18 +72,41 @@ func (f *Flow) Count(s Side, ts int64, wireLen int, p *packet.Parsed) {
 	}
 	f.Packets[s]++
 	f.Bytes[s] += uint64(wireLen)
-	if p.PayloadLen > 0 {
-		f.Payload[s] += uint64(p.PayloadLen)
+	if payloadLen > 0 {
+		f.Payload[s] += uint64(payloadLen)
 	}
 	switch f.Key.Proto {
 	case ipproto.TCP:
-		f.Flags[s] |= p.TCPFlags
-		if p.TCPFlags&(packet.SYN|packet.ACK) == packet.SYN {
+		f.Flags[s] |= tcpFlags
+		if tcpFlags&(packet.SYN|packet.ACK) == packet.SYN {
 			f.SYNs[s]++
 		}
 	case ipproto.ICMPv4, ipproto.ICMPv6:
-		if packet.IsEchoRequest(f.Key.Proto, p.ICMPType) {
+		if packet.IsEchoRequest(f.Key.Proto, icmpType) {
 			f.SYNs[s]++
 		}
 	}
+}
+
+// Packet is what a packet of KindTransport adds to its flow, with the flow's
+// Key and its Hash in a Table: about a third of a packet.Parsed, so that a
+// goroutine that decodes packets can hand them to the table's owner cheaply
+// (classify.Read).
+type Packet struct {
+	Time       int64  // Unix ns
+	Hash       uint64 // Table.Hash(&Key)
+	WireLen    uint32 // at most capture.MaxWireLength
+	PayloadLen uint32
+	Key        Key
+	Side       Side // the side that sent the packet
+	TCPFlags   uint8
+	ICMPType   uint8
+}
+
+// PacketOf returns the Packet of p, a packet of KindTransport captured at ts
+// with wireLen bytes on the wire; its Hash is left to the caller.
+func PacketOf(p *packet.Parsed, ts int64, wireLen int) Packet {
+	u := Packet{Time: ts, WireLen: uint32(wireLen), PayloadLen: uint32(max(p.PayloadLen, 0)), TCPFlags: p.TCPFlags, ICMPType: p.ICMPType}
+	u.Key, u.Side = KeyOf(p.Tuple)
+	return u
 }

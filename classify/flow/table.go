@@ -84,9 +84,13 @@ func (t *Table) getHashed(k Key, h uint64) (int, bool) {
 // with wireLen bytes on the wire. It returns the flow's index, the side that
 // sent the packet and whether the flow is new.
 func (t *Table) Packet(p *packet.Parsed, ts int64, wireLen int) (i int, s Side, isNew bool) {
-	k, s := KeyOf(p.Tuple)
-	i, isNew = t.PacketKeyed(p, k, s, t.Hash(&k), ts, wireLen)
-	return i, s, isNew
+	u := PacketOf(p, ts, wireLen)
+	u.Hash = t.Hash(&u.Key)
+	i, isNew = t.Add(&u)
+	if p.FirstFragment {
+		t.FirstFragment(p, i, u.Side)
+	}
+	return i, u.Side, isNew
 }
 
 // Hash returns the hash under which the table files k. It reads only the
@@ -94,18 +98,22 @@ func (t *Table) Packet(p *packet.Parsed, ts int64, wireLen int) (i int, s Side, 
 // for the table's owner may call it while the table is in use.
 func (t *Table) Hash(k *Key) uint64 { return t.index.hash(k) }
 
-// PacketKeyed is Packet for a caller that has already computed k and s with
-// KeyOf(p.Tuple), and h with Hash(&k).
-func (t *Table) PacketKeyed(p *packet.Parsed, k Key, s Side, h uint64, ts int64, wireLen int) (i int, isNew bool) {
-	i, isNew = t.getHashed(k, h)
-	t.flows[i].Count(s, ts, wireLen, p)
-	if p.FirstFragment {
-		if len(t.frags) >= maxFrags {
-			clear(t.frags)
-		}
-		t.frags[fragKey{p.Tuple.Src, p.Tuple.Dst, p.FragID, p.Tuple.Proto}] = fragVal{int32(i), s}
-	}
+// Add counts p, whose Hash is set, in its flow. It returns the flow's index
+// and whether the flow is new. A first fragment must then be recorded with
+// FirstFragment, for its later fragments.
+func (t *Table) Add(p *Packet) (i int, isNew bool) {
+	i, isNew = t.getHashed(p.Key, p.Hash)
+	t.flows[i].count(p.Side, p.Time, int(p.WireLen), int(p.PayloadLen), p.TCPFlags, p.ICMPType)
 	return i, isNew
+}
+
+// FirstFragment ties the later fragments of p, a first fragment counted in
+// flow i by side s, to that flow.
+func (t *Table) FirstFragment(p *packet.Parsed, i int, s Side) {
+	if len(t.frags) >= maxFrags {
+		clear(t.frags)
+	}
+	t.frags[fragKey{p.Tuple.Src, p.Tuple.Dst, p.FragID, p.Tuple.Proto}] = fragVal{int32(i), s}
 }
 
 // Fragment counts a later IP fragment (KindFragment) to the flow of its first
