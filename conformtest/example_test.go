@@ -99,7 +99,7 @@ func ExampleCheck() {
 	fmt.Println(res.Verdict)
 	for _, f := range res.Flows {
 		if f.Verdict.Fails() {
-			fmt.Printf("%s %s to %s\n", f.Verdict, match.ProtoPort(f.Proto, f.ServerPort), f.Server)
+			fmt.Printf("%s %s to %s\n", f.Verdict, match.ProtoPort(f.Proto, f.ServerPort), f.Server())
 		}
 	}
 	// Output:

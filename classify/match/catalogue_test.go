@@ -327,7 +327,7 @@ func checkRule(t *testing.T, m *Matcher, set *profile.Set, b *binder, r *profile
 			for _, name := range learn {
 				fr := judgeOne(tf, name)
 				if lvl, ok := levelOf(m, fr, r); !ok {
-					t.Errorf("%s: does not match (verdict %s, why %q)", describe(tf, name), fr.Verdict, fr.Why)
+					t.Errorf("%s: does not match (verdict %s, why %q)", describe(tf, name), fr.Verdict, fr.Why())
 				} else if lvl != wantLevel {
 					t.Errorf("%s: level %s, want %s", describe(tf, name), lvl, wantLevel)
 				}
@@ -356,8 +356,8 @@ func checkRule(t *testing.T, m *Matcher, set *profile.Set, b *binder, r *profile
 				fr := judgeOne(tf, wrong)
 				if _, ok := levelOf(m, fr, r); ok {
 					t.Errorf("%s: matches, but the name is not one of group %s's", describe(tf, wrong), namedGroup)
-				} else if len(fr.Rules) == 0 && !strings.Contains(strings.Join(fr.Why, "|"), r.ID()) {
-					t.Errorf("%s: unexpected, but the report does not say why rule %s did not match: %q", describe(tf, wrong), r.ID(), fr.Why)
+				} else if len(fr.Rules) == 0 && !strings.Contains(strings.Join(fr.Why(), "|"), r.ID()) {
+					t.Errorf("%s: unexpected, but the report does not say why rule %s did not match: %q", describe(tf, wrong), r.ID(), fr.Why())
 				}
 			}
 

@@ -256,6 +256,9 @@ type flowContext struct {
 	// hosts caches names.Hosts, which builds a new slice each time, for
 	// the many flows of one address; nil means no cache.
 	hosts map[netip.Addr][]string
+	// extras shares a result's names among the results that have the
+	// same (most flows have no explanations); nil means no sharing.
+	extras map[extraKey]*extra
 	// rules backs the Rules of many results, so that judging a flow does
 	// not allocate a slice of its own: Evaluate keeps one for the run.
 	rules *ruleArena
@@ -275,6 +278,36 @@ func (ctx *flowContext) namesOf(addr netip.Addr) []string {
 		ctx.hosts[addr] = hs // so the cache holds no more than the names table
 	}
 	return hs
+}
+
+// extraKey identifies an extra without explanations: names slices come
+// from the hosts cache, so their first element's address names them.
+type extraKey struct {
+	client, server *string
+	sni            string
+}
+
+// extraOf returns the extra for these fields, nil when all are empty.
+func (ctx *flowContext) extraOf(clientNames, serverNames []string, sni string, unverified, why []string) *extra {
+	if len(clientNames)+len(serverNames)+len(sni)+len(unverified)+len(why) == 0 {
+		return nil
+	}
+	x := &extra{clientNames, serverNames, sni, unverified, why}
+	if ctx.extras == nil || ctx.hosts == nil || len(unverified)+len(why) > 0 {
+		return x
+	}
+	k := extraKey{sni: sni}
+	if len(clientNames) > 0 {
+		k.client = &clientNames[0]
+	}
+	if len(serverNames) > 0 {
+		k.server = &serverNames[0]
+	}
+	if shared, ok := ctx.extras[k]; ok {
+		return shared
+	}
+	ctx.extras[k] = x
+	return x
 }
 
 // ruleArena hands out short []*profile.Rule from shared chunks.
@@ -312,30 +345,27 @@ func (m *Matcher) judge(fr *FlowResult, f *flow.Flow, ctx flowContext) {
 	client, method := f.Client(ctx.hints)
 	server := client.Other()
 	fr.Flow = f
-	fr.Client, fr.ClientPort = f.Key.Addr(client), f.Key.Port(client)
-	fr.Server, fr.ServerPort = f.Key.Addr(server), f.Key.Port(server)
+	fr.ClientPort, fr.ServerPort = f.Key.Port(client), f.Key.Port(server)
 	fr.Proto, fr.ClientSide, fr.Method = f.Key.Proto, client, method
 	fr.State = f.State(client)
+	clientAddr, serverAddr := f.Key.Addr(client), f.Key.Addr(server)
+	var clientNames, serverNames, unverified, why []string
 	if ctx.names != nil {
-		fr.ClientNames = ctx.namesOf(fr.Client)
-		fr.ServerNames = ctx.namesOf(fr.Server)
+		clientNames = ctx.namesOf(clientAddr)
+		serverNames = ctx.namesOf(serverAddr)
 	}
-	if sni, ok := ctx.sni[f.Key]; ok {
-		fr.SNI = sni
-	}
-	fr.Direction = direction(ctx.host.contains(fr.Client), ctx.host.contains(fr.Server))
-	if f.Key.Proto.HasPorts() {
-		fr.Service = service.Name(f.Key.Proto, fr.ServerPort)
-	}
+	sni := ctx.sni[f.Key]
+	fr.Direction = direction(ctx.host.contains(clientAddr), ctx.host.contains(serverAddr))
 	fr.App = appOf(f, client, server)
 	if f.Key.Proto.HasPorts() && service.Mismatch(f.Key.Proto, fr.ServerPort, fr.App) {
 		fr.Mismatch = true
 	}
 
-	serverHosts := fr.ServerNames
-	if fr.SNI != "" && !slices.Contains(serverHosts, fr.SNI) {
-		serverHosts = append(slices.Clone(serverHosts), fr.SNI)
+	serverHosts := serverNames
+	if sni != "" && !slices.Contains(serverHosts, sni) {
+		serverHosts = append(slices.Clone(serverHosts), sni)
 	}
+	peers := endpoints{clientAddr, clientNames, serverAddr, serverHosts}
 	// The matching rules and their levels collect here first, on the
 	// stack for the usual few, and move to the arena once known.
 	var rulesBuf [8]*profile.Rule
@@ -348,17 +378,17 @@ func (m *Matcher) judge(fr *FlowResult, f *flow.Flow, ctx flowContext) {
 		if c.r.TLS != nil && !tlsHolds(c.r.TLS, f) {
 			continue
 		}
-		ok, unverified, why := m.orient(c, fr, ctx.host, serverHosts)
-		if why != "" {
-			fr.Why = append(fr.Why, why)
+		ok, unv, near := m.orient(c, &peers, ctx.host)
+		if near != "" {
+			why = append(why, near)
 		}
 		if !ok {
 			continue
 		}
 		rules = append(rules, c.r)
 		levels = append(levels, c.level)
-		if unverified != "" {
-			fr.Unverified = append(fr.Unverified, unverified)
+		if unv != "" {
+			unverified = append(unverified, unv)
 		}
 	}
 	fr.Verdict = Unexpected
@@ -371,15 +401,24 @@ func (m *Matcher) judge(fr *FlowResult, f *flow.Flow, ctx flowContext) {
 	if best >= 0 && levels[best] != profile.LevelForbidden && onlyOverlays(rules) {
 		// An overlay judges flows other rules cover; alone it must not turn
 		// a stray flow into a warning.
-		fr.Why = append([]string{fmt.Sprintf("rule %s matched, but it only judges flows that other rules allow", rules[best].ID())}, fr.Why...)
-		rules, fr.Unverified, best = nil, nil, -1
+		why = append([]string{fmt.Sprintf("rule %s matched, but it only judges flows that other rules allow", rules[best].ID())}, why...)
+		rules, unverified, best = nil, nil, -1
 	}
 	fr.Rules = ctx.rules.take(rules)
 	if best >= 0 {
 		fr.Rule, fr.Level = rules[best], levels[best]
 		fr.Verdict = verdictOf(fr.Level)
-		fr.Why = nil // reasons for near misses only matter when nothing matched
+		why = nil // reasons for near misses only matter when nothing matched
 	}
+	fr.x = ctx.extraOf(clientNames, serverNames, sni, unverified, why)
+}
+
+// endpoints are a flow's client and server with the names they go by.
+type endpoints struct {
+	client      netip.Addr
+	clientNames []string
+	server      netip.Addr
+	serverHosts []string // names, and the SNI
 }
 
 func onlyOverlays(rules []*profile.Rule) bool {
@@ -393,7 +432,7 @@ func onlyOverlays(rules []*profile.Rule) bool {
 
 // orient tries the rule's from/to against the flow's client/server, and the
 // other way round for bidirectional rules.
-func (m *Matcher) orient(c *compiled, fr *FlowResult, host hostSet, serverHosts []string) (ok bool, unverified, why string) {
+func (m *Matcher) orient(c *compiled, e *endpoints, host hostSet) (ok bool, unverified, why string) {
 	try := func(from, to *peer, cAddr netip.Addr, cHosts []string, sAddr netip.Addr, sHosts []string) (bool, string, string) {
 		fm := m.matchPeer(from, host.contains, cAddr, cHosts)
 		tm := m.matchPeer(to, host.contains, sAddr, sHosts)
@@ -413,11 +452,11 @@ func (m *Matcher) orient(c *compiled, fr *FlowResult, host hostSet, serverHosts 
 		}
 		return true, unv, ""
 	}
-	ok, unverified, why = try(&c.from, &c.to, fr.Client, fr.ClientNames, fr.Server, serverHosts)
+	ok, unverified, why = try(&c.from, &c.to, e.client, e.clientNames, e.server, e.serverHosts)
 	if ok || !c.r.Bidirectional {
 		return ok, unverified, why
 	}
-	ok2, unv2, why2 := try(&c.from, &c.to, fr.Server, serverHosts, fr.Client, fr.ClientNames)
+	ok2, unv2, why2 := try(&c.from, &c.to, e.server, e.serverHosts, e.client, e.clientNames)
 	if ok2 {
 		return true, unv2, ""
 	}

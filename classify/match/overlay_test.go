@@ -82,8 +82,8 @@ func TestOverlayNeverAllowsAStrayFlow(t *testing.T) {
 			if tc.verdict == Unexpected && len(fr.Rules) != 0 {
 				t.Errorf("an unexpected flow lists matching rules %v", fr.Rules)
 			}
-			if tc.whyContains != "" && !strings.Contains(strings.Join(fr.Why, "|"), tc.whyContains) {
-				t.Errorf("why %q does not say %q", fr.Why, tc.whyContains)
+			if tc.whyContains != "" && !strings.Contains(strings.Join(fr.Why(), "|"), tc.whyContains) {
+				t.Errorf("why %q does not say %q", fr.Why(), tc.whyContains)
 			}
 		})
 	}

@@ -122,16 +122,16 @@ func (f *FlowResult) Describe() string { return f.What() + ", " + stateText(f) }
 // from ten source ports is one unexpected flow to look into).
 func (f *FlowResult) What() string {
 	svc := ""
-	if f.Service != "" {
-		svc = " (" + f.Service + ")"
+	if f.Service() != "" {
+		svc = " (" + f.Service() + ")"
 	}
-	server := f.ServerNames
-	if len(server) == 0 && f.SNI != "" {
-		server = []string{f.SNI}
+	server := f.ServerNames()
+	if len(server) == 0 && f.SNI() != "" {
+		server = []string{f.SNI()}
 	}
 	// Concatenation, not Sprintf: one line per flow when every flow fails.
 	return f.Direction.String() + " " + ProtoPort(f.Proto, f.ServerPort) + svc +
-		" from " + Endpoint(f.Client, f.ClientNames) + " to " + Endpoint(f.Server, server)
+		" from " + Endpoint(f.Client(), f.ClientNames()) + " to " + Endpoint(f.Server(), server)
 }
 
 // stateText says how a flow went, with the counts that prove it.
@@ -163,12 +163,12 @@ func (r *Result) blockedText(rr RuleResult) string {
 	if n := len(rr.Flows) - 1; n > 0 {
 		more = fmt.Sprintf(" (and %d more failed attempts)", n)
 	}
-	server := f.ServerNames
-	if len(server) == 0 && f.SNI != "" {
-		server = []string{f.SNI}
+	server := f.ServerNames()
+	if len(server) == 0 && f.SNI() != "" {
+		server = []string{f.SNI()}
 	}
 	return fmt.Sprintf("blocked: %s to %s: %s%s — %s; required by %s",
-		ProtoPort(f.Proto, f.ServerPort), Endpoint(f.Server, server), stateText(f), more, remedy(f), rr.Rule.ID())
+		ProtoPort(f.Proto, f.ServerPort), Endpoint(f.Server(), server), stateText(f), more, remedy(f), rr.Rule.ID())
 }
 
 // remedy says what a failed attempt most likely means.
@@ -204,12 +204,12 @@ func (r *Result) unexpectedText(f *FlowResult) string {
 		advice = "no rule allows it, and the attempt failed: block it upstream, or add a rule if it is needed"
 	}
 	why := ""
-	switch len(f.Why) {
+	switch len(f.Why()) {
 	case 0:
 	case 1:
-		why = " (" + f.Why[0] + ")"
+		why = " (" + f.Why()[0] + ")"
 	default:
-		why = fmt.Sprintf(" (%s; and %d more rules for which the names do not match)", f.Why[0], len(f.Why)-1)
+		why = fmt.Sprintf(" (%s; and %d more rules for which the names do not match)", f.Why()[0], len(f.Why())-1)
 	}
 	return "unexpected: " + f.Describe() + " — " + advice + why
 }

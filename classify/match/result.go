@@ -68,18 +68,72 @@ type FlowResult struct {
 	Verdict                FlowVerdict
 	Level                  profile.Level // the deciding rule's level in this run
 
-	Client, Server           netip.Addr
-	Service                  string // the server port's service name
-	ClientNames, ServerNames []string
-	SNI                      string
-
 	Rule  *profile.Rule   // the rule that decided the verdict, nil when unexpected
 	Rules []*profile.Rule // every rule that matched
-	// Unverified explains matches made on a name-pattern peer whose name
-	// the capture never showed.
-	Unverified []string
-	// Why explains, for an unexpected flow, the rules that nearly matched.
-	Why []string
+
+	// x holds the names and explanations, which results with the same
+	// share, nil when there are none: Evaluate keeps a result per flow,
+	// and these fields inline were two thirds of one.
+	x *extra
+}
+
+type extra struct {
+	clientNames, serverNames []string
+	sni                      string
+	unverified, why          []string
+}
+
+// Client and Server return the flow's endpoint addresses.
+func (f *FlowResult) Client() netip.Addr { return f.Flow.Key.Addr(f.ClientSide) }
+func (f *FlowResult) Server() netip.Addr { return f.Flow.Key.Addr(f.ClientSide.Other()) }
+
+// Service returns the server port's service name ("" for ICMP).
+func (f *FlowResult) Service() string {
+	if !f.Proto.HasPorts() {
+		return ""
+	}
+	return service.Name(f.Proto, f.ServerPort)
+}
+
+// ClientNames and ServerNames return the host names learned for the
+// endpoints. Results share them: the caller must not modify them.
+func (f *FlowResult) ClientNames() []string {
+	if f.x == nil {
+		return nil
+	}
+	return f.x.clientNames
+}
+
+func (f *FlowResult) ServerNames() []string {
+	if f.x == nil {
+		return nil
+	}
+	return f.x.serverNames
+}
+
+// SNI returns the server name the TLS client asked for, if one was seen.
+func (f *FlowResult) SNI() string {
+	if f.x == nil {
+		return ""
+	}
+	return f.x.sni
+}
+
+// Unverified explains matches made on a name-pattern peer whose name the
+// capture never showed.
+func (f *FlowResult) Unverified() []string {
+	if f.x == nil {
+		return nil
+	}
+	return f.x.unverified
+}
+
+// Why explains, for an unexpected flow, the rules that nearly matched.
+func (f *FlowResult) Why() []string {
+	if f.x == nil {
+		return nil
+	}
+	return f.x.why
 }
 
 // Packets and Bytes of both directions.
@@ -173,7 +227,7 @@ func (m *Matcher) Evaluate(obs *classify.Observation) *Result {
 		lo, hi := p*len(order)/parts, (p+1)*len(order)/parts
 		wg.Go(func() {
 			ctx := ctx
-			ctx.rules, ctx.hosts = &ruleArena{}, map[netip.Addr][]string{}
+			ctx.rules, ctx.hosts, ctx.extras = &ruleArena{}, map[netip.Addr][]string{}, map[extraKey]*extra{}
 			for j := lo; j < hi; j++ {
 				m.judge(&res.Flows[j], &obs.Flows[order[j]], ctx)
 			}
@@ -303,13 +357,13 @@ func compareFlows(a, b *FlowResult) int {
 	if c := cmp.Compare(a.Proto, b.Proto); c != 0 {
 		return c
 	}
-	if c := a.Server.Compare(b.Server); c != 0 {
+	if c := a.Server().Compare(b.Server()); c != 0 {
 		return c
 	}
 	if c := cmp.Compare(a.ServerPort, b.ServerPort); c != 0 {
 		return c
 	}
-	if c := a.Client.Compare(b.Client); c != 0 {
+	if c := a.Client().Compare(b.Client()); c != 0 {
 		return c
 	}
 	return cmp.Compare(a.ClientPort, b.ClientPort)

@@ -129,9 +129,9 @@ func buildDiagram(res *match.Result, rep *Report) *diagram {
 		}
 	}
 	addAddr := func(n *pendingNode, f *match.FlowResult) {
-		addr, names := f.Server, names(f)
+		addr, names := f.Server(), names(f)
 		if n.side == left {
-			addr, names = f.Client, f.ClientNames
+			addr, names = f.Client(), f.ClientNames()
 		}
 		if s := addr.String(); !n.seen[s] {
 			n.seen[s] = true
@@ -191,9 +191,9 @@ func buildDiagram(res *match.Result, rep *Report) *diagram {
 		if f.Verdict != match.Unexpected {
 			continue
 		}
-		remote := f.Server
+		remote := f.Server()
 		if f.Direction == match.Inbound {
-			remote = f.Client
+			remote = f.Client()
 		}
 		k := ukey{f.Direction, remote, f.Proto.String(), f.ServerPort}
 		if j, ok := uat[k]; ok {
@@ -215,14 +215,14 @@ func buildDiagram(res *match.Result, rep *Report) *diagram {
 		switch f.Direction {
 		case match.Inbound:
 			s = left
-			n = node(s, "addr "+f.Client.String(), f.Client.String(), "peer", "")
-			addNames(n, f.ClientNames)
+			n = node(s, "addr "+f.Client().String(), f.Client().String(), "peer", "")
+			addNames(n, f.ClientNames())
 		case match.Outbound:
-			n = node(s, "addr "+f.Server.String(), f.Server.String(), "peer", "")
+			n = node(s, "addr "+f.Server().String(), f.Server().String(), "peer", "")
 			addNames(n, names(f))
 		default:
 			// Neither end or both ends are the host: name both.
-			t := match.Endpoint(f.Client, f.ClientNames) + " → " + match.Endpoint(f.Server, names(f))
+			t := match.Endpoint(f.Client(), f.ClientNames()) + " → " + match.Endpoint(f.Server(), names(f))
 			n = node(s, "pair "+t, t, "peer", f.Direction.String()+" flow")
 		}
 		var tip strings.Builder
@@ -231,8 +231,8 @@ func buildDiagram(res *match.Result, rep *Report) *diagram {
 			fmt.Fprintf(&tip, "\n%s", flowLine(&rep.Flows[fi]))
 		}
 		label := match.ProtoPort(f.Proto, f.ServerPort)
-		if f.Service != "" {
-			label += " " + f.Service
+		if f.Service() != "" {
+			label += " " + f.Service()
 		}
 		sub := "unexpected · " + f.State.String()
 		if f.Direction != match.Inbound && f.Direction != match.Outbound {
@@ -257,10 +257,10 @@ func buildDiagram(res *match.Result, rep *Report) *diagram {
 }
 
 func names(f *match.FlowResult) []string {
-	if len(f.ServerNames) == 0 && f.SNI != "" {
-		return []string{f.SNI}
+	if len(f.ServerNames()) == 0 && f.SNI() != "" {
+		return []string{f.SNI()}
 	}
-	return f.ServerNames
+	return f.ServerNames()
 }
 
 // ruleLabel is the arrow's first line: "TCP/UDP 111", "ICMP", "TCP any".

@@ -260,16 +260,16 @@ func buildFlow(f *match.FlowResult) Flow {
 	cp, cb := f.Sent(true)
 	sp, sb := f.Sent(false)
 	out := Flow{
-		Proto: f.Proto.String(), Client: f.Client.String(), ClientPort: f.ClientPort,
-		Server: f.Server.String(), ServerPort: f.ServerPort, ClientMethod: f.Method.String(),
-		Direction: f.Direction.String(), State: f.State.String(), Service: f.Service,
+		Proto: f.Proto.String(), Client: f.Client().String(), ClientPort: f.ClientPort,
+		Server: f.Server().String(), ServerPort: f.ServerPort, ClientMethod: f.Method.String(),
+		Direction: f.Direction.String(), State: f.State.String(), Service: f.Service(),
 		App: f.App.String(), Mismatch: f.Mismatch,
-		Names:   Names{Client: nonNil(f.ClientNames), Server: nonNil(f.ServerNames), SNI: f.SNI},
+		Names:   Names{Client: nonNil(f.ClientNames()), Server: nonNil(f.ServerNames()), SNI: f.SNI()},
 		Packets: cp + sp, Bytes: cb + sb,
 		ClientSent: Counts{cp, cb}, ServerSent: Counts{sp, sb},
 		SYNs:  f.Flow.SYNs[f.ClientSide],
 		Rules: []string{}, Verdict: f.Verdict.String(),
-		Unverified: nonNil(f.Unverified), Why: nonNil(f.Why),
+		Unverified: nonNil(f.Unverified()), Why: nonNil(f.Why()),
 	}
 	if cp+sp > 0 {
 		out.First, out.Last = stamp(f.Flow.First), stamp(f.Flow.Last)

@@ -145,25 +145,25 @@ func (b *builder) add(f *match.FlowResult) string {
 	case f.Proto.IsICMP():
 		k = entryKey{f.Direction, profile.ICMP, 0}
 	default:
-		return fmt.Sprintf("%s flow from %s to %s: profiles have no rules for this protocol", f.Proto, f.Client, f.Server)
+		return fmt.Sprintf("%s flow from %s to %s: profiles have no rules for this protocol", f.Proto, f.Client(), f.Server())
 	}
 	e := b.entries[k]
 	if e == nil {
-		e = &entry{entryKey: k, service: f.Service, peers: map[netip.Addr][]string{}, clients: map[netip.Addr][]string{}, failed: true}
+		e = &entry{entryKey: k, service: f.Service(), peers: map[netip.Addr][]string{}, clients: map[netip.Addr][]string{}, failed: true}
 		b.entries[k] = e
 	}
-	serverNames := f.ServerNames
-	if f.SNI != "" && !slices.Contains(serverNames, f.SNI) {
-		serverNames = append(slices.Clone(serverNames), f.SNI)
+	serverNames := f.ServerNames()
+	if f.SNI() != "" && !slices.Contains(serverNames, f.SNI()) {
+		serverNames = append(slices.Clone(serverNames), f.SNI())
 	}
 	switch f.Direction {
 	case match.Outbound:
-		addPeer(e.peers, f.Server, serverNames)
+		addPeer(e.peers, f.Server(), serverNames)
 	case match.Inbound:
-		addPeer(e.peers, f.Client, f.ClientNames)
+		addPeer(e.peers, f.Client(), f.ClientNames())
 	case match.Transit:
-		addPeer(e.peers, f.Server, serverNames)
-		addPeer(e.clients, f.Client, f.ClientNames)
+		addPeer(e.peers, f.Server(), serverNames)
+		addPeer(e.clients, f.Client(), f.ClientNames())
 	}
 	e.flows++
 	e.packets += f.Packets()

@@ -119,10 +119,10 @@ func (l *eventLog) close() error {
 func flowEvent(now time.Time, fr *match.FlowResult) event {
 	e := event{
 		Time: now, Type: "flow", Verdict: fr.Verdict.String(), Direction: fr.Direction.String(),
-		Proto: fr.Proto.String(), Client: fr.Client.String(), ClientPort: fr.ClientPort,
-		Server: fr.Server.String(), ServerPort: fr.ServerPort,
-		ClientNames: fr.ClientNames, ServerNames: fr.ServerNames,
-		Packets: fr.Packets(), Bytes: fr.Bytes(), Why: fr.Why,
+		Proto: fr.Proto.String(), Client: fr.Client().String(), ClientPort: fr.ClientPort,
+		Server: fr.Server().String(), ServerPort: fr.ServerPort,
+		ClientNames: fr.ClientNames(), ServerNames: fr.ServerNames(),
+		Packets: fr.Packets(), Bytes: fr.Bytes(), Why: fr.Why(),
 	}
 	if fr.Rule != nil {
 		e.Rule, e.Profile, e.Level = fr.Rule.ID(), fr.Rule.Profile, fr.Level.String()

@@ -217,7 +217,7 @@ func (w *watcher) alert(fr *match.FlowResult) {
 	}
 	w.alerted[fr.Flow.Key] = true
 	fmt.Fprintf(w.out, "%s %s: %s %s from %s to %s\n", time.Now().Format("15:04:05"), fr.Verdict,
-		fr.Direction, match.ProtoPort(fr.Proto, fr.ServerPort), match.Endpoint(fr.Client, fr.ClientNames), match.Endpoint(fr.Server, fr.ServerNames))
+		fr.Direction, match.ProtoPort(fr.Proto, fr.ServerPort), match.Endpoint(fr.Client(), fr.ClientNames()), match.Endpoint(fr.Server(), fr.ServerNames()))
 	w.svc.unexpectedFlow(fr)
 }
 
