@@ -1,6 +1,10 @@
 package flow
 
-import "hash/maphash"
+import (
+	"hash/maphash"
+
+	"github.com/wirecheck/wirecheck/internal/hugemem"
+)
 
 // index finds a Key's position in Table.flows. It is an open-addressing hash
 // table with linear probing over 8-byte slots, kept at most half full: the
@@ -31,7 +35,9 @@ func newIndex(hint int) index {
 	for n < maxLoad*hint {
 		n <<= 1
 	}
-	return index{seed: maphash.MakeSeed(), slots: make([]slot, n), mask: uint64(n - 1)}
+	x := index{seed: maphash.MakeSeed(), slots: make([]slot, n), mask: uint64(n - 1)}
+	hugemem.Advise(x.slots)
+	return x
 }
 
 func (x *index) hash(k *Key) uint64 { return maphash.Comparable(x.seed, *k) }
@@ -62,6 +68,7 @@ func (x *index) add(free, h uint64, pos int) (full bool) {
 func (x *index) grow(flows []Flow) {
 	n := 2 * len(x.slots)
 	x.slots, x.mask = make([]slot, n), uint64(n-1)
+	hugemem.Advise(x.slots)
 	for pos := range flows {
 		h := x.hash(&flows[pos].Key)
 		i := h & x.mask

@@ -3,6 +3,7 @@ package flow
 import (
 	"github.com/wirecheck/wirecheck/classify/ipproto"
 	"github.com/wirecheck/wirecheck/classify/packet"
+	"github.com/wirecheck/wirecheck/internal/hugemem"
 )
 
 // Table accumulates flows from decoded packets. The zero value is not usable;
@@ -35,11 +36,13 @@ const maxFrags = 1 << 14
 
 // NewTable returns an empty table sized for about hint flows.
 func NewTable(hint int) *Table {
-	return &Table{
+	t := &Table{
 		index: newIndex(hint),
 		flows: make([]Flow, 0, hint),
 		frags: make(map[fragKey]fragVal),
 	}
+	hugemem.Advise(t.flows)
+	return t
 }
 
 // Len returns the number of flows.
@@ -71,7 +74,12 @@ func (t *Table) getHashed(k Key, h uint64) (int, bool) {
 		// Double, rather than append's quarter steps for large slices:
 		// each step copies every flow into memory the kernel must fault
 		// in, and that, not the copy, dominated a 100k-flow file.
-		t.flows = append(make([]Flow, 0, max(2*i, 64)), t.flows...)
+		// Huge pages: on the VMs measured, a 4 KiB page fault costs
+		// about 15 µs, and touching the flows of a 100k-flow file page
+		// by page took longer than counting its packets.
+		flows := make([]Flow, 0, max(2*i, 64))
+		hugemem.Advise(flows)
+		t.flows = append(flows, t.flows...)
 	}
 	t.flows = append(t.flows, Flow{Key: k})
 	if t.index.add(free, h, i) {
