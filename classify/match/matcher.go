@@ -292,9 +292,8 @@ func (ctx *flowContext) extraOf(clientNames, serverNames []string, sni string, u
 	if len(clientNames)+len(serverNames)+len(sni)+len(unverified)+len(why) == 0 {
 		return nil
 	}
-	x := &extra{clientNames, serverNames, sni, unverified, why}
 	if ctx.extras == nil || ctx.hosts == nil || len(unverified)+len(why) > 0 {
-		return x
+		return &extra{clientNames, serverNames, sni, unverified, why}
 	}
 	k := extraKey{sni: sni}
 	if len(clientNames) > 0 {
@@ -303,10 +302,11 @@ func (ctx *flowContext) extraOf(clientNames, serverNames []string, sni string, u
 	if len(serverNames) > 0 {
 		k.server = &serverNames[0]
 	}
-	if shared, ok := ctx.extras[k]; ok {
-		return shared
+	x, ok := ctx.extras[k]
+	if !ok {
+		x = &extra{clientNames: clientNames, serverNames: serverNames, sni: sni}
+		ctx.extras[k] = x
 	}
-	ctx.extras[k] = x
 	return x
 }
 
