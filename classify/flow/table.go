@@ -92,8 +92,8 @@ func (t *Table) getHashed(k Key, h uint64) (int, bool) {
 // with wireLen bytes on the wire. It returns the flow's index, the side that
 // sent the packet and whether the flow is new.
 func (t *Table) Packet(p *packet.Parsed, ts int64, wireLen int) (i int, s Side, isNew bool) {
-	u := PacketOf(p, ts, wireLen)
-	u.Hash = t.Hash(&u.Key)
+	var u Packet
+	u.Set(t, p, ts, wireLen)
 	i, isNew = t.Add(&u)
 	if p.FirstFragment {
 		t.FirstFragment(p, i, u.Side)
