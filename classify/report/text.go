@@ -7,8 +7,11 @@ import (
 	"io"
 	"net"
 	"net/netip"
+	"runtime"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"text/tabwriter"
 	"time"
 	"unicode/utf8"
@@ -216,43 +219,102 @@ func appendHostPort(b []byte, addr netip.Addr, port uint16, hasPorts bool) []byt
 // padded), in two passes over the flows: the first measures, the second
 // writes. tabwriter holds the whole table's bytes and cells until its
 // Flush, which for a million flows was a gigabyte and most of the report's
-// time; rows are built twice rather than held for the same reason.
+// time; rows are built twice rather than held for the same reason. Both
+// passes share the rows among the CPUs in chunks; the chunks are written
+// in order.
 func writeFlows(w io.Writer, flows []match.FlowResult) {
-	const cols = len(flowColumns)
-	var width [cols - 1]int
 	var head flowRow
 	for i, c := range flowColumns {
 		head.buf = append(head.buf, c...)
 		head.end[i] = len(head.buf)
 	}
-	measure := func(r *flowRow) {
-		for i := range width {
-			width[i] = max(width[i], utf8.RuneCount(r.cell(i)))
-		}
-	}
-	ruleIDs := map[*profile.Rule]string{}
-	var row flowRow
-	measure(&head)
-	for i := range flows {
-		row.fill(&flows[i], ruleIDs)
-		measure(&row)
-	}
-	var line []byte
-	emit := func(r *flowRow) {
-		line = line[:0]
-		for i := range width {
-			c := r.cell(i)
-			line = append(line, c...)
-			for n := utf8.RuneCount(c); n < width[i]+2; n++ {
-				line = append(line, ' ')
+	var width flowWidths
+	width.measure(&head)
+	chunks := (len(flows) + flowChunk - 1) / flowChunk
+	workers := min(runtime.GOMAXPROCS(0), chunks)
+	parts := make([]flowWidths, workers)
+	var wg sync.WaitGroup
+	for p := range workers {
+		wg.Go(func() {
+			ruleIDs := map[*profile.Rule]string{}
+			var row flowRow
+			for i := p * len(flows) / workers; i < (p+1)*len(flows)/workers; i++ {
+				row.fill(&flows[i], ruleIDs)
+				parts[p].measure(&row)
 			}
+		})
+	}
+	wg.Wait()
+	for _, p := range parts {
+		width.merge(&p)
+	}
+
+	w.Write(width.line(nil, &head))
+	// A worker holds a free buffer before it takes the next chunk, so the
+	// chunk the writer waits for always has one: no deadlock, and at most
+	// 2×workers chunks in memory.
+	done := make([]chan []byte, chunks)
+	for i := range done {
+		done[i] = make(chan []byte, 1)
+	}
+	free := make(chan []byte, 2*workers)
+	for range cap(free) {
+		free <- nil
+	}
+	var next atomic.Int64
+	for range workers {
+		wg.Go(func() {
+			ruleIDs := map[*profile.Rule]string{}
+			var row flowRow
+			for {
+				buf := <-free
+				c := int(next.Add(1) - 1)
+				if c >= chunks {
+					return
+				}
+				buf = buf[:0]
+				for i := c * flowChunk; i < min((c+1)*flowChunk, len(flows)); i++ {
+					row.fill(&flows[i], ruleIDs)
+					buf = width.line(buf, &row)
+				}
+				done[c] <- buf
+			}
+		})
+	}
+	for c := range done {
+		buf := <-done[c]
+		w.Write(buf)
+		free <- buf
+	}
+	wg.Wait()
+}
+
+// flowChunk is the rows a worker formats at a time.
+const flowChunk = 4096
+
+// flowWidths are the widths of the flows table's columns but the last.
+type flowWidths [len(flowColumns) - 1]int
+
+func (wd *flowWidths) measure(r *flowRow) {
+	for i := range wd {
+		wd[i] = max(wd[i], utf8.RuneCount(r.cell(i)))
+	}
+}
+
+func (wd *flowWidths) merge(o *flowWidths) {
+	for i := range wd {
+		wd[i] = max(wd[i], o[i])
+	}
+}
+
+// line appends r as a line of the table.
+func (wd *flowWidths) line(b []byte, r *flowRow) []byte {
+	for i := range wd {
+		c := r.cell(i)
+		b = append(b, c...)
+		for n := utf8.RuneCount(c); n < wd[i]+2; n++ {
+			b = append(b, ' ')
 		}
-		line = append(append(line, r.cell(cols-1)...), '\n')
-		w.Write(line)
 	}
-	emit(&head)
-	for i := range flows {
-		row.fill(&flows[i], ruleIDs)
-		emit(&row)
-	}
+	return append(append(b, r.cell(len(flowColumns)-1)...), '\n')
 }

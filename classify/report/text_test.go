@@ -1,0 +1,74 @@
+package report
+
+import (
+	"bytes"
+	"cmp"
+	"runtime"
+	"strconv"
+	"strings"
+	"testing"
+	"text/tabwriter"
+
+	"github.com/wirecheck/wirecheck/capture"
+	"github.com/wirecheck/wirecheck/classify"
+	"github.com/wirecheck/wirecheck/classify/match"
+	"github.com/wirecheck/wirecheck/classify/profile"
+	"github.com/wirecheck/wirecheck/internal/gencap"
+)
+
+// TestFlowsTableIsTabwriters: the flows table, formatted in chunks on
+// several CPUs straight from the results, is byte for byte what
+// text/tabwriter makes of the report model's cells, on a capture of many
+// chunks with names, IPv6 and every protocol, with one CPU and with two.
+func TestFlowsTableIsTabwriters(t *testing.T) {
+	var capBuf bytes.Buffer
+	const flows = 3*flowChunk + 17
+	if _, err := gencap.Write(&capBuf, gencap.Config{Packets: 4 * flows, Flows: flows, Seed: 9}); err != nil {
+		t.Fatal(err)
+	}
+	src, err := capture.NewReader("mix", &capBuf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := classify.New(flows)
+	if err := c.Read("mix", src, nil); err != nil {
+		t.Fatal(err)
+	}
+	set, err := profile.Load("../../bench/profile.yaml", "storage-gateway/common")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := match.New(set, match.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := m.Evaluate(c.Finish())
+
+	var want bytes.Buffer
+	tw := tabwriter.NewWriter(&want, 0, 0, 2, ' ', 0)
+	tw.Write([]byte(strings.Join(flowColumns[:], "\t") + "\n"))
+	for i := range res.Flows {
+		f := buildFlow(&res.Flows[i])
+		rule := "-"
+		if f.Rule != nil {
+			rule = *f.Rule
+		}
+		cells := []string{"  " + f.Verdict, f.Proto, joinHostPort(f.Client, f.ClientPort, f.Proto), serverCell(&f),
+			cmp.Or(serviceCell(&f), "-"), f.Direction, f.State, strconv.FormatUint(f.Packets, 10), strconv.FormatUint(f.Bytes, 10), rule}
+		tw.Write([]byte(strings.Join(cells, "\t") + "\n"))
+	}
+	tw.Flush()
+	if !strings.Contains(want.String(), ".storage.example.net)") || !strings.Contains(want.String(), "[fd") {
+		t.Fatal("the capture has no learned names or no IPv6: the comparison would miss them")
+	}
+
+	for _, procs := range []int{1, 2} {
+		prev := runtime.GOMAXPROCS(procs)
+		var got bytes.Buffer
+		writeFlows(&got, res.Flows)
+		runtime.GOMAXPROCS(prev)
+		if !bytes.Equal(got.Bytes(), want.Bytes()) {
+			t.Errorf("GOMAXPROCS=%d: the flows table differs from tabwriter's:\n%s", procs, firstDiff(got.Bytes(), want.Bytes()))
+		}
+	}
+}
