@@ -7,8 +7,15 @@ import (
 
 // Flow is the record of one bidirectional flow. Arrays indexed by Side hold
 // what that side sent.
+//
+// The fields are ordered so that no padding falls between them: 152 bytes
+// rather than 160 in declaration order, which is 8 MB less for a million
+// flows, and memory first touched is what reading a file pays for most on
+// the VMs measured (internal/hugemem). TestFlowSize holds the size.
 type Flow struct {
 	Key Key
+	// Flags is the union of the TCP flags each side sent.
+	Flags [2]uint8
 
 	Packets [2]uint64
 	// Bytes counts whole frames as captured on the wire (the frame's original
@@ -16,16 +23,14 @@ type Flow struct {
 	Bytes [2]uint64
 	// Payload counts transport payload bytes as the IP headers declare them.
 	Payload [2]uint64
-	// Flags is the union of the TCP flags each side sent.
-	Flags [2]uint8
-	// SYNs counts the connection openings each side sent: TCP segments with
-	// SYN and without ACK, or ICMP echo requests.
-	SYNs [2]uint32
 
 	// First and Last are the times of the first and last packet, in Unix
 	// nanoseconds; FirstSide sent the first packet.
 	First, Last int64
-	FirstSide   Side
+
+	// SYNs counts the connection openings each side sent: TCP segments with
+	// SYN and without ACK, or ICMP echo requests.
+	SYNs [2]uint32
 
 	// Fragments counts non-first IP fragments tied to this flow; they are
 	// included in Packets and Bytes.
@@ -35,9 +40,9 @@ type Flow struct {
 	// of this flow; UnreachableType and UnreachableCode are those of the
 	// last one, UnreachableFrom is the address that sent it (16 bytes).
 	Unreachable     uint32
+	UnreachableFrom [16]byte
 	UnreachableType uint8
 	UnreachableCode uint8
-	UnreachableFrom [16]byte
 
 	// App is the application protocol recognised in the first payload each
 	// side sent (a service.App value; 0 when none was seen or recognised).
@@ -45,6 +50,8 @@ type Flow struct {
 	// TLSVersion and TLSCipher are the version and cipher suite a TLS server
 	// chose in its ServerHello, when one was seen.
 	TLSVersion, TLSCipher uint16
+
+	FirstSide Side
 }
 
 // Total returns the packets and bytes of both sides together.

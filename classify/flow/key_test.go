@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"math/rand/v2"
 	"testing"
+	"unsafe"
 
 	"github.com/wirecheck/wirecheck/classify/ipproto"
 	"github.com/wirecheck/wirecheck/classify/packet"
@@ -53,4 +54,11 @@ func BenchmarkKeyOf(b *testing.B) {
 		sink += s
 	}
 	_ = sink
+}
+
+// TestFlowSize: Flow's fields stay without padding between them (see Flow).
+func TestFlowSize(t *testing.T) {
+	if n := unsafe.Sizeof(Flow{}); n > 152 {
+		t.Errorf("Flow is %d bytes, want at most 152: reorder its fields so that none needs padding", n)
+	}
 }
