@@ -12,6 +12,10 @@
 // Key and Flow are plain values without pointers, so a table of a million
 // flows costs the garbage collector nothing to scan. The zero Key is no flow.
 //
-// Table is not safe for concurrent use; Update does not allocate once the
-// table has grown to its working size.
+// Table is not safe for concurrent use, except Hash and Packet.Set, which
+// read only the table's hash seed: a decoding goroutine prepares Packets
+// that the table's owner then adds (classify.Read). Add does not allocate
+// once the table has grown to its working size; its flows array and index
+// ask for huge pages, since first touching memory page by page cost more
+// than counting packets on the machines measured.
 package flow
