@@ -259,7 +259,7 @@ func writeFlows(w io.Writer, flows []match.FlowResult) {
 	}
 	free := make(chan []byte, 2*workers)
 	for range cap(free) {
-		free <- nil
+		free <- make([]byte, 0, 128*flowChunk) // a row is about 120 bytes
 	}
 	var next atomic.Int64
 	for range workers {
@@ -289,8 +289,9 @@ func writeFlows(w io.Writer, flows []match.FlowResult) {
 	wg.Wait()
 }
 
-// flowChunk is the rows a worker formats at a time.
-const flowChunk = 4096
+// flowChunk is the rows a worker formats at a time: small, as 2×workers
+// chunks are held at once.
+const flowChunk = 1024
 
 // flowWidths are the widths of the flows table's columns but the last.
 type flowWidths [len(flowColumns) - 1]int
