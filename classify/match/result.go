@@ -369,69 +369,91 @@ func compareFlows(a, b *FlowResult) int {
 	return cmp.Compare(a.ClientPort, b.ClientPort)
 }
 
-// orderKey is a flow's place in compareFlows's order as bytes that compare
-// the same way: protocol, server (family, then address), server port,
-// client, client port, big-endian.
-type orderKey [2*(1+16+2) + 1]byte
+// The report order is sorted on compact keys built from the flows, not on
+// the judged results: comparing results scattered in memory (or moving
+// them) cost as much as judging the flows. An IPv4 flow's key is two
+// words, compared as integers; an IPv6 flow's is bytes. compareFlows puts
+// protocols first and, within one, IPv4 before IPv6 (netip.Addr.Compare),
+// so the two kinds sort apart and merge by protocol.
 
-func orderKeyOf(f *flow.Flow, h flow.PortHints) orderKey {
-	var k orderKey
-	client, _ := f.Client(h)
-	k[0] = byte(f.Key.Proto)
-	put := func(b []byte, s flow.Side) {
-		a := f.Key.Addr(s)
-		if a.Is6() {
-			b[0] = 1 // netip.Addr.Compare puts IPv4 first
-		}
-		a16 := a.As16()
-		copy(b[1:17], a16[:])
-		binary.BigEndian.PutUint16(b[17:], f.Key.Port(s))
-	}
-	put(k[1:20], client.Other())
-	put(k[20:], client)
-	return k
+// v4Key orders an IPv4 flow: protocol, server, server port | client,
+// client port.
+type v4Key struct {
+	hi, lo uint64
+	i      int32
 }
 
-// reportOrder returns the positions of flows in the order of compareFlows.
-// It sorts compact keys built from the flows, not the judged results: a
-// result is hundreds of bytes, and comparing results scattered in memory
-// (or moving them) cost as much as judging the flows.
-func reportOrder(flows []flow.Flow, h flow.PortHints) []int32 {
-	ks := make([]orderKeyed, len(flows))
-	hugemem.Advise(ks)
-	for i := range flows {
-		ks[i] = orderKeyed{orderKeyOf(&flows[i], h), int32(i)}
-	}
-	order := make([]int32, len(ks))
-	if runtime.GOMAXPROCS(0) < 2 || len(ks) < 2*minPart {
-		sortKeyed(ks)
-		for j := range ks {
-			order[j] = ks[j].i
-		}
-		return order
-	}
-	// Two halves sorted on two CPUs, then merged: the sort was the
-	// largest part of Evaluate left on one CPU.
-	a, b := ks[:len(ks)/2], ks[len(ks)/2:]
-	var wg sync.WaitGroup
-	wg.Go(func() { sortKeyed(a) })
-	sortKeyed(b)
-	wg.Wait()
-	for j := range order {
-		if len(b) == 0 || len(a) > 0 && bytes.Compare(a[0].k[:], b[0].k[:]) < 0 {
-			order[j], a = a[0].i, a[1:]
-		} else {
-			order[j], b = b[0].i, b[1:]
-		}
-	}
-	return order
-}
+func (k *v4Key) proto() byte { return byte(k.hi >> 48) }
 
-type orderKeyed struct {
-	k orderKey
+func compareV4(a, b v4Key) int { return cmp.Or(cmp.Compare(a.hi, b.hi), cmp.Compare(a.lo, b.lo)) }
+
+// v6Key orders an IPv6 flow: protocol, server, server port, client, client
+// port, big-endian.
+type v6Key struct {
+	k [1 + 2*(16+2)]byte
 	i int32
 }
 
-func sortKeyed(ks []orderKeyed) {
-	slices.SortFunc(ks, func(a, b orderKeyed) int { return bytes.Compare(a.k[:], b.k[:]) })
+func compareV6(a, b v6Key) int { return bytes.Compare(a.k[:], b.k[:]) }
+
+// reportOrder returns the positions of flows in the order of compareFlows.
+func reportOrder(flows []flow.Flow, h flow.PortHints) []int32 {
+	n6 := 0
+	for i := range flows {
+		if !flows[i].Key.Addr(flow.SideA).Is4() {
+			n6++
+		}
+	}
+	v4 := make([]v4Key, 0, len(flows)-n6)
+	v6 := make([]v6Key, 0, n6)
+	hugemem.Advise(v4)
+	for i := range flows {
+		f := &flows[i]
+		client, _ := f.Client(h)
+		server := client.Other()
+		ca, sa := f.Key.Addr(client), f.Key.Addr(server)
+		cp, sp := uint64(f.Key.Port(client)), uint64(f.Key.Port(server))
+		if ca.Is4() {
+			c4, s4 := ca.As4(), sa.As4()
+			v4 = append(v4, v4Key{
+				hi: uint64(f.Key.Proto)<<48 | uint64(binary.BigEndian.Uint32(s4[:]))<<16 | sp,
+				lo: uint64(binary.BigEndian.Uint32(c4[:]))<<16 | cp,
+				i:  int32(i),
+			})
+			continue
+		}
+		k := v6Key{i: int32(i)}
+		k.k[0] = byte(f.Key.Proto)
+		s16, c16 := sa.As16(), ca.As16()
+		copy(k.k[1:17], s16[:])
+		binary.BigEndian.PutUint16(k.k[17:], uint16(sp))
+		copy(k.k[19:35], c16[:])
+		binary.BigEndian.PutUint16(k.k[35:], uint16(cp))
+		v6 = append(v6, k)
+	}
+	// The IPv4 keys, most of them, sort in two halves on two CPUs.
+	a, b := v4, v4[:0]
+	var wg sync.WaitGroup
+	if runtime.GOMAXPROCS(0) > 1 && len(v4) >= 2*minPart {
+		a, b = v4[:len(v4)/2], v4[len(v4)/2:]
+		wg.Go(func() { slices.SortFunc(b, compareV4) })
+	}
+	slices.SortFunc(a, compareV4)
+	slices.SortFunc(v6, compareV6)
+	wg.Wait()
+
+	order := make([]int32, 0, len(flows))
+	for len(a)+len(b)+len(v6) > 0 {
+		// The lesser IPv4 head, if any, against the IPv6 head.
+		run := &b
+		if len(a) > 0 && (len(b) == 0 || compareV4(a[0], b[0]) < 0) {
+			run = &a
+		}
+		if len(*run) > 0 && (len(v6) == 0 || (*run)[0].proto() <= v6[0].k[0]) {
+			order, *run = append(order, (*run)[0].i), (*run)[1:]
+			continue
+		}
+		order, v6 = append(order, v6[0].i), v6[1:]
+	}
+	return order
 }
