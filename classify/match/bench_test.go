@@ -1,15 +1,13 @@
 package match_test
 
 import (
-	"bytes"
 	"net/netip"
 	"testing"
 
-	"github.com/wirecheck/wirecheck/capture"
-	"github.com/wirecheck/wirecheck/classify"
 	"github.com/wirecheck/wirecheck/classify/match"
 	"github.com/wirecheck/wirecheck/classify/profile"
 	"github.com/wirecheck/wirecheck/internal/gencap"
+	"github.com/wirecheck/wirecheck/internal/testobs"
 )
 
 // BenchmarkEvaluate judges every flow of a 50,000-flow capture of the
@@ -17,20 +15,8 @@ import (
 // and against storage-gateway/common (almost every flow unexpected, the
 // most work per flow). ns/flow is the figure to read.
 func BenchmarkEvaluate(b *testing.B) {
-	var buf bytes.Buffer
 	const flows = 50_000
-	if _, err := gencap.Write(&buf, gencap.Config{Packets: 4 * flows, Flows: flows, Seed: 1}); err != nil {
-		b.Fatal(err)
-	}
-	src, err := capture.NewReader("mix", &buf)
-	if err != nil {
-		b.Fatal(err)
-	}
-	c := classify.New(flows)
-	if err := c.Read("mix", src, nil); err != nil {
-		b.Fatal(err)
-	}
-	obs := c.Observation()
+	obs := testobs.Generated(b, gencap.Config{Packets: 4 * flows, Flows: flows, Seed: 1})
 	for _, bc := range []struct{ name, profile string }{
 		{"expected", "../../bench/profile.yaml"},
 		{"unexpected", "storage-gateway/common"},

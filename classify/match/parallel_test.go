@@ -1,36 +1,22 @@
 package match_test
 
 import (
-	"bytes"
 	"reflect"
 	"runtime"
 	"testing"
 
-	"github.com/wirecheck/wirecheck/capture"
-	"github.com/wirecheck/wirecheck/classify"
 	"github.com/wirecheck/wirecheck/classify/match"
 	"github.com/wirecheck/wirecheck/classify/profile"
 	"github.com/wirecheck/wirecheck/internal/gencap"
+	"github.com/wirecheck/wirecheck/internal/testobs"
 )
 
 // TestEvaluateParallelEqualsSerial: Evaluate shares the flows among the
 // CPUs; the result must be the one a single CPU builds, flow for flow,
 // names and reasons included, with allowed and with unexpected flows.
 func TestEvaluateParallelEqualsSerial(t *testing.T) {
-	var buf bytes.Buffer
 	const flows = 20_000 // several parts of match's minimum
-	if _, err := gencap.Write(&buf, gencap.Config{Packets: 4 * flows, Flows: flows, Seed: 5}); err != nil {
-		t.Fatal(err)
-	}
-	src, err := capture.NewReader("mix", &buf)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := classify.New(flows)
-	if err := c.Read("mix", src, nil); err != nil {
-		t.Fatal(err)
-	}
-	obs := c.Finish()
+	obs := testobs.Generated(t, gencap.Config{Packets: 4 * flows, Flows: flows, Seed: 5})
 	for _, ref := range []string{"../../bench/profile.yaml", "storage-gateway/common"} {
 		set, err := profile.Load(ref)
 		if err != nil {

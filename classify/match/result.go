@@ -83,6 +83,16 @@ type extra struct {
 	unverified, why          []string
 }
 
+// noExtra is the extra of a result that has none; never written.
+var noExtra extra
+
+func (f *FlowResult) extra() *extra {
+	if f.x == nil {
+		return &noExtra
+	}
+	return f.x
+}
+
 // Client and Server return the flow's endpoint addresses.
 func (f *FlowResult) Client() netip.Addr { return f.Flow.Key.Addr(f.ClientSide) }
 func (f *FlowResult) Server() netip.Addr { return f.Flow.Key.Addr(f.ClientSide.Other()) }
@@ -97,44 +107,18 @@ func (f *FlowResult) Service() string {
 
 // ClientNames and ServerNames return the host names learned for the
 // endpoints. Results share them: the caller must not modify them.
-func (f *FlowResult) ClientNames() []string {
-	if f.x == nil {
-		return nil
-	}
-	return f.x.clientNames
-}
-
-func (f *FlowResult) ServerNames() []string {
-	if f.x == nil {
-		return nil
-	}
-	return f.x.serverNames
-}
+func (f *FlowResult) ClientNames() []string { return f.extra().clientNames }
+func (f *FlowResult) ServerNames() []string { return f.extra().serverNames }
 
 // SNI returns the server name the TLS client asked for, if one was seen.
-func (f *FlowResult) SNI() string {
-	if f.x == nil {
-		return ""
-	}
-	return f.x.sni
-}
+func (f *FlowResult) SNI() string { return f.extra().sni }
 
 // Unverified explains matches made on a name-pattern peer whose name the
 // capture never showed.
-func (f *FlowResult) Unverified() []string {
-	if f.x == nil {
-		return nil
-	}
-	return f.x.unverified
-}
+func (f *FlowResult) Unverified() []string { return f.extra().unverified }
 
 // Why explains, for an unexpected flow, the rules that nearly matched.
-func (f *FlowResult) Why() []string {
-	if f.x == nil {
-		return nil
-	}
-	return f.x.why
-}
+func (f *FlowResult) Why() []string { return f.extra().why }
 
 // Packets and Bytes of both directions.
 func (f *FlowResult) Packets() uint64 { p, _ := f.Flow.Total(); return p }

@@ -9,11 +9,10 @@ import (
 	"testing"
 	"text/tabwriter"
 
-	"github.com/wirecheck/wirecheck/capture"
-	"github.com/wirecheck/wirecheck/classify"
 	"github.com/wirecheck/wirecheck/classify/match"
 	"github.com/wirecheck/wirecheck/classify/profile"
 	"github.com/wirecheck/wirecheck/internal/gencap"
+	"github.com/wirecheck/wirecheck/internal/testobs"
 )
 
 // TestFlowsTableIsTabwriters: the flows table, formatted in chunks on
@@ -21,19 +20,8 @@ import (
 // text/tabwriter makes of the report model's cells, on a capture of many
 // chunks with names, IPv6 and every protocol, with one CPU and with two.
 func TestFlowsTableIsTabwriters(t *testing.T) {
-	var capBuf bytes.Buffer
 	const flows = 3*flowChunk + 17
-	if _, err := gencap.Write(&capBuf, gencap.Config{Packets: 4 * flows, Flows: flows, Seed: 9}); err != nil {
-		t.Fatal(err)
-	}
-	src, err := capture.NewReader("mix", &capBuf)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := classify.New(flows)
-	if err := c.Read("mix", src, nil); err != nil {
-		t.Fatal(err)
-	}
+	obs := testobs.Generated(t, gencap.Config{Packets: 4 * flows, Flows: flows, Seed: 9})
 	set, err := profile.Load("../../bench/profile.yaml", "storage-gateway/common")
 	if err != nil {
 		t.Fatal(err)
@@ -42,7 +30,7 @@ func TestFlowsTableIsTabwriters(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res := m.Evaluate(c.Finish())
+	res := m.Evaluate(obs)
 
 	var want bytes.Buffer
 	tw := tabwriter.NewWriter(&want, 0, 0, 2, ' ', 0)

@@ -1,0 +1,4 @@
+// Package testobs gives tests and benchmarks of the packages after
+// classify (match, report) an Observation of generated traffic
+// (internal/gencap), read the way wirecheck analyse reads a file.
+package testobs

@@ -1,0 +1,29 @@
+package testobs
+
+import (
+	"bytes"
+	"testing"
+
+	"github.com/wirecheck/wirecheck/capture"
+	"github.com/wirecheck/wirecheck/classify"
+	"github.com/wirecheck/wirecheck/internal/gencap"
+)
+
+// Generated returns the Observation of the capture gencap writes for cfg,
+// failing tb if any step fails.
+func Generated(tb testing.TB, cfg gencap.Config) *classify.Observation {
+	tb.Helper()
+	var buf bytes.Buffer
+	if _, err := gencap.Write(&buf, cfg); err != nil {
+		tb.Fatal(err)
+	}
+	src, err := capture.NewReader("gencap", &buf)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	c := classify.New(cfg.Flows)
+	if err := c.Read("gencap", src, nil); err != nil {
+		tb.Fatal(err)
+	}
+	return c.Finish()
+}
