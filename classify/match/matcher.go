@@ -333,16 +333,18 @@ func (a *ruleArena) take(rs []*profile.Rule) []*profile.Rule {
 // The result refers to *f, which must not change while it is in use.
 func (m *Matcher) Flow(f *flow.Flow, host []netip.Prefix, nt *names.Table, sni map[flow.Key]string) FlowResult {
 	var fr FlowResult
-	m.judge(&fr, f, flowContext{host: hostSet(host), names: nt, sni: sni, hints: m.PortHints()})
+	ctx := flowContext{host: hostSet(host), names: nt, sni: sni, hints: m.PortHints()}
+	client, method := f.Client(ctx.hints)
+	m.judge(&fr, f, client, method, ctx)
 	return fr
 }
 
-// judge fills fr, which must be zero, with the judgement of f. It fills
+// judge fills fr, which must be zero, with the judgement of f, whose
+// client (f.Client) the caller has found. It fills
 // in place: Evaluate's results are a large array, and building each in a
 // local and copying it in cost a bulk write barrier per result while the
 // collector ran.
-func (m *Matcher) judge(fr *FlowResult, f *flow.Flow, ctx flowContext) {
-	client, method := f.Client(ctx.hints)
+func (m *Matcher) judge(fr *FlowResult, f *flow.Flow, client flow.Side, method flow.Method, ctx flowContext) {
 	server := client.Other()
 	fr.Flow = f
 	fr.ClientPort, fr.ServerPort = f.Key.Port(client), f.Key.Port(server)

@@ -200,7 +200,7 @@ func (m *Matcher) Evaluate(obs *classify.Observation) *Result {
 		res.HostInferred = len(res.Host) > 0
 	}
 	ctx := flowContext{host: hostSet(res.Host), names: obs.Names, sni: obs.SNI, hints: m.PortHints()}
-	order := reportOrder(obs.Flows, ctx.hints)
+	order, roles := reportOrder(obs.Flows, ctx.hints)
 	res.Flows = make([]FlowResult, len(obs.Flows))
 	hugemem.Advise(res.Flows) // page faults, not judging, were most of the cost for 1M flows
 	// Flows are judged independently, so the CPUs share them in
@@ -213,7 +213,8 @@ func (m *Matcher) Evaluate(obs *classify.Observation) *Result {
 			ctx := ctx
 			ctx.rules, ctx.hosts, ctx.extras = &ruleArena{}, map[netip.Addr][]string{}, map[extraKey]*extra{}
 			for j := lo; j < hi; j++ {
-				m.judge(&res.Flows[j], &obs.Flows[order[j]], ctx)
+				i := order[j]
+				m.judge(&res.Flows[j], &obs.Flows[i], roles[i].client, roles[i].method, ctx)
 			}
 		})
 	}
@@ -380,8 +381,16 @@ type v6Key struct {
 
 func compareV6(a, b v6Key) int { return bytes.Compare(a.k[:], b.k[:]) }
 
-// reportOrder returns the positions of flows in the order of compareFlows.
-func reportOrder(flows []flow.Flow, h flow.PortHints) []int32 {
+// role is who opened a flow, and how that was told (flow.Flow.Client).
+type role struct {
+	client flow.Side
+	method flow.Method
+}
+
+// reportOrder returns the positions of flows in the order of compareFlows,
+// and each flow's role, which the order needs and judging needs again.
+func reportOrder(flows []flow.Flow, h flow.PortHints) ([]int32, []role) {
+	roles := make([]role, len(flows))
 	n6 := 0
 	for i := range flows {
 		if !flows[i].Key.Addr(flow.SideA).Is4() {
@@ -393,7 +402,8 @@ func reportOrder(flows []flow.Flow, h flow.PortHints) []int32 {
 	hugemem.Advise(v4)
 	for i := range flows {
 		f := &flows[i]
-		client, _ := f.Client(h)
+		client, method := f.Client(h)
+		roles[i] = role{client, method}
 		server := client.Other()
 		ca, sa := f.Key.Addr(client), f.Key.Addr(server)
 		cp, sp := uint64(f.Key.Port(client)), uint64(f.Key.Port(server))
@@ -439,5 +449,5 @@ func reportOrder(flows []flow.Flow, h flow.PortHints) []int32 {
 		}
 		order, v6 = append(order, v6[0].i), v6[1:]
 	}
-	return order
+	return order, roles
 }
