@@ -31,10 +31,13 @@ const (
 type batch struct {
 	frames [batchFrames]capture.Frame
 	d      [batchFrames]decoded
-	n      int    // frames in d
-	read   uint64 // frames read from the source, those the filter refused included
-	buf    []byte // the frames' bytes
-	err    error  // the source's error (io.EOF at its end) after the frames of this batch
+	n      int // frames in frames (and in d when decoded)
+	// decoded is set when the reader filled d; otherwise the counting
+	// goroutine decodes the frames itself.
+	decoded bool
+	read    uint64 // frames read from the source, those the filter refused included
+	buf     []byte // the frames' bytes
+	err     error  // the source's error (io.EOF at its end) after the frames of this batch
 }
 
 // Read classifies every frame of src that keep accepts (every frame when keep
@@ -54,6 +57,12 @@ func (c *Classifier) Read(name string, src capture.Source, keep func(*capture.Fr
 	go readBatches(src, keep, c.table, free, full)
 	var n uint64
 	for b := range full {
+		if !b.decoded {
+			for i := range b.n {
+				c.Add(&b.frames[i])
+			}
+			b.n = 0
+		}
 		for i := range b.n {
 			if d := &b.d[i]; d.u.Key.Proto != 0 {
 				c.addTransport(d, &b.frames[i])
@@ -101,6 +110,12 @@ func readBatches(src capture.Source, keep func(*capture.Frame) bool, tab *flow.T
 			m, b.err = copyFrames(src, b)
 		}
 		b.n, b.read = 0, uint64(m)
+		// Decoding is the work the two goroutines share: the reader
+		// decodes while the counting goroutine has batches queued, and
+		// leaves it to the counting goroutine when that one would wait
+		// (reading the file alone keeps this goroutine about as busy as
+		// counting keeps the other).
+		b.decoded = len(full) > 0
 		for i := range m {
 			fr := &b.frames[i]
 			if keep != nil && !keep(fr) {
@@ -114,9 +129,11 @@ func readBatches(src capture.Source, keep func(*capture.Frame) bool, tab *flow.T
 			// batch's lines were last read by the counting goroutine's
 			// CPU, and reading one back after a first store into it (to
 			// hash the key) waited about 100 ns for the line, every packet.
-			err := p.Decode(fr.LinkType, fr.Data)
-			d.set(tab, &p, err, fr)
-			b.d[b.n] = d
+			if b.decoded {
+				err := p.Decode(fr.LinkType, fr.Data)
+				d.set(tab, &p, err, fr)
+				b.d[b.n] = d
+			}
 			b.n++
 		}
 		full <- b
