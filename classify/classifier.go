@@ -6,6 +6,7 @@ import (
 
 	"github.com/wirecheck/wirecheck/capture"
 	"github.com/wirecheck/wirecheck/classify/flow"
+	"github.com/wirecheck/wirecheck/classify/names"
 	"github.com/wirecheck/wirecheck/classify/packet"
 )
 
@@ -151,14 +152,14 @@ func (c *Classifier) AddInput(in Input) { c.inputs = append(c.inputs, in) }
 // Observation returns what was classified so far. It shares nothing with
 // the Classifier, which can go on adding frames.
 func (c *Classifier) Observation() *Observation {
-	return c.observation(slices.Clone(c.table.Flows()))
+	sni, nt := c.in.Snapshot()
+	return c.observation(slices.Clone(c.table.Flows()), sni, nt)
 }
 
-// observation builds the Observation around flows.
-func (c *Classifier) observation(flows []flow.Flow) *Observation {
+// observation builds the Observation around flows and what was learned.
+func (c *Classifier) observation(flows []flow.Flow, sni map[flow.Key]string, nt *names.Table) *Observation {
 	o := c.obs
-	o.Flows = flows
-	o.SNI, o.Names = c.in.Snapshot()
+	o.Flows, o.SNI, o.Names = flows, sni, nt
 	o.OrphanFragments = c.table.OrphanFragments
 	o.Inputs = slices.Clone(c.inputs)
 	o.Folded = c.folder.snapshot()

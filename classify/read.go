@@ -194,11 +194,11 @@ func (c *Classifier) endInput(name string, n uint64, err error) error {
 }
 
 // Finish returns what Observation returns, but hands the Observation the
-// flow table's own flows instead of a copy: the last call of a classifier
-// whose reading is done, which saves a copy of every flow (160 MB for a
-// million). The Classifier must not be used afterwards.
+// flow table's own flows, SNI and names instead of copies: the last call of
+// a classifier whose reading is done, which saves a copy of every flow
+// (152 MB for a million). The Classifier must not be used afterwards.
 func (c *Classifier) Finish() *Observation {
-	o := c.observation(c.table.Flows())
-	c.table = nil
+	o := c.observation(c.table.Flows(), c.in.sni, c.in.names)
+	c.table, c.in = nil, nil
 	return o
 }
