@@ -88,6 +88,15 @@ func (c *Classifier) full(k flow.Key) bool {
 // SetLimits sets the bounds; call it before the first Add.
 func (c *Classifier) SetLimits(l Limits) { c.lim = l }
 
+// ReserveFlows reserves room for as many flows as the limit allows (see
+// flow.Table.Reserve), for reading a file once; without a limit it does
+// nothing.
+func (c *Classifier) ReserveFlows() {
+	if c.lim.MaxFlows > 0 {
+		c.table.Reserve(c.lim.MaxFlows)
+	}
+}
+
 // fold counts a packet of a flow that the full table cannot take.
 func (c *Classifier) fold(p *packet.Parsed, k flow.Key, wireLen int) {
 	f := &c.folder

@@ -2,7 +2,9 @@ package main
 
 import (
 	"fmt"
+	"os"
 	"runtime"
+	"runtime/debug"
 
 	"github.com/spf13/cobra"
 
@@ -44,6 +46,16 @@ func readCaptures(cmd *cobra.Command, names []string, filter string, quiet bool,
 			return nil, err
 		}
 	}
+	// Read once: the flow array is reserved at the flow limit, and memory
+	// is used only as flows arrive (no growth copies, no outgrown arrays
+	// left behind). The collector counts the reservation as live heap,
+	// so at the default GOGC garbage could grow to its size before a
+	// collection: 25% keeps the peak near what is live (a million flows:
+	// 316 -> 272 MB, no slower); a GOGC the user set wins.
+	c.ReserveFlows()
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(25)
+	}
 	var readErrs []error
 	prog := startProgress(quiet, cmd.ErrOrStderr(), progressSources(files))
 	for _, f := range files {
@@ -56,9 +68,9 @@ func readCaptures(cmd *cobra.Command, names []string, filter string, quiet bool,
 		fmt.Fprintf(cmd.ErrOrStderr(), "wirecheck: %v (what was read before it is kept)\n", err)
 	}
 	obs := c.Finish() // c is done: its flows need no copy
-	// Reading leaves garbage (the flow table's outgrown arrays, a tenth
-	// of a large capture's heap): collected now, judging reuses it instead
-	// of faulting in new pages, which cost more here than the collection.
+	// Reading leaves garbage (the flow index's outgrown arrays, the
+	// inspector's grown maps): collected now, judging reuses it instead of
+	// faulting in new pages, which cost more here than the collection.
 	runtime.GC()
 	return obs, nil
 }
