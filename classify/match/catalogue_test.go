@@ -196,7 +196,7 @@ func judge(m *Matcher, tf testFlow, peer netip.Addr, peerName string) FlowResult
 // levelOf returns the level rule r had in m's run, and whether it matched
 // the flow of fr.
 func levelOf(m *Matcher, fr FlowResult, r *profile.Rule) (profile.Level, bool) {
-	if !slices.ContainsFunc(fr.Rules, func(x *profile.Rule) bool { return x.ID() == r.ID() }) {
+	if !slices.ContainsFunc(fr.Rules(), func(x *profile.Rule) bool { return x.ID() == r.ID() }) {
 		return 0, false
 	}
 	for _, c := range m.rules {
@@ -356,7 +356,7 @@ func checkRule(t *testing.T, m *Matcher, set *profile.Set, b *binder, r *profile
 				fr := judgeOne(tf, wrong)
 				if _, ok := levelOf(m, fr, r); ok {
 					t.Errorf("%s: matches, but the name is not one of group %s's", describe(tf, wrong), namedGroup)
-				} else if len(fr.Rules) == 0 && !strings.Contains(strings.Join(fr.Why(), "|"), r.ID()) {
+				} else if len(fr.Rules()) == 0 && !strings.Contains(strings.Join(fr.Why(), "|"), r.ID()) {
 					t.Errorf("%s: unexpected, but the report does not say why rule %s did not match: %q", describe(tf, wrong), r.ID(), fr.Why())
 				}
 			}

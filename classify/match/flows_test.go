@@ -54,5 +54,5 @@ func (tf testFlow) flow() *flow.Flow {
 
 // matched reports whether rule r is among the rules that matched.
 func matched(fr FlowResult, r *profile.Rule) bool {
-	return slices.ContainsFunc(fr.Rules, func(m *profile.Rule) bool { return m.ID() == r.ID() })
+	return slices.ContainsFunc(fr.Rules(), func(m *profile.Rule) bool { return m.ID() == r.ID() })
 }

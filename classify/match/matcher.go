@@ -256,12 +256,11 @@ type flowContext struct {
 	// hosts caches names.Hosts, which builds a new slice each time, for
 	// the many flows of one address; nil means no cache.
 	hosts map[netip.Addr][]string
-	// extras shares a result's names among the results that have the
-	// same (most flows have no explanations); nil means no sharing.
-	extras map[extraKey]*extra
-	// rules backs the Rules of many results, so that judging a flow does
-	// not allocate a slice of its own: Evaluate keeps one for the run.
-	rules *ruleArena
+	// extras shares a result's rules and names among the results that
+	// have the same (most flows have no explanations), and ruleSets the
+	// rule lists themselves; nil means no sharing.
+	extras   map[extraKey]*extra
+	ruleSets map[ruleSetKey][]*profile.Rule
 }
 
 // namesOf returns the host names learned for addr. Results share the
@@ -280,22 +279,52 @@ func (ctx *flowContext) namesOf(addr netip.Addr) []string {
 	return hs
 }
 
-// extraKey identifies an extra without explanations: names slices come
-// from the hosts cache, so their first element's address names them.
+// extraKey identifies an extra without explanations: rule lists come from
+// ruleSets and names slices from the hosts cache, so their first element's
+// address names them.
 type extraKey struct {
+	rules          **profile.Rule
 	client, server *string
 	sni            string
 }
 
-// extraOf returns the extra for these fields, nil when all are empty.
-func (ctx *flowContext) extraOf(clientNames, serverNames []string, sni string, unverified, why []string) *extra {
-	if len(clientNames)+len(serverNames)+len(sni)+len(unverified)+len(why) == 0 {
+// ruleSetKey is a rule list of up to eight rules (a flow matches one or
+// two); longer lists are not shared.
+type ruleSetKey [8]*profile.Rule
+
+// ruleSet returns the shared copy of rules.
+func (ctx *flowContext) ruleSet(rules []*profile.Rule) []*profile.Rule {
+	if len(rules) == 0 {
 		return nil
 	}
+	var k ruleSetKey
+	if ctx.ruleSets == nil || len(rules) > len(k) {
+		return slices.Clone(rules)
+	}
+	copy(k[:], rules)
+	rs, ok := ctx.ruleSets[k]
+	if !ok {
+		rs = slices.Clip(slices.Clone(rules)) // full: an append copies
+		ctx.ruleSets[k] = rs
+	}
+	return rs
+}
+
+// extraOf returns the extra for these fields, nil when all are empty.
+func (ctx *flowContext) extraOf(rules []*profile.Rule, clientNames, serverNames []string, sni string, unverified, why []string) *extra {
+	if len(rules)+len(clientNames)+len(serverNames)+len(sni)+len(unverified)+len(why) == 0 {
+		return nil
+	}
+	// shared, not rules: storing the parameter would make every
+	// caller's stack buffer escape to the heap.
+	shared := ctx.ruleSet(rules)
 	if ctx.extras == nil || ctx.hosts == nil || len(unverified)+len(why) > 0 {
-		return &extra{clientNames, serverNames, sni, unverified, why}
+		return &extra{shared, clientNames, serverNames, sni, unverified, why}
 	}
 	k := extraKey{sni: sni}
+	if len(shared) > 0 {
+		k.rules = &shared[0]
+	}
 	if len(clientNames) > 0 {
 		k.client = &clientNames[0]
 	}
@@ -304,29 +333,10 @@ func (ctx *flowContext) extraOf(clientNames, serverNames []string, sni string, u
 	}
 	x, ok := ctx.extras[k]
 	if !ok {
-		x = &extra{clientNames: clientNames, serverNames: serverNames, sni: sni}
+		x = &extra{rules: shared, clientNames: clientNames, serverNames: serverNames, sni: sni}
 		ctx.extras[k] = x
 	}
 	return x
-}
-
-// ruleArena hands out short []*profile.Rule from shared chunks.
-type ruleArena struct{ chunk []*profile.Rule }
-
-// take returns a copy of rs that lives in the arena.
-func (a *ruleArena) take(rs []*profile.Rule) []*profile.Rule {
-	if len(rs) == 0 {
-		return nil
-	}
-	if a == nil {
-		return slices.Clone(rs)
-	}
-	if cap(a.chunk)-len(a.chunk) < len(rs) {
-		a.chunk = make([]*profile.Rule, 0, max(4096, len(rs)))
-	}
-	start := len(a.chunk)
-	a.chunk = append(a.chunk, rs...)
-	return a.chunk[start:len(a.chunk):len(a.chunk)] // full: an append copies
 }
 
 // Flow judges one flow. host is the agent host's address set for the run.
@@ -406,13 +416,12 @@ func (m *Matcher) judge(fr *FlowResult, f *flow.Flow, client flow.Side, method f
 		why = append([]string{fmt.Sprintf("rule %s matched, but it only judges flows that other rules allow", rules[best].ID())}, why...)
 		rules, unverified, best = nil, nil, -1
 	}
-	fr.Rules = ctx.rules.take(rules)
 	if best >= 0 {
 		fr.Rule, fr.Level = rules[best], levels[best]
 		fr.Verdict = verdictOf(fr.Level)
 		why = nil // reasons for near misses only matter when nothing matched
 	}
-	fr.x = ctx.extraOf(clientNames, serverNames, sni, unverified, why)
+	fr.x = ctx.extraOf(rules, clientNames, serverNames, sni, unverified, why)
 }
 
 // endpoints are a flow's client and server with the names they go by.

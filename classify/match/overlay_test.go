@@ -79,8 +79,8 @@ func TestOverlayNeverAllowsAStrayFlow(t *testing.T) {
 			if fr.Verdict != tc.verdict || rule != tc.rule {
 				t.Errorf("verdict %s by %q, want %s by %q", fr.Verdict, rule, tc.verdict, tc.rule)
 			}
-			if tc.verdict == Unexpected && len(fr.Rules) != 0 {
-				t.Errorf("an unexpected flow lists matching rules %v", fr.Rules)
+			if tc.verdict == Unexpected && len(fr.Rules()) != 0 {
+				t.Errorf("an unexpected flow lists matching rules %v", fr.Rules())
 			}
 			if tc.whyContains != "" && !strings.Contains(strings.Join(fr.Why(), "|"), tc.whyContains) {
 				t.Errorf("why %q does not say %q", fr.Why(), tc.whyContains)

@@ -68,16 +68,16 @@ type FlowResult struct {
 	Verdict                FlowVerdict
 	Level                  profile.Level // the deciding rule's level in this run
 
-	Rule  *profile.Rule   // the rule that decided the verdict, nil when unexpected
-	Rules []*profile.Rule // every rule that matched
+	Rule *profile.Rule // the rule that decided the verdict, nil when unexpected
 
-	// x holds the names and explanations, which results with the same
-	// share, nil when there are none: Evaluate keeps a result per flow,
-	// and these fields inline were two thirds of one.
+	// x holds the matching rules, the names and the explanations, which
+	// results with the same share, nil when there are none: Evaluate keeps
+	// a result per flow, and these fields inline were four fifths of one.
 	x *extra
 }
 
 type extra struct {
+	rules                    []*profile.Rule
 	clientNames, serverNames []string
 	sni                      string
 	unverified, why          []string
@@ -92,6 +92,10 @@ func (f *FlowResult) extra() *extra {
 	}
 	return f.x
 }
+
+// Rules returns every rule that matched; results share the list, so the
+// caller must not modify it.
+func (f *FlowResult) Rules() []*profile.Rule { return f.extra().rules }
 
 // Client and Server return the flow's endpoint addresses.
 func (f *FlowResult) Client() netip.Addr { return f.Flow.Key.Addr(f.ClientSide) }
@@ -211,7 +215,7 @@ func (m *Matcher) Evaluate(obs *classify.Observation) *Result {
 		lo, hi := p*len(order)/parts, (p+1)*len(order)/parts
 		wg.Go(func() {
 			ctx := ctx
-			ctx.rules, ctx.hosts, ctx.extras = &ruleArena{}, map[netip.Addr][]string{}, map[extraKey]*extra{}
+			ctx.hosts, ctx.extras, ctx.ruleSets = map[netip.Addr][]string{}, map[extraKey]*extra{}, map[ruleSetKey][]*profile.Rule{}
 			for j := lo; j < hi; j++ {
 				i := order[j]
 				m.judge(&res.Flows[j], &obs.Flows[i], roles[i].client, roles[i].method, ctx)
@@ -232,7 +236,7 @@ func (m *Matcher) Evaluate(obs *classify.Observation) *Result {
 		byRule[res.Rules[i].Rule] = &res.Rules[i]
 	}
 	for i := range res.Flows {
-		for _, r := range res.Flows[i].Rules {
+		for _, r := range res.Flows[i].Rules() {
 			rr := byRule[r]
 			rr.Flows = append(rr.Flows, i)
 		}

@@ -291,7 +291,7 @@ func buildFlow(f *match.FlowResult) Flow {
 		id := f.Rule.ID()
 		out.Rule = &id
 	}
-	for _, r := range f.Rules {
+	for _, r := range f.Rules() {
 		out.Rules = append(out.Rules, r.ID())
 	}
 	return out
