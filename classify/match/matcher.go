@@ -349,11 +349,10 @@ func (m *Matcher) Flow(f *flow.Flow, host []netip.Prefix, nt *names.Table, sni m
 	return fr
 }
 
-// judge fills fr, which must be zero, with the judgement of f, whose
-// client (f.Client) the caller has found. It fills
-// in place: Evaluate's results are a large array, and building each in a
-// local and copying it in cost a bulk write barrier per result while the
-// collector ran.
+// judge fills fr, which must be zero, with the judgement of f, whose client
+// (f.Client) the caller has found. It fills in place: Evaluate's results
+// are a large array, and building each in a local and copying it in cost a
+// bulk write barrier per result while the collector ran.
 func (m *Matcher) judge(fr *FlowResult, f *flow.Flow, client flow.Side, method flow.Method, ctx flowContext) {
 	server := client.Other()
 	fr.Flow = f
@@ -379,7 +378,7 @@ func (m *Matcher) judge(fr *FlowResult, f *flow.Flow, client flow.Side, method f
 	}
 	peers := endpoints{clientAddr, clientNames, serverAddr, serverHosts}
 	// The matching rules and their levels collect here first, on the
-	// stack for the usual few, and move to the arena once known.
+	// stack for the usual few; the rules then go to the run's shared lists.
 	var rulesBuf [8]*profile.Rule
 	var levelsBuf [8]profile.Level
 	rules, levels := rulesBuf[:0], levelsBuf[:0]

@@ -72,7 +72,7 @@ type FlowResult struct {
 
 	// x holds the matching rules, the names and the explanations, which
 	// results with the same share, nil when there are none: Evaluate keeps
-	// a result per flow, and these fields inline were four fifths of one.
+	// a result per flow, and these fields inline were most of one.
 	x *extra
 }
 
@@ -208,7 +208,7 @@ func (m *Matcher) Evaluate(obs *classify.Observation) *Result {
 	res.Flows = make([]FlowResult, len(obs.Flows))
 	hugemem.Advise(res.Flows) // page faults, not judging, were most of the cost for 1M flows
 	// Flows are judged independently, so the CPUs share them in
-	// contiguous parts; each part has its own arena and name cache.
+	// contiguous parts; each part has its own caches.
 	parts := min(runtime.GOMAXPROCS(0), max(1, len(order)/minPart))
 	var wg sync.WaitGroup
 	for p := range parts {
@@ -411,7 +411,7 @@ func reportOrder(flows []flow.Flow, h flow.PortHints) ([]int32, []role) {
 		server := client.Other()
 		ca, sa := f.Key.Addr(client), f.Key.Addr(server)
 		cp, sp := uint64(f.Key.Port(client)), uint64(f.Key.Port(server))
-		if ca.Is4() {
+		if ca.Is4() && sa.Is4() { // a key's two addresses are of one family; As4 must not panic if not
 			c4, s4 := ca.As4(), sa.As4()
 			v4 = append(v4, v4Key{
 				hi: uint64(f.Key.Proto)<<48 | uint64(binary.BigEndian.Uint32(s4[:]))<<16 | sp,
