@@ -88,14 +88,18 @@ func (c *Classifier) full(k flow.Key) bool {
 // SetLimits sets the bounds; call it before the first Add.
 func (c *Classifier) SetLimits(l Limits) { c.lim = l }
 
-// ReserveFlows reserves room for as many flows as the limit allows (see
-// flow.Table.Reserve), for reading a file once; without a limit it does
-// nothing.
+// ReserveFlows reserves room for as many flows as the limit allows, up to
+// maxReserve (see flow.Table.Reserve), for reading a file once; beyond
+// that, and without a limit, the table grows as it needs.
 func (c *Classifier) ReserveFlows() {
 	if c.lim.MaxFlows > 0 {
-		c.table.Reserve(c.lim.MaxFlows)
+		c.table.Reserve(min(c.lim.MaxFlows, maxReserve))
 	}
 }
+
+// maxReserve bounds the reservation (152 MB of address space): a huge
+// --max-flows must not ask the kernel for more than it will map.
+const maxReserve = 1 << 20
 
 // fold counts a packet of a flow that the full table cannot take.
 func (c *Classifier) fold(p *packet.Parsed, k flow.Key, wireLen int) {
