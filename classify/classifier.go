@@ -83,14 +83,14 @@ func (c *Classifier) count(time int64, wireLen int) {
 func (c *Classifier) addTransport(d *decoded, fr *capture.Frame) int {
 	u := &d.u
 	c.count(u.Time, int(u.WireLen))
-	if c.full(u.Key) {
-		// Folding needs the whole packet (Read's counting side does not
-		// have it): once the table is full, which costs a decode more.
+	i, _ := c.table.Add(u)
+	if i < 0 {
+		// The table is full. Folding needs the whole packet (Read's
+		// counting side does not have it), which costs a decode more.
 		c.p.Decode(fr.LinkType, fr.Data)
 		c.fold(&c.p, u.Key, int(u.WireLen))
 		return -1
 	}
-	i, _ := c.table.Add(u)
 	if len(d.payload) > 0 {
 		t := u.Key.From(u.Side)
 		c.in.Payload(c.table.Flow(i), u.Side, &t, d.payload)
@@ -131,9 +131,7 @@ func (c *Classifier) addParsed(p *packet.Parsed, err error, fr *capture.Frame) {
 		}
 	case packet.KindICMPError:
 		// A full table takes no new flow from an error's quote either.
-		if k, _ := flow.KeyOf(p.Quoted); !c.full(k) {
-			c.table.ICMPError(p, fr.Time)
-		}
+		c.table.ICMPError(p, fr.Time)
 		// The error itself is not part of the flow's counts; it is
 		// summarised below with other ICMP.
 	}

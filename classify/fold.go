@@ -80,13 +80,11 @@ type folder struct {
 	services map[FoldKey]*FoldedService
 }
 
-// full reports whether a packet of flow key k must be folded.
-func (c *Classifier) full(k flow.Key) bool {
-	return c.lim.MaxFlows > 0 && c.table.Len() >= c.lim.MaxFlows && c.table.Lookup(k) < 0
-}
-
 // SetLimits sets the bounds; call it before the first Add.
-func (c *Classifier) SetLimits(l Limits) { c.lim = l }
+func (c *Classifier) SetLimits(l Limits) {
+	c.lim = l
+	c.table.SetMax(l.MaxFlows)
+}
 
 // ReserveFlows reserves room for as many flows as the limit allows, up to
 // maxReserve (see flow.Table.Reserve), for reading a file once; beyond

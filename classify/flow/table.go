@@ -17,7 +17,14 @@ type Table struct {
 	// OrphanFragments counts later fragments whose first fragment was not
 	// seen (or was forgotten): they are in no flow.
 	OrphanFragments uint64
+
+	max int // the most flows the table takes; 0: no limit
 }
+
+// SetMax makes the table take no new flow once it holds n (0: no limit).
+// Packets of flows it holds are still counted; Add, Packet and ICMPError
+// return -1 for a packet that would start one more.
+func (t *Table) SetMax(n int) { t.max = n }
 
 type fragVal struct {
 	flow int32
@@ -86,6 +93,9 @@ func (t *Table) getHashed(k Key, h uint64) (int, bool) {
 	if i >= 0 {
 		return i, false
 	}
+	if t.max > 0 && len(t.flows) >= t.max {
+		return -1, false // full: the one lookup a packet costs also says so
+	}
 	i = len(t.flows)
 	if i == cap(t.flows) {
 		// Double, rather than append's quarter steps for large slices:
@@ -112,7 +122,7 @@ func (t *Table) Packet(p *packet.Parsed, ts int64, wireLen int) (i int, s Side, 
 	var u Packet
 	u.Set(t, p, ts, wireLen)
 	i, isNew = t.Add(&u)
-	if p.FirstFragment {
+	if p.FirstFragment && i >= 0 {
 		t.FirstFragment(p, i, u.Side)
 	}
 	return i, u.Side, isNew
@@ -128,6 +138,9 @@ func (t *Table) Hash(k *Key) uint64 { return t.index.hash(k) }
 // FirstFragment, for its later fragments.
 func (t *Table) Add(p *Packet) (i int, isNew bool) {
 	i, isNew = t.getHashed(p.Key, p.Hash)
+	if i < 0 {
+		return -1, false
+	}
 	t.flows[i].count(p.Side, p.Time, int(p.WireLen), int(p.PayloadLen), p.TCPFlags, p.ICMPType)
 	return i, isNew
 }
@@ -166,6 +179,9 @@ func (t *Table) ICMPError(p *packet.Parsed, ts int64) int {
 	}
 	k, s := KeyOf(p.Quoted)
 	i, isNew := t.get(k)
+	if i < 0 {
+		return -1
+	}
 	f := &t.flows[i]
 	if isNew {
 		f.First, f.Last, f.FirstSide = ts, ts, s
