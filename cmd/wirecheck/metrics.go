@@ -91,8 +91,8 @@ func newCollector(s *service) *collector {
 		forbidden:   d("forbidden_flows_total", "New flows a forbidden rule matched, alerted."),
 		ruleStatus:  d("required_rule_status", "Status of each required rule: 1 for the current status, 0 for the others.", "profile", "rule", "status"),
 		ruleFlows:   d("rule_flows", "Flows the rule matched in the latest evaluation.", "profile", "rule"),
-		rulePackets: d("rule_packets_total", "Packets of the flows the rule matched, both directions (drops when flows are evicted from a full kernel map).", "profile", "rule"),
-		ruleBytes:   d("rule_bytes_total", "Bytes of the flows the rule matched, both directions.", "profile", "rule"),
+		rulePackets: d("rule_packets", "Packets of the flows the rule matches now, both directions: a gauge, as it falls when flows are evicted from a full kernel map.", "profile", "rule"),
+		ruleBytes:   d("rule_bytes", "Bytes of the flows the rule matches now, both directions (a gauge, as rule_packets).", "profile", "rule"),
 		packets:     d("packets_total", "Frames the engine saw."),
 		bytes:       d("bytes_total", "Bytes of the frames the engine saw."),
 		created:     d("kernel_flows_created_total", "Flows the eBPF program created in its map."),
@@ -172,8 +172,8 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 			}
 		}
 		gauge(c.ruleFlows, float64(r.flows), r.profile, r.name)
-		counter(c.rulePackets, r.packets, r.profile, r.name)
-		counter(c.ruleBytes, r.bytes, r.profile, r.name)
+		gauge(c.rulePackets, float64(r.packets), r.profile, r.name)
+		gauge(c.ruleBytes, float64(r.bytes), r.profile, r.name)
 	}
 	counter(c.packets, snap.packets)
 	counter(c.bytes, snap.bytes)

@@ -500,7 +500,7 @@ func TestWatchSoakMillionFlows(t *testing.T) {
 			t.Errorf("%s = %v, want %v", c.name, got, c.want)
 		}
 	}
-	if got := metricValue(t, mf, "wirecheck_rule_packets_total", "rule", "nfs"); got != 2*flows {
+	if got := metricValue(t, mf, "wirecheck_rule_packets", "rule", "nfs"); got != 2*flows {
 		t.Errorf("nfs rule packets %v, want %d", got, 2*flows)
 	}
 	if got := metricValue(t, mf, "wirecheck_required_rule_status", "rule", "nfs", "status", "seen"); got != 1 {

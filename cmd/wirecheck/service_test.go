@@ -249,10 +249,10 @@ func TestMetricsHoldEvaluatedState(t *testing.T) {
 		{"wirecheck_required_rule_status", []string{"rule", "nfs", "status", "seen"}, 1},
 		{"wirecheck_required_rule_status", []string{"rule", "nfs", "status", "missing"}, 0},
 		{"wirecheck_required_rule_status", []string{"rule", "ntp", "status", "missing"}, 1},
-		{"wirecheck_rule_packets_total", []string{"profile", "wirecheck-test/service", "rule", "nfs"}, 18},
-		{"wirecheck_rule_bytes_total", []string{"rule", "nfs"}, 5000},
+		{"wirecheck_rule_packets", []string{"profile", "wirecheck-test/service", "rule", "nfs"}, 18},
+		{"wirecheck_rule_bytes", []string{"rule", "nfs"}, 5000},
 		{"wirecheck_rule_flows", []string{"rule", "nfs"}, 1},
-		{"wirecheck_rule_packets_total", []string{"rule", "ntp"}, 0},
+		{"wirecheck_rule_packets", []string{"rule", "ntp"}, 0},
 		{"wirecheck_packets_total", nil, 25},
 		{"wirecheck_bytes_total", nil, 5300},
 		{"wirecheck_up", []string{"interface", "lo"}, 1},
@@ -263,6 +263,13 @@ func TestMetricsHoldEvaluatedState(t *testing.T) {
 	}
 	if _, ok := lookupMetric(mf, "wirecheck_required_rule_status", "rule", "telnet"); ok {
 		t.Error("a forbidden rule has a required-rule status")
+	}
+	// Prometheus takes a counter's fall for a restart: only what never
+	// falls may be a counter, and counters end in _total.
+	for name, fam := range mf {
+		if isCounter := fam.GetType() == dto.MetricType_COUNTER; isCounter != strings.HasSuffix(name, "_total") {
+			t.Errorf("%s is a %s: counters, and only counters, end in _total", name, fam.GetType())
+		}
 	}
 
 	// Second interval: a second NFS connection and a telnet attempt.
@@ -278,8 +285,8 @@ func TestMetricsHoldEvaluatedState(t *testing.T) {
 		labels []string
 		want   float64
 	}{
-		{"wirecheck_rule_packets_total", []string{"rule", "nfs"}, 28},
-		{"wirecheck_rule_bytes_total", []string{"rule", "nfs"}, 6000},
+		{"wirecheck_rule_packets", []string{"rule", "nfs"}, 28},
+		{"wirecheck_rule_bytes", []string{"rule", "nfs"}, 6000},
 		{"wirecheck_rule_flows", []string{"rule", "nfs"}, 2},
 		{"wirecheck_flows", []string{"verdict", "forbidden"}, 1},
 		{"wirecheck_forbidden_flows_total", nil, 1},
@@ -405,7 +412,7 @@ func TestReloadKeepsCounts(t *testing.T) {
 	if v := metricValue(t, mf, "wirecheck_flows", "verdict", "unexpected"); v != 0 {
 		t.Errorf("after reload %v unexpected flows, want 0 (the new rule allows 7777)", v)
 	}
-	if v := metricValue(t, mf, "wirecheck_rule_packets_total", "rule", "odd"); v != 3 {
+	if v := metricValue(t, mf, "wirecheck_rule_packets", "rule", "odd"); v != 3 {
 		t.Errorf("new rule's packets %v, want the 3 counted before the reload", v)
 	}
 	if v := metricValue(t, mf, "wirecheck_profile_reloads_total", "result", "success"); v != 1 {
