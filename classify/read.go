@@ -11,11 +11,12 @@ import (
 )
 
 // Read splits the work of a file between two goroutines when there are two
-// CPUs to run them. The reader reads frames (system calls, decompression),
-// applies the filter, decodes each frame and computes its flow key and hash;
-// the caller's goroutine does the rest in the frames' order (flow table,
-// payload inspection, counts), so the Observation is the one Add would build
-// frame by frame.
+// CPUs to run them. The reader reads frames (system calls, decompression)
+// and applies the filter; the caller's goroutine does the rest in the
+// frames' order (flow table, payload inspection, counts), so the
+// Observation is the one Add would build frame by frame. Decoding a frame
+// and computing its flow key and hash is done by whichever goroutine would
+// otherwise wait (readBatches).
 //
 // Frames travel in batches of up to batchFrames. A capture.BatchSource (a
 // capture file) reads them straight into the batch's buffer; other sources
@@ -57,16 +58,13 @@ func (c *Classifier) Read(name string, src capture.Source, keep func(*capture.Fr
 	go readBatches(src, keep, c.table, free, full)
 	var n uint64
 	for b := range full {
-		if !b.decoded {
-			for i := range b.n {
-				c.Add(&b.frames[i])
-			}
-			b.n = 0
-		}
 		for i := range b.n {
-			if d := &b.d[i]; d.u.Key.Proto != 0 {
+			switch d := &b.d[i]; {
+			case !b.decoded: // the reader left the decoding to this goroutine
+				c.Add(&b.frames[i])
+			case d.u.Key.Proto != 0:
 				c.addTransport(d, &b.frames[i])
-			} else {
+			default:
 				fr := &b.frames[i]
 				err := c.p.Decode(fr.LinkType, fr.Data)
 				c.addParsed(&c.p, err, fr)
