@@ -14,6 +14,7 @@ import (
 	"github.com/wirecheck/wirecheck/classify/profile"
 	"github.com/wirecheck/wirecheck/classify/report"
 	"github.com/wirecheck/wirecheck/classify/suggest"
+	"github.com/wirecheck/wirecheck/internal/textout"
 )
 
 // TB is the part of testing.TB the assertions use; *testing.T and
@@ -92,6 +93,20 @@ func matcher(opts Options) (*match.Matcher, error) {
 // It returns the result (nil when the capture could not be analysed).
 func AssertConforms(t TB, capturePath string, opts Options) *match.Result {
 	t.Helper()
+	res := check(t, capturePath, opts)
+	if res == nil {
+		return nil
+	}
+	if res.Verdict != match.Conformant {
+		t.Errorf("%s", Explain(capturePath, res))
+	}
+	return res
+}
+
+// check is Check for the asserts: a capture that could not be read at all
+// is fatal, damage after some packets an error on a result that still counts.
+func check(t TB, capturePath string, opts Options) *match.Result {
+	t.Helper()
 	res, err := Check(capturePath, opts)
 	if res == nil {
 		t.Fatalf("conformtest: %v", err)
@@ -99,9 +114,6 @@ func AssertConforms(t TB, capturePath string, opts Options) *match.Result {
 	}
 	if err != nil {
 		t.Errorf("conformtest: %v (the result covers the packets before)", err)
-	}
-	if res.Verdict != match.Conformant {
-		t.Errorf("%s", Explain(capturePath, res))
 	}
 	return res
 }
@@ -119,13 +131,9 @@ func AssertNoWorseThan(t TB, capturePath, baselineReport string, opts Options) *
 		t.Fatalf("conformtest: baseline: %v", err)
 		return nil
 	}
-	res, err := Check(capturePath, opts)
+	res := check(t, capturePath, opts)
 	if res == nil {
-		t.Fatalf("conformtest: %v", err)
 		return nil
-	}
-	if err != nil {
-		t.Errorf("conformtest: %v (the result covers the packets before)", err)
 	}
 	d := drift.Compare(baselineReport, base, capturePath, report.Build(res))
 	if d.Worse {
@@ -167,7 +175,7 @@ func Explain(capturePath string, res *match.Result) string {
 	case match.Inconclusive:
 		fmt.Fprintf(&b, "%s: could not decide against %s (host %s): the capture is incomplete and some required flows were not seen", capturePath, strings.Join(res.Profiles, ", "), host)
 	default:
-		fmt.Fprintf(&b, "%s does not conform to %s (host %s): %d %s", capturePath, strings.Join(res.Profiles, ", "), host, fails, plural(fails, "problem", "problems"))
+		fmt.Fprintf(&b, "%s does not conform to %s (host %s): %d %s", capturePath, strings.Join(res.Profiles, ", "), host, fails, textout.Plural(fails, "problem", "problems"))
 	}
 	n := 0
 	for _, p := range problems {
@@ -198,13 +206,6 @@ func Explain(capturePath string, res *match.Result) string {
 		}
 	}
 	return strings.TrimRight(b.String(), "\n")
-}
-
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return one
-	}
-	return many
 }
 
 // indent prefixes every line with two spaces, so a diff nests under the

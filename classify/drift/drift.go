@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/wirecheck/wirecheck/classify/report"
+	"github.com/wirecheck/wirecheck/internal/textout"
 )
 
 // Version names the JSON schema of a Diff.
@@ -193,7 +194,7 @@ func (d *Diff) count(i Impact) {
 
 func summarise(name string, r *report.Report) Summary {
 	return Summary{
-		Name: name, Verdict: r.Verdict, Profiles: nonNil(r.Profiles), Host: nonNil(r.Host.Addresses),
+		Name: name, Verdict: r.Verdict, Profiles: textout.NonNil(r.Profiles), Host: textout.NonNil(r.Host.Addresses),
 		Complete: r.Complete, Packets: r.Summary.Packets, Flows: len(r.Flows), First: r.Summary.First,
 	}
 }
@@ -347,11 +348,7 @@ func group(r *report.Report) map[Identity]*FlowSide {
 		if !slices.Contains(s.States, f.State) {
 			s.States = append(s.States, f.State)
 		}
-		names := f.Names.Server
-		if len(names) == 0 && f.Names.SNI != "" {
-			names = []string{f.Names.SNI}
-		}
-		for _, n := range names {
+		for _, n := range f.Names.ServerLabels() {
 			if !slices.Contains(s.Names, n) {
 				s.Names = append(s.Names, n)
 			}
@@ -366,7 +363,7 @@ func group(r *report.Report) map[Identity]*FlowSide {
 	for _, s := range m {
 		slices.Sort(s.States)
 		slices.Sort(s.Names)
-		s.States, s.Names = nonNil(s.States), nonNil(s.Names)
+		s.States, s.Names = textout.NonNil(s.States), textout.NonNil(s.Names)
 	}
 	return m
 }
@@ -489,11 +486,4 @@ func orNone(s []string) string {
 		return "none"
 	}
 	return strings.Join(s, ", ")
-}
-
-func nonNil[T any](s []T) []T {
-	if s == nil {
-		return []T{}
-	}
-	return s
 }

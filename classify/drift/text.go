@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"text/tabwriter"
+
+	"github.com/wirecheck/wirecheck/internal/textout"
 )
 
 // JSON writes the diff as indented JSON (schema Version).
@@ -24,31 +26,31 @@ func (d *Diff) JSON(w io.Writer) error {
 // makes them hard to compare, then the rules and flows that changed, worse
 // first.
 func (d *Diff) Text(w io.Writer) error {
-	ew := printer{bufio.NewWriter(w)}
+	ew := textout.Printer{Writer: bufio.NewWriter(w)}
 	c := d.Counts
-	tally := fmt.Sprintf("%d %s for the worse, %d for the better, %d other", c.Worse, plural(c.Worse, "change", "changes"), c.Better, c.Neutral)
+	tally := fmt.Sprintf("%d %s for the worse, %d for the better, %d other", c.Worse, textout.Plural(c.Worse, "change", "changes"), c.Better, c.Neutral)
 	switch {
 	case c.Worse > 0:
-		ew.printf("WORSE: %s\n", tally)
+		ew.Printf("WORSE: %s\n", tally)
 	case c.Better > 0:
-		ew.printf("BETTER: %s\n", tally)
+		ew.Printf("BETTER: %s\n", tally)
 	case c.Neutral > 0:
-		ew.printf("CHANGED: %s\n", tally)
+		ew.Printf("CHANGED: %s\n", tally)
 	default:
-		ew.printf("SAME: no flow appeared, vanished or changed, and no rule changed status\n")
+		ew.Printf("SAME: no flow appeared, vanished or changed, and no rule changed status\n")
 	}
 	for _, s := range []struct {
 		label string
 		s     Summary
 	}{{"old", d.Old}, {"new", d.New}} {
-		ew.printf("%s: %s: %s, %d %s, %d packets\n", s.label, s.s.Name, s.s.Verdict, s.s.Flows, plural(s.s.Flows, "flow", "flows"), s.s.Packets)
+		ew.Printf("%s: %s: %s, %d %s, %d packets\n", s.label, s.s.Name, s.s.Verdict, s.s.Flows, textout.Plural(s.s.Flows, "flow", "flows"), s.s.Packets)
 	}
 	for _, n := range d.Notes {
-		ew.printf("note: %s\n", n)
+		ew.Printf("note: %s\n", n)
 	}
 
 	if len(d.Rules) > 0 {
-		ew.printf("\nRules whose status changed:\n")
+		ew.Printf("\nRules whose status changed:\n")
 		tw := tabwriter.NewWriter(ew, 0, 0, 2, ' ', 0)
 		fmt.Fprintf(tw, "  IMPACT\tRULE\tLEVEL\tOLD\tNEW\n")
 		for _, r := range d.Rules {
@@ -76,7 +78,7 @@ func (d *Diff) Text(w io.Writer) error {
 		if len(rows) == 0 {
 			continue
 		}
-		ew.printf("\n%s:\n", sec.title)
+		ew.Printf("\n%s:\n", sec.title)
 		tw := tabwriter.NewWriter(ew, 0, 0, 2, ' ', 0)
 		if sec.change == Changed {
 			fmt.Fprintf(tw, "  IMPACT\tPROTO\tCLIENT\tSERVER\tDIR\tFLOWS\tCHANGE\n")
@@ -144,16 +146,3 @@ func mark(i Impact) string {
 	}
 	return string(i)
 }
-
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return one
-	}
-	return many
-}
-
-// printer buffers a writer's output. bufio.Writer keeps the first write
-// error and returns it from Flush, so the writers print freely and check once.
-type printer struct{ *bufio.Writer }
-
-func (p printer) printf(format string, args ...any) { fmt.Fprintf(p, format, args...) }

@@ -3,6 +3,8 @@ package match
 import (
 	"fmt"
 	"strings"
+
+	"github.com/wirecheck/wirecheck/internal/textout"
 )
 
 // foldedProblem says that flows beyond the flow limit were counted per
@@ -19,7 +21,7 @@ func (r *Result) foldedProblem() (Problem, bool) {
 			top = append(top, fmt.Sprintf("and %d more", len(fo.Services)-i))
 			break
 		}
-		top = append(top, fmt.Sprintf("%s %s (%s)", s.Direction, ProtoPort(s.Proto, s.ServerPort), plural(s.Flows, "flow")))
+		top = append(top, fmt.Sprintf("%s %s (%s)", s.Direction, ProtoPort(s.Proto, s.ServerPort), textout.Count(s.Flows, "flow")))
 	}
 	n := fmt.Sprint(fo.Flows)
 	if !fo.Exact {

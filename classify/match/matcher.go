@@ -288,6 +288,16 @@ type extraKey struct {
 	sni            string
 }
 
+// newExtra returns x with its server labels, made once for the results that
+// share it rather than at every use.
+func newExtra(x extra) *extra {
+	x.serverLabels = x.serverNames
+	if len(x.serverLabels) == 0 && x.sni != "" {
+		x.serverLabels = []string{x.sni}
+	}
+	return &x
+}
+
 // ruleSetKey is a rule list of up to eight rules (a flow matches one or
 // two); longer lists are not shared.
 type ruleSetKey [8]*profile.Rule
@@ -319,7 +329,7 @@ func (ctx *flowContext) extraOf(rules []*profile.Rule, clientNames, serverNames 
 	// caller's stack buffer escape to the heap.
 	shared := ctx.ruleSet(rules)
 	if ctx.extras == nil || ctx.hosts == nil || len(unverified)+len(why) > 0 {
-		return &extra{shared, clientNames, serverNames, sni, unverified, why}
+		return newExtra(extra{rules: shared, clientNames: clientNames, serverNames: serverNames, sni: sni, unverified: unverified, why: why})
 	}
 	k := extraKey{sni: sni}
 	if len(shared) > 0 {
@@ -333,7 +343,7 @@ func (ctx *flowContext) extraOf(rules []*profile.Rule, clientNames, serverNames 
 	}
 	x, ok := ctx.extras[k]
 	if !ok {
-		x = &extra{rules: shared, clientNames: clientNames, serverNames: serverNames, sni: sni}
+		x = newExtra(extra{rules: shared, clientNames: clientNames, serverNames: serverNames, sni: sni})
 		ctx.extras[k] = x
 	}
 	return x
@@ -372,11 +382,7 @@ func (m *Matcher) judge(fr *FlowResult, f *flow.Flow, client flow.Side, method f
 		fr.Mismatch = true
 	}
 
-	serverHosts := serverNames
-	if sni != "" && !slices.Contains(serverHosts, sni) {
-		serverHosts = append(slices.Clone(serverHosts), sni)
-	}
-	peers := endpoints{clientAddr, clientNames, serverAddr, serverHosts}
+	peers := endpoints{clientAddr, clientNames, serverAddr, serverHosts(serverNames, sni)}
 	// The matching rules and their levels collect here first, on the
 	// stack for the usual few; the rules then go to the run's shared lists.
 	var rulesBuf [8]*profile.Rule
@@ -421,6 +427,15 @@ func (m *Matcher) judge(fr *FlowResult, f *flow.Flow, client flow.Side, method f
 		why = nil // reasons for near misses only matter when nothing matched
 	}
 	fr.x = ctx.extraOf(rules, clientNames, serverNames, sni, unverified, why)
+}
+
+// serverHosts is what a server's name patterns are matched against: the
+// names DNS gave it and the name a TLS client asked for.
+func serverHosts(names []string, sni string) []string {
+	if sni == "" || slices.Contains(names, sni) {
+		return names
+	}
+	return append(slices.Clone(names), sni)
 }
 
 // endpoints are a flow's client and server with the names they go by.

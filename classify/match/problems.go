@@ -10,6 +10,7 @@ import (
 	"github.com/wirecheck/wirecheck/classify/ipproto"
 	"github.com/wirecheck/wirecheck/classify/profile"
 	"github.com/wirecheck/wirecheck/classify/service"
+	"github.com/wirecheck/wirecheck/internal/textout"
 )
 
 // ProblemKind classifies a problem.
@@ -125,13 +126,9 @@ func (f *FlowResult) What() string {
 	if f.Service() != "" {
 		svc = " (" + f.Service() + ")"
 	}
-	server := f.ServerNames()
-	if len(server) == 0 && f.SNI() != "" {
-		server = []string{f.SNI()}
-	}
 	// Concatenation, not Sprintf: one line per flow when every flow fails.
 	return f.Direction.String() + " " + ProtoPort(f.Proto, f.ServerPort) + svc +
-		" from " + Endpoint(f.Client(), f.ClientNames()) + " to " + Endpoint(f.Server(), server)
+		" from " + Endpoint(f.Client(), f.ClientNames()) + " to " + Endpoint(f.Server(), f.ServerLabels())
 }
 
 // stateText says how a flow went, with the counts that prove it.
@@ -139,22 +136,14 @@ func stateText(f *FlowResult) string {
 	c := f.ClientSide
 	switch f.State {
 	case flow.StateUnanswered:
-		return plural(uint64(f.Flow.SYNs[c]), "SYN") + ", no answer"
+		return textout.Count(uint64(f.Flow.SYNs[c]), "SYN") + ", no answer"
 	case flow.StateRefused:
 		return "refused (SYN answered by RST)"
 	case flow.StateUnreachable:
 		return fmt.Sprintf("unreachable (%s from %s)", UnreachableName(f.Flow.UnreachableType, f.Flow.UnreachableCode), netip.AddrFrom16(f.Flow.UnreachableFrom).Unmap())
 	}
 	p, b := f.Flow.Total()
-	return f.State.String() + ", " + plural(p, "packet") + ", " + plural(b, "byte")
-}
-
-// plural writes "1 packet" and "3 packets": the problem lines are read by people.
-func plural(n uint64, word string) string {
-	if n == 1 {
-		return "1 " + word
-	}
-	return strconv.FormatUint(n, 10) + " " + word + "s"
+	return f.State.String() + ", " + textout.Count(p, "packet") + ", " + textout.Count(b, "byte")
 }
 
 func (r *Result) blockedText(rr RuleResult) string {
@@ -163,12 +152,8 @@ func (r *Result) blockedText(rr RuleResult) string {
 	if n := len(rr.Flows) - 1; n > 0 {
 		more = fmt.Sprintf(" (and %d more failed attempts)", n)
 	}
-	server := f.ServerNames()
-	if len(server) == 0 && f.SNI() != "" {
-		server = []string{f.SNI()}
-	}
 	return fmt.Sprintf("blocked: %s to %s: %s%s — %s; required by %s",
-		ProtoPort(f.Proto, f.ServerPort), Endpoint(f.Server(), server), stateText(f), more, remedy(f), rr.Rule.ID())
+		ProtoPort(f.Proto, f.ServerPort), Endpoint(f.Server(), f.ServerLabels()), stateText(f), more, remedy(f), rr.Rule.ID())
 }
 
 // remedy says what a failed attempt most likely means.

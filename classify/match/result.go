@@ -81,6 +81,7 @@ type extra struct {
 	clientNames, serverNames []string
 	sni                      string
 	unverified, why          []string
+	serverLabels             []string // serverNames, else the SNI
 }
 
 // noExtra is the extra of a result that has none; never written.
@@ -113,6 +114,14 @@ func (f *FlowResult) Service() string {
 // endpoints. Results share them: the caller must not modify them.
 func (f *FlowResult) ClientNames() []string { return f.extra().clientNames }
 func (f *FlowResult) ServerNames() []string { return f.extra().serverNames }
+
+// ServerLabels returns what people know the server by: the names DNS gave
+// it, else the name a TLS client asked for (SNI), else nothing.
+func (f *FlowResult) ServerLabels() []string { return f.extra().serverLabels }
+
+// ServerHosts returns every name the server's name patterns are matched
+// against: its names and its SNI.
+func (f *FlowResult) ServerHosts() []string { return serverHosts(f.ServerNames(), f.SNI()) }
 
 // SNI returns the server name the TLS client asked for, if one was seen.
 func (f *FlowResult) SNI() string { return f.extra().sni }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/wirecheck/wirecheck/classify/match"
 	"github.com/wirecheck/wirecheck/classify/profile"
+	"github.com/wirecheck/wirecheck/internal/textout"
 )
 
 // ruleWhat names what a rule allows in one phrase: "TCP/UDP 111 nfs-clients
@@ -36,7 +37,7 @@ func ruleLevel(rr *match.RuleResult) string {
 func flowLine(f *Flow) string {
 	s := fmt.Sprintf("%s %s -> %s %s, %d %s, %d %s", f.Proto,
 		joinHostPort(f.Client, f.ClientPort, f.Proto), joinHostPort(f.Server, f.ServerPort, f.Proto),
-		f.State, f.Packets, plural(int(f.Packets), "packet", "packets"), f.Bytes, plural(int(f.Bytes), "byte", "bytes"))
+		f.State, f.Packets, textout.Plural(int(f.Packets), "packet", "packets"), f.Bytes, textout.Plural(int(f.Bytes), "byte", "bytes"))
 	if f.First != nil {
 		s += ", " + shortTime(*f.First) + " to " + shortTime(*f.Last)
 	}
@@ -98,7 +99,7 @@ func foldedText(rep *Report) string {
 		n = "at least " + n
 	}
 	return fmt.Sprintf("%s more flows beyond --max-flows in %d %s (counted, not judged)", n, len(fo.Services),
-		plural(len(fo.Services), "service", "services"))
+		textout.Plural(len(fo.Services), "service", "services"))
 }
 
 // headline is the verdict in one line, as Text prints it.
@@ -111,7 +112,7 @@ func headline(res *match.Result, problems []match.Problem) string {
 				n++
 			}
 		}
-		return fmt.Sprintf("NOT CONFORMANT: %d %s", n, plural(n, "problem", "problems"))
+		return fmt.Sprintf("NOT CONFORMANT: %d %s", n, textout.Plural(n, "problem", "problems"))
 	case match.Inconclusive:
 		var why []string
 		n := 0
@@ -121,7 +122,7 @@ func headline(res *match.Result, problems []match.Problem) string {
 			}
 		}
 		if n > 0 {
-			why = append(why, fmt.Sprintf("%d required %s not seen in an incomplete observation", n, plural(n, "rule", "rules")))
+			why = append(why, fmt.Sprintf("%d required %s not seen in an incomplete observation", n, textout.Plural(n, "rule", "rules")))
 		}
 		if len(res.Obs.Folded.Services) > 0 {
 			why = append(why, "flows beyond --max-flows were counted but not judged")
@@ -133,26 +134,22 @@ func headline(res *match.Result, problems []match.Problem) string {
 
 // serverCell is the server with the names learned for it, as Text shows it.
 func serverCell(f *Flow) string {
-	return string(appendNames([]byte(joinHostPort(f.Server, f.ServerPort, f.Proto)), f.Names.Server, f.Names.SNI))
+	return string(appendNames([]byte(joinHostPort(f.Server, f.ServerPort, f.Proto)), f.Names.ServerLabels()))
 }
 
-// appendNames appends " (names)" for a server: the names DNS gave it, else
-// the name its TLS client asked for, else nothing.
-func appendNames(b []byte, names []string, sni string) []byte {
-	switch {
-	case len(names) > 0:
-		b = append(b, " ("...)
-		for i, n := range names {
-			if i > 0 {
-				b = append(b, ", "...)
-			}
-			b = append(b, n...)
-		}
-		return append(b, ')')
-	case sni != "":
-		return append(append(append(b, " ("...), sni...), ')')
+// appendNames appends " (name, name)", or nothing when there are none.
+func appendNames(b []byte, names []string) []byte {
+	if len(names) == 0 {
+		return b
 	}
-	return b
+	b = append(b, " ("...)
+	for i, n := range names {
+		if i > 0 {
+			b = append(b, ", "...)
+		}
+		b = append(b, n...)
+	}
+	return append(b, ')')
 }
 
 // serviceCell is the port's service, and what the payload really carried

@@ -8,6 +8,7 @@ import (
 
 	"github.com/wirecheck/wirecheck/classify/match"
 	"github.com/wirecheck/wirecheck/classify/profile"
+	"github.com/wirecheck/wirecheck/internal/textout"
 )
 
 // The diagram follows the vendors' port diagrams: the agent host in the
@@ -129,7 +130,7 @@ func buildDiagram(res *match.Result, rep *Report) *diagram {
 		}
 	}
 	addAddr := func(n *pendingNode, f *match.FlowResult) {
-		addr, names := f.Server(), names(f)
+		addr, names := f.Server(), f.ServerLabels()
 		if n.side == left {
 			addr, names = f.Client(), f.ClientNames()
 		}
@@ -156,7 +157,7 @@ func buildDiagram(res *match.Result, rep *Report) *diagram {
 		status := arrowStatus(rr)
 		count := ""
 		if len(rr.Flows) > 0 {
-			count = fmt.Sprintf(" · %d %s", len(rr.Flows), plural(len(rr.Flows), "flow", "flows"))
+			count = fmt.Sprintf(" · %d %s", len(rr.Flows), textout.Plural(len(rr.Flows), "flow", "flows"))
 		}
 		var tip strings.Builder
 		fmt.Fprintf(&tip, "%s: %s, %s, %s", r.ID(), ruleWhat(r), ruleLevel(rr), rep.Rules[i].Status)
@@ -219,10 +220,10 @@ func buildDiagram(res *match.Result, rep *Report) *diagram {
 			addNames(n, f.ClientNames())
 		case match.Outbound:
 			n = node(s, "addr "+f.Server().String(), f.Server().String(), "peer", "")
-			addNames(n, names(f))
+			addNames(n, f.ServerLabels())
 		default:
 			// Neither end or both ends are the host: name both.
-			t := match.Endpoint(f.Client(), f.ClientNames()) + " → " + match.Endpoint(f.Server(), names(f))
+			t := match.Endpoint(f.Client(), f.ClientNames()) + " → " + match.Endpoint(f.Server(), f.ServerLabels())
 			n = node(s, "pair "+t, t, "peer", f.Direction.String()+" flow")
 		}
 		var tip strings.Builder
@@ -254,13 +255,6 @@ func buildDiagram(res *match.Result, rep *Report) *diagram {
 		n.lines = []dline{{"listed in the flows table", "n"}}
 	}
 	return layout(nodes, rep)
-}
-
-func names(f *match.FlowResult) []string {
-	if len(f.ServerNames()) == 0 && f.SNI() != "" {
-		return []string{f.SNI()}
-	}
-	return f.ServerNames()
 }
 
 // ruleLabel is the arrow's first line: "TCP/UDP 111", "ICMP", "TCP any".

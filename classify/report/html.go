@@ -111,11 +111,7 @@ func HTML(w io.Writer, res *match.Result) error {
 		f := &rep.Flows[i]
 		hf := htmlFlow{Flow: f, Client: joinHostPort(f.Client, f.ClientPort, f.Proto),
 			Server: joinHostPort(f.Server, f.ServerPort, f.Proto), Service: cmp.Or(serviceCell(f), "–")}
-		if len(f.Names.Server) > 0 {
-			hf.ServerNames = strings.Join(f.Names.Server, ", ")
-		} else {
-			hf.ServerNames = f.Names.SNI
-		}
+		hf.ServerNames = strings.Join(f.Names.ServerLabels(), ", ")
 		p.Flows = append(p.Flows, hf)
 	}
 	if err := htmlTemplate.Execute(w, p); err != nil {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/wirecheck/wirecheck/classify/match"
 	"github.com/wirecheck/wirecheck/classify/profile"
+	"github.com/wirecheck/wirecheck/internal/textout"
 )
 
 // The JUnit XML elements, in the shape Jenkins, GitLab, GitHub test
@@ -162,14 +163,14 @@ func JUnit(w io.Writer, res *match.Result) error {
 	}
 	top.Suites = suites
 
-	ew := printer{bufio.NewWriter(w)}
-	ew.printf("%s", xml.Header)
+	ew := textout.Printer{Writer: bufio.NewWriter(w)}
+	ew.Printf("%s", xml.Header)
 	enc := xml.NewEncoder(ew)
 	enc.Indent("", "  ")
 	if err := enc.Encode(top); err != nil {
 		return fmt.Errorf("junit: %w", err)
 	}
-	ew.printf("\n")
+	ew.Printf("\n")
 	return ew.Flush()
 }
 
@@ -217,7 +218,7 @@ func ruleCase(res *match.Result, rep *Report, rr *match.RuleResult, i int, p mat
 		c.SystemOut = cdata(details)
 	case rr.Level == profile.LevelForbidden && len(rr.Flows) > 0:
 		c.Failure = &junitOutcome{Message: fmt.Sprintf("forbidden: %d %s matched rule %s", len(rr.Flows),
-			plural(len(rr.Flows), "flow", "flows"), r.ID()), Type: "forbidden", Text: details}
+			textout.Plural(len(rr.Flows), "flow", "flows"), r.ID()), Type: "forbidden", Text: details}
 	default:
 		c.SystemOut = cdata("status: " + status + "\n" + details)
 	}

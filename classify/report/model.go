@@ -7,6 +7,7 @@ import (
 	"github.com/wirecheck/wirecheck/classify/match"
 	"github.com/wirecheck/wirecheck/classify/profile"
 	"github.com/wirecheck/wirecheck/classify/service"
+	"github.com/wirecheck/wirecheck/internal/textout"
 )
 
 // Version names the JSON schema. It changes only when a field changes
@@ -142,6 +143,15 @@ type Names struct {
 	SNI    string   `json:"sni"`
 }
 
+// ServerLabels is match.FlowResult.ServerLabels for a report's flow: the
+// server's names, else its SNI.
+func (n Names) ServerLabels() []string {
+	if len(n.Server) == 0 && n.SNI != "" {
+		return []string{n.SNI}
+	}
+	return n.Server
+}
+
 type TLS struct {
 	Version        string `json:"version"`
 	Cipher         string `json:"cipher"`
@@ -207,7 +217,7 @@ func buildHead(res *match.Result, problems []match.Problem) *Report {
 		rep.Summary.NamesDropped = obs.Names.Dropped
 	}
 	for _, h := range res.Host {
-		rep.Host.Addresses = append(rep.Host.Addresses, prefixString(h))
+		rep.Host.Addresses = append(rep.Host.Addresses, textout.Prefix(h))
 	}
 	for _, in := range obs.Inputs {
 		ri := Input{Name: in.Name, Packets: in.Packets}
@@ -237,8 +247,8 @@ func buildHead(res *match.Result, problems []match.Problem) *Report {
 		rep.Rules = append(rep.Rules, Rule{
 			ID: r.ID(), Profile: r.Profile, Name: r.Name, From: r.From, To: r.To, Either: r.Bidirectional, Overlay: r.Overlay,
 			Level: rr.Level.String(), Required: rr.Required, Phase: r.Phase,
-			Proto: r.Protos.String(), Ports: nonNil(r.PortStrings()), Status: rr.Status.String(),
-			Flows: nonNil(rr.Flows), How: r.How, Note: r.Note, Sources: nonNil(r.Sources),
+			Proto: r.Protos.String(), Ports: textout.NonNil(r.PortStrings()), Status: rr.Status.String(),
+			Flows: textout.NonNil(rr.Flows), How: r.How, Note: r.Note, Sources: textout.NonNil(r.Sources),
 		})
 	}
 	for _, o := range obs.Other {
@@ -264,12 +274,12 @@ func buildFlow(f *match.FlowResult) Flow {
 		Server: f.Server().String(), ServerPort: f.ServerPort, ClientMethod: f.Method.String(),
 		Direction: f.Direction.String(), State: f.State.String(), Service: f.Service(),
 		App: f.App.String(), Mismatch: f.Mismatch,
-		Names:   Names{Client: nonNil(f.ClientNames()), Server: nonNil(f.ServerNames()), SNI: f.SNI()},
+		Names:   Names{Client: textout.NonNil(f.ClientNames()), Server: textout.NonNil(f.ServerNames()), SNI: f.SNI()},
 		Packets: cp + sp, Bytes: cb + sb,
 		ClientSent: Counts{cp, cb}, ServerSent: Counts{sp, sb},
 		SYNs:  f.Flow.SYNs[f.ClientSide],
 		Rules: []string{}, Verdict: f.Verdict.String(),
-		Unverified: nonNil(f.Unverified()), Why: nonNil(f.Why()),
+		Unverified: textout.NonNil(f.Unverified()), Why: textout.NonNil(f.Why()),
 	}
 	if cp+sp > 0 {
 		out.First, out.Last = stamp(f.Flow.First), stamp(f.Flow.Last)
@@ -300,21 +310,4 @@ func buildFlow(f *match.FlowResult) Flow {
 func stamp(ns int64) *string {
 	s := time.Unix(0, ns).UTC().Format(time.RFC3339Nano)
 	return &s
-}
-
-// prefixString prints a single address without its /32 or /128.
-func prefixString(p netip.Prefix) string {
-	if p.IsSingleIP() {
-		return p.Addr().String()
-	}
-	return p.String()
-}
-
-// nonNil makes empty lists encode as [] rather than null, so consumers
-// need not tell the two apart.
-func nonNil[T any](s []T) []T {
-	if s == nil {
-		return []T{}
-	}
-	return s
 }

@@ -18,6 +18,7 @@ import (
 
 	"github.com/wirecheck/wirecheck/classify/match"
 	"github.com/wirecheck/wirecheck/classify/profile"
+	"github.com/wirecheck/wirecheck/internal/textout"
 )
 
 // Text writes the report for people: the verdict, then each problem on one
@@ -25,32 +26,32 @@ import (
 func Text(w io.Writer, res *match.Result) error {
 	problems := res.Problems()
 	rep := buildHead(res, problems)
-	ew := printer{bufio.NewWriter(w)}
-	ew.printf("%s\n", headline(res, problems))
-	ew.printf("profiles: %s; phase: %s; region: %s\n", strings.Join(res.Profiles, ", "), cmp.Or(res.Phase, "all"), cmp.Or(res.Region, "any"))
+	ew := textout.Printer{Writer: bufio.NewWriter(w)}
+	ew.Printf("%s\n", headline(res, problems))
+	ew.Printf("profiles: %s; phase: %s; region: %s\n", strings.Join(res.Profiles, ", "), cmp.Or(res.Phase, "all"), cmp.Or(res.Region, "any"))
 	hosts := strings.Join(rep.Host.Addresses, ", ")
 	switch {
 	case len(rep.Host.Addresses) == 0:
-		ew.printf("host: unknown (no flows; set --host)\n")
+		ew.Printf("host: unknown (no flows; set --host)\n")
 	case rep.Host.Inferred:
-		ew.printf("host: %s (inferred: the endpoint of the most flows; set --host to be sure)\n", hosts)
+		ew.Printf("host: %s (inferred: the endpoint of the most flows; set --host to be sure)\n", hosts)
 	default:
-		ew.printf("host: %s\n", hosts)
+		ew.Printf("host: %s\n", hosts)
 	}
 	for _, in := range rep.Inputs {
-		ew.printf("input: %s: %d packets", in.Name, in.Packets)
+		ew.Printf("input: %s: %d packets", in.Name, in.Packets)
 		if in.Stopped != nil {
-			ew.printf(" (INCOMPLETE: %s)", *in.Stopped)
+			ew.Printf(" (INCOMPLETE: %s)", *in.Stopped)
 		}
-		ew.printf("\n")
+		ew.Printf("\n")
 	}
 	for _, l := range rep.Losses {
 		switch {
 		case l.Count == 0:
 		case l.Degraded:
-			ew.printf("lost: %d %s (no flow is hidden by this)\n", l.Count, l.What)
+			ew.Printf("lost: %d %s (no flow is hidden by this)\n", l.Count, l.What)
 		default:
-			ew.printf("lost: %d %s (the report is built on incomplete data)\n", l.Count, l.What)
+			ew.Printf("lost: %d %s (the report is built on incomplete data)\n", l.Count, l.What)
 		}
 	}
 	s := rep.Summary
@@ -58,32 +59,32 @@ func Text(w io.Writer, res *match.Result) error {
 	if s.First != nil {
 		span = fmt.Sprintf(", %s to %s", shortTime(*s.First), shortTime(*s.Last))
 	}
-	ew.printf("traffic: %d packets, %d bytes, %d flows%s\n", s.Packets, s.Bytes, s.Flows, span)
+	ew.Printf("traffic: %d packets, %d bytes, %d flows%s\n", s.Packets, s.Bytes, s.Flows, span)
 	if fo := rep.Folded; fo != nil {
 		n := fmt.Sprint(fo.Flows)
 		if !fo.Exact {
 			n = "at least " + n
 		}
-		ew.printf("folded: %s more flows beyond --max-flows into %d %s (counted, not judged; the report is built on incomplete data)\n", n, len(fo.Services), plural(len(fo.Services), "service", "services"))
+		ew.Printf("folded: %s more flows beyond --max-flows into %d %s (counted, not judged; the report is built on incomplete data)\n", n, len(fo.Services), textout.Plural(len(fo.Services), "service", "services"))
 	}
 
 	if len(problems) > 0 {
-		ew.printf("\nProblems:\n")
+		ew.Printf("\nProblems:\n")
 		n := 0
 		for _, p := range problems {
 			if p.Fails {
 				n++
-				ew.printf("  %d. %s\n", n, p.Text)
+				ew.Printf("  %d. %s\n", n, p.Text)
 			}
 		}
 		for _, p := range problems {
 			if !p.Fails {
-				ew.printf("  - %s\n", p.Text)
+				ew.Printf("  - %s\n", p.Text)
 			}
 		}
 	}
 
-	ew.printf("\nRules:\n")
+	ew.Printf("\nRules:\n")
 	tw := tabwriter.NewWriter(ew, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "  STATUS\tLEVEL\tRULE\tPROTO\tPORTS\tFROM -> TO\tFLOWS\n")
 	rr := res.Rules
@@ -101,20 +102,20 @@ func Text(w io.Writer, res *match.Result) error {
 	}
 	tw.Flush()
 
-	ew.printf("\nFlows:\n")
+	ew.Printf("\nFlows:\n")
 	writeFlows(ew, res.Flows)
 
 	if len(rep.Other) > 0 || s.Malformed > 0 || s.OrphanFragments > 0 {
-		ew.printf("\nNot port flows (never judged):\n")
+		ew.Printf("\nNot port flows (never judged):\n")
 		for _, o := range rep.Other {
-			ew.printf("  %s: %d packets, %d bytes\n", o.Kind, o.Packets, o.Bytes)
+			ew.Printf("  %s: %d packets, %d bytes\n", o.Kind, o.Packets, o.Bytes)
 		}
 		if s.Malformed > 0 {
 			m := res.Obs.Malformed
-			ew.printf("  malformed frames: %d (truncated %d, bad headers %d, unsupported link type %d)\n", s.Malformed, m.Truncated, m.Malformed, m.UnknownLink)
+			ew.Printf("  malformed frames: %d (truncated %d, bad headers %d, unsupported link type %d)\n", s.Malformed, m.Truncated, m.Malformed, m.UnknownLink)
 		}
 		if s.OrphanFragments > 0 {
-			ew.printf("  IP fragments without their first fragment: %d\n", s.OrphanFragments)
+			ew.Printf("  IP fragments without their first fragment: %d\n", s.OrphanFragments)
 		}
 	}
 	return ew.Flush()
@@ -134,19 +135,6 @@ func shortTime(s string) string {
 	}
 	return t.Format("2006-01-02 15:04:05.000Z")
 }
-
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return one
-	}
-	return many
-}
-
-// printer buffers a writer's output. bufio.Writer keeps the first write
-// error and returns it from Flush, so the writers print freely and check once.
-type printer struct{ *bufio.Writer }
-
-func (p printer) printf(format string, args ...any) { fmt.Fprintf(p, format, args...) }
 
 // flowColumns is the flows table's header; every row has as many cells.
 var flowColumns = [...]string{"  VERDICT", "PROTO", "CLIENT", "SERVER", "SERVICE", "DIR", "STATE", "PKTS", "BYTES", "RULE"}
@@ -179,7 +167,7 @@ func (r *flowRow) fill(f *match.FlowResult, ruleIDs map[*profile.Rule]string) {
 	b = appendHostPort(b, f.Client(), f.ClientPort, f.Proto.HasPorts())
 	r.end[2] = len(b)
 	b = appendHostPort(b, f.Server(), f.ServerPort, f.Proto.HasPorts())
-	b = appendNames(b, f.ServerNames(), f.SNI())
+	b = appendNames(b, f.ServerLabels())
 	r.end[3] = len(b)
 	b = append(b, cmp.Or(serviceText(f.Service(), f.Mismatch, f.App.String()), "-")...)
 	r.end[4] = len(b)

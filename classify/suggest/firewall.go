@@ -12,6 +12,7 @@ import (
 
 	"github.com/wirecheck/wirecheck/classify/match"
 	"github.com/wirecheck/wirecheck/classify/profile"
+	"github.com/wirecheck/wirecheck/internal/textout"
 )
 
 // Firewalls match addresses, not names: a group known by names is written
@@ -186,38 +187,38 @@ func ipv6Ranges(ps []firewallPrefix, r *Rule) []Ipv6Range {
 // everything else. Replies pass through connection tracking. Loading it
 // (nft -f) replaces the table of the same name only.
 func (d *Draft) NFTables(w io.Writer) error {
-	ew := printer{bufio.NewWriter(w)}
-	ew.printf("#!/usr/sbin/nft -f\n")
-	ew.printf("# Draft ruleset written by `wirecheck suggest` from observed traffic.\n")
-	ew.printf("# REVIEW BEFORE LOADING: both chains drop everything not listed here, including\n")
-	ew.printf("# your own SSH session unless the capture showed it. Check it with: nft -c -f FILE\n")
-	ew.printf("# Peers known by name are written with the addresses they had in the capture.\n")
+	ew := textout.Printer{Writer: bufio.NewWriter(w)}
+	ew.Printf("#!/usr/sbin/nft -f\n")
+	ew.Printf("# Draft ruleset written by `wirecheck suggest` from observed traffic.\n")
+	ew.Printf("# REVIEW BEFORE LOADING: both chains drop everything not listed here, including\n")
+	ew.Printf("# your own SSH session unless the capture showed it. Check it with: nft -c -f FILE\n")
+	ew.Printf("# Peers known by name are written with the addresses they had in the capture.\n")
 	if len(d.Host) > 0 {
-		ew.printf("# Host: %s\n", strings.Join(prefixStrings(d.Host), ", "))
+		ew.Printf("# Host: %s\n", strings.Join(textout.Prefixes(d.Host), ", "))
 	}
 	for _, r := range d.Rules {
 		switch r.Direction {
 		case match.Local:
-			ew.printf("# %s: host to itself, accepted on the loopback interface\n", r.Name)
+			ew.Printf("# %s: host to itself, accepted on the loopback interface\n", r.Name)
 		case match.Transit:
-			ew.printf("# %s: not drafted: neither end is this host (transit traffic belongs to a router's forward chain)\n", r.Name)
+			ew.Printf("# %s: not drafted: neither end is this host (transit traffic belongs to a router's forward chain)\n", r.Name)
 		}
 	}
 	const table = "wirecheck_draft"
 	// Declaring the table first and deleting it makes the file re-loadable:
 	// a second load replaces the rules rather than adding to them.
-	ew.printf("\ntable inet %s\ndelete table inet %s\n\ntable inet %s {\n", table, table, table)
+	ew.Printf("\ntable inet %s\ndelete table inet %s\n\ntable inet %s {\n", table, table, table)
 	for _, ch := range []struct {
 		name, hook, iface, peer string
 		dir                     match.Direction
 	}{{"input", "input", "iif", "saddr", match.Inbound}, {"output", "output", "oif", "daddr", match.Outbound}} {
-		ew.printf("\tchain %s {\n", ch.name)
-		ew.printf("\t\ttype filter hook %s priority filter; policy drop;\n", ch.hook)
-		ew.printf("\t\tct state established,related accept\n")
-		ew.printf("\t\tct state invalid drop\n")
-		ew.printf("\t\t%s \"lo\" accept\n", ch.iface)
-		ew.printf("\t\t# IPv6 does not work without neighbour discovery\n")
-		ew.printf("\t\ticmpv6 type { nd-neighbor-solicit, nd-neighbor-advert, nd-router-solicit, nd-router-advert } accept\n")
+		ew.Printf("\tchain %s {\n", ch.name)
+		ew.Printf("\t\ttype filter hook %s priority filter; policy drop;\n", ch.hook)
+		ew.Printf("\t\tct state established,related accept\n")
+		ew.Printf("\t\tct state invalid drop\n")
+		ew.Printf("\t\t%s \"lo\" accept\n", ch.iface)
+		ew.Printf("\t\t# IPv6 does not work without neighbour discovery\n")
+		ew.Printf("\t\ticmpv6 type { nd-neighbor-solicit, nd-neighbor-advert, nd-router-solicit, nd-router-advert } accept\n")
 		for _, r := range d.Rules {
 			if r.Direction != ch.dir {
 				continue
@@ -233,7 +234,7 @@ func (d *Draft) NFTables(w io.Writer) error {
 				}
 				var elems []string
 				for _, fp := range fam.ps {
-					elems = append(elems, prefixString(fp.p))
+					elems = append(elems, textout.Prefix(fp.p))
 				}
 				sel := fmt.Sprintf("%s %s { %s }", fam.ip, ch.peer, strings.Join(elems, ", "))
 				var what string
@@ -245,12 +246,12 @@ func (d *Draft) NFTables(w io.Writer) error {
 				default:
 					what = fmt.Sprintf("meta l4proto { tcp, udp } th dport %d", r.Port)
 				}
-				ew.printf("\t\t%s %s accept comment %s\n", sel, what, nftString(nftComment(r, fam.ps)))
+				ew.Printf("\t\t%s %s accept comment %s\n", sel, what, nftString(nftComment(r, fam.ps)))
 			}
 		}
-		ew.printf("\t}\n")
+		ew.Printf("\t}\n")
 	}
-	ew.printf("}\n")
+	ew.Printf("}\n")
 	return ew.Flush()
 }
 
@@ -277,19 +278,4 @@ func nftComment(r *Rule, ps []firewallPrefix) string {
 // dropped (names and rule names never hold them).
 func nftString(s string) string {
 	return `"` + strings.ReplaceAll(s, `"`, "") + `"`
-}
-
-func prefixString(p netip.Prefix) string {
-	if p.IsSingleIP() {
-		return p.Addr().String()
-	}
-	return p.String()
-}
-
-func prefixStrings(ps []netip.Prefix) []string {
-	out := make([]string, len(ps))
-	for i, p := range ps {
-		out[i] = prefixString(p)
-	}
-	return out
 }

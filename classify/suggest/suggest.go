@@ -12,6 +12,7 @@ import (
 	"github.com/wirecheck/wirecheck/classify/match"
 	"github.com/wirecheck/wirecheck/classify/names"
 	"github.com/wirecheck/wirecheck/classify/profile"
+	"github.com/wirecheck/wirecheck/internal/textout"
 )
 
 // Options shape a draft.
@@ -152,10 +153,7 @@ func (b *builder) add(f *match.FlowResult) string {
 		e = &entry{entryKey: k, service: f.Service(), peers: map[netip.Addr][]string{}, clients: map[netip.Addr][]string{}, failed: true}
 		b.entries[k] = e
 	}
-	serverNames := f.ServerNames()
-	if f.SNI() != "" && !slices.Contains(serverNames, f.SNI()) {
-		serverNames = append(slices.Clone(serverNames), f.SNI())
-	}
+	serverNames := f.ServerHosts()
 	switch f.Direction {
 	case match.Outbound:
 		addPeer(e.peers, f.Server(), serverNames)
@@ -328,7 +326,7 @@ func peersLabel(g *Group) (label string, isName bool) {
 		}
 	}
 	if len(g.CIDRs) > 0 {
-		return strings.NewReplacer(".", "-", ":", "-", "/", "-").Replace(prefixString(g.CIDRs[0])), false
+		return strings.NewReplacer(".", "-", ":", "-", "/", "-").Replace(textout.Prefix(g.CIDRs[0])), false
 	}
 	return "peers", false
 }
@@ -503,16 +501,9 @@ func (r *Rule) observed() string {
 	if r.Flows != 1 {
 		flows = fmt.Sprintf("%d flows", r.Flows)
 	}
-	s := fmt.Sprintf("Observed %s (%s), %s, %s", flows, strings.Join(r.States, ", "), plural(r.Packets, "packet"), plural(r.Bytes, "byte"))
+	s := fmt.Sprintf("Observed %s (%s), %s, %s", flows, strings.Join(r.States, ", "), textout.Count(r.Packets, "packet"), textout.Count(r.Bytes, "byte"))
 	if r.Failed {
 		s += ". Only failed attempts were seen: keep this rule only if the flow is needed, and then open the path"
 	}
 	return s
-}
-
-func plural(n uint64, word string) string {
-	if n == 1 {
-		return "1 " + word
-	}
-	return fmt.Sprintf("%d %ss", n, word)
 }

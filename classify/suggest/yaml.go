@@ -10,53 +10,54 @@ import (
 	"strings"
 
 	"github.com/wirecheck/wirecheck/classify/profile"
+	"github.com/wirecheck/wirecheck/internal/textout"
 )
 
 // YAML writes the draft as a profile in the format classify/profile reads.
 // Comments at the top say how it was made and how to use it.
 func (d *Draft) YAML(w io.Writer) error {
-	ew := printer{bufio.NewWriter(w)}
-	ew.printf("# Draft profile written by `wirecheck suggest` from observed traffic.\n")
-	ew.printf("# It allows everything the capture showed, including what should not have\n")
-	ew.printf("# happened: read every rule, delete what is not needed, make the flows that\n")
-	ew.printf("# must happen `level: required`, and bind or widen the peer groups.\n")
+	ew := textout.Printer{Writer: bufio.NewWriter(w)}
+	ew.Printf("# Draft profile written by `wirecheck suggest` from observed traffic.\n")
+	ew.Printf("# It allows everything the capture showed, including what should not have\n")
+	ew.Printf("# happened: read every rule, delete what is not needed, make the flows that\n")
+	ew.Printf("# must happen `level: required`, and bind or widen the peer groups.\n")
 	if len(d.Host) > 0 {
-		hosts := prefixStrings(d.Host)
+		hosts := textout.Prefixes(d.Host)
 		if d.HostInferred {
-			ew.printf("# The host was inferred from the traffic as %s; use the profile with\n#   --host %s\n", strings.Join(hosts, ", "), strings.Join(hosts, " --host "))
+			ew.Printf("# The host was inferred from the traffic as %s; use the profile with\n#   --host %s\n", strings.Join(hosts, ", "), strings.Join(hosts, " --host "))
 		} else {
-			ew.printf("# Host: %s (use the profile with the same --host).\n", strings.Join(hosts, ", "))
+			ew.Printf("# Host: %s (use the profile with the same --host).\n", strings.Join(hosts, ", "))
 		}
 	}
 	for _, s := range d.Skipped {
-		ew.printf("# Not drafted: %s\n", s)
+		ew.Printf("# Not drafted: %s\n", s)
 	}
-	ew.printf("version: 1\n")
-	ew.printf("profile: %s\n", quote(d.Name))
+	ew.Printf("version: 1\n")
+	ew.Printf("profile: %s\n", quote(d.Name))
 	desc := "Drafted from observed traffic"
 	if len(d.Inputs) > 0 {
 		desc += ": " + strings.Join(d.Inputs, ", ")
 	}
-	ew.printf("description: %s\n", quote(desc))
+	ew.Printf("description: %s\n", quote(desc))
 	if len(d.Includes) > 0 {
-		ew.printf("include: [%s]\n", strings.Join(quoteAll(d.Includes), ", "))
+		ew.Printf("include: [%s]\n", strings.Join(quoteAll(d.Includes), ", "))
 	}
 	if len(d.Groups) > 0 {
-		ew.printf("\npeers:\n")
+		ew.Printf("\npeers:\n")
 		for _, g := range d.Groups {
-			ew.printf("  %s:\n", g.Name)
-			ew.printf("    description: %s\n", quote(g.Description))
+			ew.Printf("  %s:\n", g.Name)
+			ew.Printf("    description: %s\n", quote(g.Description))
 			if len(g.CIDRs) > 0 {
-				ew.printf("    cidrs: [%s]\n", strings.Join(quoteAll(prefixStrings(g.CIDRs)), ", "))
+				ew.Printf("    cidrs: [%s]\n", strings.Join(quoteAll(textout.Prefixes(g.CIDRs)), ", "))
 			}
 			if len(g.Names) > 0 {
-				ew.printf("    names:\n")
+				ew.Printf("    names:\n")
 				for _, n := range g.Names {
-					ew.printf("      - %s\n", quote(n))
+					ew.Printf("      - %s\n", quote(n))
 				}
 			}
 			if named := namedPeers(g); named != "" {
-				ew.printf("    # seen: %s\n", named)
+				ew.Printf("    # seen: %s\n", named)
 			}
 		}
 	}
@@ -65,23 +66,23 @@ func (d *Draft) YAML(w io.Writer) error {
 		if len(d.Includes) == 0 {
 			return fmt.Errorf("nothing to draft: the capture has no port flows")
 		}
-		ew.printf("\nrules: []\n")
+		ew.Printf("\nrules: []\n")
 		return ew.Flush()
 	}
-	ew.printf("\nrules:\n")
+	ew.Printf("\nrules:\n")
 	for i, r := range d.Rules {
 		if i > 0 {
-			ew.printf("\n")
+			ew.Printf("\n")
 		}
-		ew.printf("  - name: %s\n", r.Name)
-		ew.printf("    from: %s\n", r.From)
-		ew.printf("    to: %s\n", r.To)
-		ew.printf("    proto: %s\n", r.Protos)
+		ew.Printf("  - name: %s\n", r.Name)
+		ew.Printf("    from: %s\n", r.From)
+		ew.Printf("    to: %s\n", r.To)
+		ew.Printf("    proto: %s\n", r.Protos)
 		if r.Protos != profile.ICMP {
-			ew.printf("    ports: [%d]\n", r.Port)
+			ew.Printf("    ports: [%d]\n", r.Port)
 		}
-		ew.printf("    level: allowed\n")
-		ew.printf("    note: %s\n", quote(r.observed()))
+		ew.Printf("    level: allowed\n")
+		ew.Printf("    note: %s\n", quote(r.observed()))
 	}
 	return ew.Flush()
 }
@@ -125,9 +126,3 @@ func quoteAll(ss []string) []string {
 	}
 	return out
 }
-
-// printer buffers a writer's output. bufio.Writer keeps the first write
-// error and returns it from Flush, so the writers print freely and check once.
-type printer struct{ *bufio.Writer }
-
-func (p printer) printf(format string, args ...any) { fmt.Fprintf(p, format, args...) }

@@ -1,0 +1,5 @@
+// Package textout holds the small pieces every writer of wirecheck's
+// reports, diffs and drafts uses, so that they word things one way: a
+// printer that checks its errors once, plural words, prefixes written as
+// people write them, and lists that encode as [] rather than null.
+package textout
