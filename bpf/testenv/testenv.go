@@ -15,6 +15,7 @@ package testenv
 import (
 	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"testing"
 
@@ -45,6 +46,20 @@ func requirePrivileged(tb testing.TB, euid int) {
 		tb.Fatalf("privileged test in CI (CI=true) %s; run the tests as root", why)
 	}
 	tb.Skipf("skipped: %s (set CI=true to make this a failure)", why)
+}
+
+// RequireTools skips tb when a program it runs is not installed, and fails
+// it in CI (CI=true), where the Makefile's TEST_DEPS installs them all.
+func RequireTools(tb testing.TB, names ...string) {
+	tb.Helper()
+	for _, n := range names {
+		if _, err := exec.LookPath(n); err != nil {
+			if InCI() {
+				tb.Fatalf("%s is not installed (CI=true: install TEST_DEPS, see the Makefile)", n)
+			}
+			tb.Skipf("skipped: %s is not installed (make deps-test installs it)", n)
+		}
+	}
 }
 
 // RequireFeature runs probe, which reports whether the kernel has feature.

@@ -291,13 +291,7 @@ func TestSecurityGroup(t *testing.T) {
 // TestNFTablesAccepted runs every capture's ruleset through nft -c, which
 // checks it against the kernel without loading it.
 func TestNFTablesAccepted(t *testing.T) {
-	nft, err := exec.LookPath("nft")
-	if err != nil {
-		if testenv.InCI() {
-			t.Fatal("nft is not installed (Debian package nftables, in TEST_DEPS)")
-		}
-		t.Skip("nft is not installed (apt-get install nftables)")
-	}
+	testenv.RequireTools(t, "nft")
 	testenv.RequirePrivileged(t) // nft -c talks to the kernel over netlink
 	for _, file := range captureFiles(t) {
 		t.Run(filepath.Base(file), func(t *testing.T) {
@@ -309,7 +303,7 @@ func TestNFTablesAccepted(t *testing.T) {
 			if err := os.WriteFile(name, rs.Bytes(), 0o644); err != nil {
 				t.Fatal(err)
 			}
-			out, err := exec.Command(nft, "-c", "-f", name).CombinedOutput()
+			out, err := exec.Command("nft", "-c", "-f", name).CombinedOutput()
 			if err != nil {
 				var ee *exec.ExitError
 				if errors.As(err, &ee) {

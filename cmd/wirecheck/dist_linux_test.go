@@ -21,20 +21,6 @@ import (
 
 const distDir = "../../dist"
 
-// needTools skips the test when a program it runs is missing, and fails it
-// in CI (CI=true), where TEST_DEPS installs them.
-func needTools(t *testing.T, names ...string) {
-	t.Helper()
-	for _, n := range names {
-		if _, err := exec.LookPath(n); err != nil {
-			if testenv.InCI() {
-				t.Fatalf("%s is not installed (CI=true: install TEST_DEPS, see the Makefile)", n)
-			}
-			t.Skipf("skipped: %s is not installed (make deps-test installs it)", n)
-		}
-	}
-}
-
 // unitValues returns the values of key in the unit file, continuation
 // lines joined.
 func unitValues(t *testing.T, key string) []string {
@@ -70,7 +56,7 @@ func unitValues(t *testing.T, key string) []string {
 // unit's ExecStart path; any warning fails the test, since verify exits 0
 // on unknown keys and unparsable values.
 func TestSystemdUnitVerifies(t *testing.T) {
-	needTools(t, "systemd-analyze")
+	testenv.RequireTools(t, "systemd-analyze")
 	root := t.TempDir()
 	units := "/usr/lib/systemd/system"
 	if _, err := os.Stat(filepath.Join(units, "sysinit.target")); err != nil {
@@ -145,7 +131,7 @@ func TestSystemdUnitCapabilities(t *testing.T) {
 // TestPrometheusRules checks the alerting rules with promtool and runs
 // their unit tests (dist/prometheus/alerts_test.yml).
 func TestPrometheusRules(t *testing.T) {
-	needTools(t, "promtool")
+	testenv.RequireTools(t, "promtool")
 	dir := filepath.Join(distDir, "prometheus")
 	for _, args := range [][]string{{"check", "rules", "alerts.yml"}, {"test", "rules", "alerts_test.yml"}} {
 		cmd := exec.Command("promtool", args...)

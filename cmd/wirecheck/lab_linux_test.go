@@ -12,7 +12,6 @@ import (
 	"net"
 	"os"
 	"os/exec"
-	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -57,30 +56,23 @@ type lab struct {
 
 var labSeq atomic.Int32
 
-// requireTools fails (in CI) or skips the test when a program it runs is
-// missing; the Makefile's TEST_DEPS installs them.
-func requireTools(t *testing.T, names ...string) {
-	t.Helper()
-	for _, n := range names {
-		if _, err := exec.LookPath(n); err != nil {
-			if testenv.InCI() {
-				t.Fatalf("%s is not installed (CI=true: install TEST_DEPS, see the Makefile)", n)
-			}
-			t.Skipf("skipped: %s is not installed (make deps-test installs it)", n)
-		}
-	}
-}
-
 // newLab makes the namespaces and the veth. With addrs the ends get
-// hostAddr and peerAddr (/24); mtu 0 leaves the default. IPv6 is off on
-// both ends, so that the kernel sends no neighbour discovery or MLD of its
-// own while the test counts packets.
+// hostAddr and peerAddr (/24); mtu 0 leaves the default.
 func newLab(t *testing.T, addrs bool, mtu int) *lab {
 	t.Helper()
+	l := newNetns(t, "wc4")
+	l.veth(hostIf, peerIf, hostAddr, peerAddr, addrs, mtu)
+	return l
+}
+
+// newNetns makes the host and peer namespaces, named after prefix and
+// unique to this test, with their loopback up; the test's end deletes them.
+func newNetns(t *testing.T, prefix string) *lab {
+	t.Helper()
 	testenv.RequirePrivileged(t)
-	requireTools(t, "ip", "timeout", "bash")
+	testenv.RequireTools(t, "ip", "timeout", "bash")
 	id := fmt.Sprintf("%d-%d", os.Getpid(), labSeq.Add(1))
-	l := &lab{t: t, host: "wc4h-" + id, peer: "wc4p-" + id}
+	l := &lab{t: t, host: prefix + "h-" + id, peer: prefix + "p-" + id}
 	for _, ns := range []string{l.host, l.peer} {
 		l.ip("netns", "add", ns)
 		t.Cleanup(func() {
@@ -88,9 +80,19 @@ func newLab(t *testing.T, addrs bool, mtu int) *lab {
 				t.Errorf("ip netns del %s: %v: %s", ns, err, out)
 			}
 		})
+		l.ip("-n", ns, "link", "set", "lo", "up")
 	}
-	l.ip("-n", l.host, "link", "add", hostIf, "type", "veth", "peer", "name", peerIf, "netns", l.peer)
-	for _, end := range []struct{ ns, dev, addr string }{{l.host, hostIf, hostAddr}, {l.peer, peerIf, peerAddr}} {
+	return l
+}
+
+// veth joins the namespaces with hostDev (in host) and peerDev (in peer);
+// with addrs the ends get hostAddr and peerAddr (/24), and mtu 0 leaves the
+// default. IPv6 is off on both ends, so that the kernel sends no neighbour
+// discovery or MLD of its own while a test counts packets.
+func (l *lab) veth(hostDev, peerDev, hostAddr, peerAddr string, addrs bool, mtu int) {
+	l.t.Helper()
+	l.ip("-n", l.host, "link", "add", hostDev, "type", "veth", "peer", "name", peerDev, "netns", l.peer)
+	for _, end := range []struct{ ns, dev, addr string }{{l.host, hostDev, hostAddr}, {l.peer, peerDev, peerAddr}} {
 		// /proc/sys/net is the namespace's own; no sysctl(8) needed.
 		f := "/proc/sys/net/ipv6/conf/" + end.dev + "/disable_ipv6"
 		l.run(end.ns, "[ ! -e "+f+" ] || echo 1 > "+f)
@@ -100,10 +102,8 @@ func newLab(t *testing.T, addrs bool, mtu int) *lab {
 		if mtu > 0 {
 			l.ip("-n", end.ns, "link", "set", end.dev, "mtu", fmt.Sprint(mtu))
 		}
-		l.ip("-n", end.ns, "link", "set", "lo", "up")
 		l.ip("-n", end.ns, "link", "set", end.dev, "up")
 	}
-	return l
 }
 
 func (l *lab) ip(args ...string) {
@@ -376,35 +376,13 @@ func attachments(t *testing.T, ns, ifname string) []string {
 		}
 	}
 	// The BPF query resolves the interface index in the calling thread's
-	// namespace: switch a locked thread there.
-	errc := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread()
-		orig, err := netns.Get()
-		if err != nil {
-			errc <- err
-			return
-		}
-		defer orig.Close()
-		if err := netns.Set(h); err != nil {
-			errc <- err
-			return
-		}
-		tcx, qerr := bpf.TCXPrograms(lnk.Attrs().Index)
+	// namespace: run it there.
+	err = testenv.InNetns(ns, func() error {
+		tcx, err := bpf.TCXPrograms(lnk.Attrs().Index)
 		names = append(names, tcx...) // after the tc filters listed above
-		if qerr != nil {
-			errc <- qerr
-		}
-		if err := netns.Set(orig); err != nil {
-			// Leave the thread locked: it dies with the goroutine rather
-			// than run others in the lab's namespace.
-			errc <- err
-			return
-		}
-		runtime.UnlockOSThread()
-		errc <- nil
-	}()
-	if err := <-errc; err != nil && !isNotSupported(err) {
+		return err
+	})
+	if err != nil && !isNotSupported(err) {
 		t.Fatalf("list TCX programs on %s: %v", ifname, err)
 	}
 	return names

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/wirecheck/wirecheck/bpf/testenv"
 	"github.com/wirecheck/wirecheck/classify/report"
 )
 
@@ -181,15 +182,9 @@ type counts struct{ packets, bytes uint64 }
 // users would check wirecheck's numbers with.
 func tsharkConversations(t *testing.T, file string) map[string]counts {
 	t.Helper()
-	tshark, err := exec.LookPath("tshark")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("tshark is not installed (make test installs it)")
-		}
-		t.Skip("tshark is not installed; make test installs it")
-	}
+	testenv.RequireTools(t, "tshark")
 	// -n: addresses as numbers whatever the machine's settings.
-	out, err := exec.Command(tshark, "-n", "-r", file, "-q", "-z", "conv,tcp", "-z", "conv,udp").Output()
+	out, err := exec.Command("tshark", "-n", "-r", file, "-q", "-z", "conv,tcp", "-z", "conv,udp").Output()
 	if err != nil {
 		t.Fatalf("tshark: %v", err)
 	}

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wirecheck/wirecheck/bpf/testenv"
 	"github.com/wirecheck/wirecheck/classify/report"
 )
 
@@ -46,7 +47,7 @@ func TestWatchReplayMatchesAnalyse(t *testing.T) {
 	for _, engine := range []string{"ebpf", "pcap"} {
 		t.Run(engine, func(t *testing.T) {
 			l := newLab(t, false, 65535)
-			requireTools(t, "tcpreplay")
+			testenv.RequireTools(t, "tcpreplay")
 			for _, file := range files {
 				t.Run(filepath.Base(file), func(t *testing.T) { replayOne(t, l, engine, file) })
 			}

@@ -10,7 +10,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -20,7 +19,6 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
-	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
 
 	"github.com/wirecheck/wirecheck/bpf/testenv"
@@ -38,23 +36,10 @@ const (
 )
 
 // newWC7Lab makes two namespaces joined by wc7-0/wc7-1; with addrs the ends
-// get 10.217.0.1 and .2. IPv6 is off so that the kernel adds no packets of
-// its own.
+// get 10.217.0.1 and .2.
 func newWC7Lab(t *testing.T, addrs bool) *lab {
 	t.Helper()
-	testenv.RequirePrivileged(t)
-	needTools(t, "ip", "timeout", "bash")
-	id := fmt.Sprintf("%d-%d", os.Getpid(), labSeq.Add(1))
-	l := &lab{t: t, host: "wc7h-" + id, peer: "wc7p-" + id}
-	for _, ns := range []string{l.host, l.peer} {
-		l.ip("netns", "add", ns)
-		t.Cleanup(func() {
-			if out, err := runCmd("ip", "netns", "del", ns); err != nil {
-				t.Errorf("ip netns del %s: %v: %s", ns, err, out)
-			}
-		})
-		l.ip("-n", ns, "link", "set", "lo", "up")
-	}
+	l := newNetns(t, "wc7")
 	wc7Veth(l, addrs)
 	return l
 }
@@ -62,14 +47,7 @@ func newWC7Lab(t *testing.T, addrs bool) *lab {
 // wc7Veth (re)creates the veth pair.
 func wc7Veth(l *lab, addrs bool) {
 	l.t.Helper()
-	l.ip("-n", l.host, "link", "add", wc7HostIf, "type", "veth", "peer", "name", wc7PeerIf, "netns", l.peer)
-	for _, end := range []struct{ ns, dev, addr string }{{l.host, wc7HostIf, "10.217.0.1"}, {l.peer, wc7PeerIf, "10.217.0.2"}} {
-		l.run(end.ns, "sysctl -qw net.ipv6.conf."+end.dev+".disable_ipv6=1")
-		if addrs {
-			l.ip("-n", end.ns, "addr", "add", end.addr+"/24", "dev", end.dev)
-		}
-		l.ip("-n", end.ns, "link", "set", end.dev, "up")
-	}
+	l.veth(wc7HostIf, wc7PeerIf, "10.217.0.1", "10.217.0.2", addrs, 0)
 }
 
 func runCmd(name string, args ...string) (string, error) {
@@ -77,34 +55,11 @@ func runCmd(name string, args ...string) (string, error) {
 	return string(out), err
 }
 
-// inNetns runs fn on a thread in namespace ns: sockets fn creates stay in
-// ns wherever they are used afterwards.
-func inNetns(t *testing.T, ns string, fn func() error) error {
-	t.Helper()
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
-	orig, err := netns.Get()
-	if err != nil {
-		return err
-	}
-	defer orig.Close()
-	h, err := netns.GetFromName(ns)
-	if err != nil {
-		return err
-	}
-	defer h.Close()
-	if err := netns.Set(h); err != nil {
-		return err
-	}
-	defer netns.Set(orig)
-	return fn()
-}
-
 // scrapeNetns fetches /metrics from addr in namespace ns.
 func scrapeNetns(t *testing.T, ns, addr string) map[string]*dto.MetricFamily {
 	t.Helper()
 	var conn net.Conn
-	if err := inNetns(t, ns, func() (err error) {
+	if err := testenv.InNetns(ns, func() (err error) {
 		conn, err = net.DialTimeout("tcp", addr, 5*time.Second)
 		return err
 	}); err != nil {
@@ -145,7 +100,7 @@ func metricsAddrOf(t *testing.T, w *watchProc) string {
 func sendUDP(t *testing.T, ns string, sport, dport, n int) {
 	t.Helper()
 	var c *net.UDPConn
-	if err := inNetns(t, ns, func() (err error) {
+	if err := testenv.InNetns(ns, func() (err error) {
 		c, err = net.DialUDP("udp4", &net.UDPAddr{IP: net.ParseIP("10.217.0.1"), Port: sport}, &net.UDPAddr{IP: net.ParseIP("10.217.0.2"), Port: dport})
 		return err
 	}); err != nil {
@@ -174,17 +129,6 @@ rules:
   - {name: ping, from: host, to: lab, proto: udp, ports: 5001, level: required}
   - {name: nfs, from: lab, to: host, proto: tcp, ports: 2049, level: required}
 `
-
-// flowTo returns the report's flows to port.
-func flowTo(rep *report.Report, proto string, port uint16) []report.Flow {
-	var out []report.Flow
-	for _, f := range rep.Flows {
-		if f.Proto == proto && f.ServerPort == port {
-			out = append(out, f)
-		}
-	}
-	return out
-}
 
 // TestWatchSurvivesInterfaceRecreated deletes the watched veth while watch
 // runs and makes it again: watch says so, comes back by itself (the eBPF
@@ -254,7 +198,7 @@ func TestWatchSurvivesInterfaceRecreated(t *testing.T) {
 				packets uint64
 				verdict string
 			}{{5001, 150, "expected"}, {5002, 10, "expected"}} {
-				fl := flowTo(rep, "udp", c.port)
+				fl := labFlows(rep, "udp", c.port)
 				if len(fl) != 1 {
 					t.Errorf("udp/%d: %d flows, want 1 (before and after the interface came back): %+v", c.port, len(fl), fl)
 					continue
@@ -301,7 +245,7 @@ func TestWatchInterfaceDownUp(t *testing.T) {
 	sendUDP(t, l.host, 40001, 5001, 30)
 	time.Sleep(1200 * time.Millisecond)
 	w.signal(syscall.SIGTERM)
-	fl := flowTo(w.report(), "udp", 5001)
+	fl := labFlows(w.report(), "udp", 5001)
 	if len(fl) != 1 || fl[0].ClientSent.Packets != 50 {
 		t.Errorf("udp/5001 flows %+v, want one with 50 packets from the host", fl)
 	}
@@ -407,7 +351,7 @@ func TestWatchSoakMillionFlows(t *testing.T) {
 
 	var fd int
 	var hostMAC, peerMAC net.HardwareAddr
-	if err := inNetns(t, l.host, func() error {
+	if err := testenv.InNetns(l.host, func() error {
 		ifi, err := net.InterfaceByName(wc7HostIf)
 		if err != nil {
 			return err
@@ -551,7 +495,7 @@ func TestWatchSoakMillionFlows(t *testing.T) {
 // not only minimal but enough.
 func TestWatchWithUnitCapabilities(t *testing.T) {
 	l := newWC7Lab(t, true)
-	needTools(t, "setpriv")
+	testenv.RequireTools(t, "setpriv")
 	vals := unitValues(t, "AmbientCapabilities")
 	if len(vals) != 1 {
 		t.Fatalf("AmbientCapabilities %v", vals)
@@ -623,7 +567,7 @@ func TestWatchWithUnitCapabilities(t *testing.T) {
 	if err := jsonUnmarshal(string(out), &r); err != nil {
 		t.Fatal(err)
 	}
-	if fl := flowTo(&r, "udp", 5001); len(fl) != 1 || fl[0].ClientSent.Packets != 25 {
+	if fl := labFlows(&r, "udp", 5001); len(fl) != 1 || fl[0].ClientSent.Packets != 25 {
 		t.Errorf("udp/5001 flows %+v, want one with the 25 packets sent", fl)
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wirecheck/wirecheck/bpf/testenv"
 	"github.com/wirecheck/wirecheck/classify/report"
 )
 
@@ -59,7 +60,7 @@ func TestWatchLiveTraffic(t *testing.T) {
 
 func testWatchLiveTraffic(t *testing.T, engine string) {
 	l := newLab(t, true, 0)
-	requireTools(t, "ncat", "nft", "ss")
+	testenv.RequireTools(t, "ncat", "nft", "ss")
 	prof := writeLabProfile(t)
 
 	// Servers: echo services on the peer and on the host, an unexpected
@@ -161,7 +162,7 @@ EOF`)
 	}
 }
 
-// labFlow finds the report's flows by protocol and server port.
+// labFlows returns the report's flows of proto to server port.
 func labFlows(rep *report.Report, proto string, port uint16) []report.Flow {
 	var out []report.Flow
 	for _, f := range rep.Flows {

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/wirecheck/wirecheck/bpf/testenv"
 )
 
 // TestGeneratedIsUpToDate runs this package's go:generate command into a
@@ -28,14 +30,8 @@ func TestGeneratedIsUpToDate(t *testing.T) {
 	if len(args) == 0 {
 		t.Fatal("no //go:generate go tool bpf2go line in gen.go")
 	}
-	for _, tool := range []string{"clang-19", "llvm-strip-19"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			if os.Getenv("CI") == "true" {
-				t.Fatalf("%s not installed: CI must check that regenerating changes nothing (make test installs clang-19 llvm-19 libbpf-dev)", tool)
-			}
-			t.Skipf("%s not installed (apt-get install clang-19 llvm-19 libbpf-dev)", tool)
-		}
-	}
+	// CI must check that regenerating changes nothing.
+	testenv.RequireTools(t, "clang-19", "llvm-strip-19")
 	out := t.TempDir()
 	cmd := exec.Command("go", append([]string{"tool", "bpf2go", "-output-dir", out}, args...)...)
 	cmd.Env = append(os.Environ(), "GOPACKAGE=counter")
