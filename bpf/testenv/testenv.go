@@ -9,6 +9,9 @@
 // tested. Likewise RequireFeature skips when the kernel lacks a feature but
 // fails when the kernel's version says it should have it.
 //
+// RequireTools does the same for the programs a test runs (CI installs them
+// all), and InNetns runs a function inside a network namespace a test made.
+//
 // The helpers have no state; they are safe for concurrent use.
 package testenv
 
