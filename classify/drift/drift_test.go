@@ -12,11 +12,10 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/wirecheck/wirecheck/capture"
-	"github.com/wirecheck/wirecheck/classify"
 	"github.com/wirecheck/wirecheck/classify/match"
 	"github.com/wirecheck/wirecheck/classify/profile"
 	"github.com/wirecheck/wirecheck/classify/report"
+	"github.com/wirecheck/wirecheck/internal/testobs"
 )
 
 const captures = "../../testdata/captures"
@@ -34,18 +33,9 @@ func analyse(t *testing.T, file string) *report.Report {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f, err := capture.Open(filepath.Join(captures, file))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	c := classify.New(64)
-	if err := c.Read(file, f, nil); err != nil {
-		t.Fatal(err)
-	}
 	// Through JSON and back, as `wirecheck diff` sees reports.
 	var buf bytes.Buffer
-	if err := report.JSON(&buf, m.Evaluate(c.Observation())); err != nil {
+	if err := report.JSON(&buf, m.Evaluate(testobs.File(t, filepath.Join(captures, file)))); err != nil {
 		t.Fatal(err)
 	}
 	rep, err := DecodeReport(&buf)

@@ -22,6 +22,7 @@ import (
 	"github.com/wirecheck/wirecheck/classify"
 	"github.com/wirecheck/wirecheck/classify/match"
 	"github.com/wirecheck/wirecheck/classify/profile"
+	"github.com/wirecheck/wirecheck/internal/testobs"
 )
 
 const captures = "../../testdata/captures"
@@ -62,16 +63,7 @@ const fixtureNote = `Use SSH | never *telnet* & <b>never</b> ]]> [link](http://e
 // (so the missing NTP rule is inconclusive): every rule status at once.
 func evaluate(t *testing.T, file string, fixture bool) *match.Result {
 	t.Helper()
-	f, err := capture.Open(filepath.Join(captures, file))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	c := classify.New(1 << 10)
-	if err := c.Read(f.Name(), f, nil); err != nil {
-		t.Fatal(err)
-	}
-	obs := c.Observation()
+	obs := testobs.File(t, filepath.Join(captures, file))
 	refs, opts := []string{"storage-gateway/file-nfs"}, match.Options{}
 	if fixture {
 		refs, opts.Phase = []string{"formats.yaml"}, "operation"

@@ -14,30 +14,16 @@ import (
 	"testing"
 
 	"github.com/wirecheck/wirecheck/bpf/testenv"
-	"github.com/wirecheck/wirecheck/capture"
 	"github.com/wirecheck/wirecheck/classify"
 	"github.com/wirecheck/wirecheck/classify/match"
 	"github.com/wirecheck/wirecheck/classify/profile"
+	"github.com/wirecheck/wirecheck/internal/testobs"
 )
 
 const captures = "../../testdata/captures"
 
 // The lab host of every reference capture (testdata/captures/README.md).
 var labHost = []netip.Prefix{netip.MustParsePrefix("10.0.0.5/32"), netip.MustParsePrefix("fd00::5/128")}
-
-func observe(t *testing.T, file string) *classify.Observation {
-	t.Helper()
-	f, err := capture.Open(file)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	c := classify.New(64)
-	if err := c.Read(file, f, nil); err != nil {
-		t.Fatal(err)
-	}
-	return c.Observation()
-}
 
 func captureFiles(t *testing.T) []string {
 	t.Helper()
@@ -89,7 +75,7 @@ func draft(t *testing.T, obs *classify.Observation, refs ...string) *Draft {
 func TestRoundTrip(t *testing.T) {
 	for _, file := range captureFiles(t) {
 		t.Run(filepath.Base(file), func(t *testing.T) {
-			obs := observe(t, file)
+			obs := testobs.File(t, file)
 			d := draft(t, obs)
 			var y bytes.Buffer
 			if err := d.YAML(&y); err != nil {
@@ -117,7 +103,7 @@ func TestRoundTrip(t *testing.T) {
 // names where DNS or SNI named the peer (with the Region generalised), the
 // address where nothing did, one group for the NFS client of three services.
 func TestFaultyDraft(t *testing.T) {
-	d := draft(t, observe(t, filepath.Join(captures, "filegw-faulty.pcap")))
+	d := draft(t, testobs.File(t, filepath.Join(captures, "filegw-faulty.pcap")))
 	type row struct{ name, from, to, proto string }
 	var got []row
 	for _, r := range d.Rules {
@@ -157,7 +143,7 @@ func TestFaultyDraft(t *testing.T) {
 // is drafted, and the draft includes the profile, so that the two together
 // allow every flow (the blocked and missing rules still fail).
 func TestDraftWithProfile(t *testing.T) {
-	obs := observe(t, filepath.Join(captures, "filegw-faulty.pcap"))
+	obs := testobs.File(t, filepath.Join(captures, "filegw-faulty.pcap"))
 	d := draft(t, obs, "storage-gateway/file-nfs")
 	var names []string
 	for _, r := range d.Rules {
@@ -237,7 +223,7 @@ func TestCollapseAddrs(t *testing.T) {
 // TestSecurityGroup checks the EC2 shape: a "both" rule becomes a tcp and a
 // udp permission, named peers their observed addresses, ICMP echo type 8.
 func TestSecurityGroup(t *testing.T) {
-	sg := draft(t, observe(t, filepath.Join(captures, "filegw-faulty.pcap"))).SecurityGroup()
+	sg := draft(t, testobs.File(t, filepath.Join(captures, "filegw-faulty.pcap"))).SecurityGroup()
 	perm := func(list []IpPermission, proto string, port int) *IpPermission {
 		for i := range list {
 			if list[i].IpProtocol == proto && list[i].FromPort == port {
@@ -261,7 +247,7 @@ func TestSecurityGroup(t *testing.T) {
 		t.Errorf("%d ingress and %d egress permissions, want 6 and 3", len(sg.IpPermissions), len(sg.IpPermissionsEgress))
 	}
 
-	misc := draft(t, observe(t, filepath.Join(captures, "misc.pcapng"))).SecurityGroup()
+	misc := draft(t, testobs.File(t, filepath.Join(captures, "misc.pcapng"))).SecurityGroup()
 	if p := perm(misc.IpPermissionsEgress, "icmp", 8); p == nil || p.ToPort != -1 || p.IpRanges[0].CidrIp != "10.0.0.1/32" {
 		t.Errorf("ICMP echo: %+v", p)
 	}
@@ -270,7 +256,7 @@ func TestSecurityGroup(t *testing.T) {
 	}
 	// The JSON has exactly the EC2 field names.
 	var buf bytes.Buffer
-	if err := draft(t, observe(t, filepath.Join(captures, "misc.pcapng"))).SecurityGroupJSON(&buf); err != nil {
+	if err := draft(t, testobs.File(t, filepath.Join(captures, "misc.pcapng"))).SecurityGroupJSON(&buf); err != nil {
 		t.Fatal(err)
 	}
 	var raw map[string][]map[string]json.RawMessage
@@ -296,7 +282,7 @@ func TestNFTablesAccepted(t *testing.T) {
 	for _, file := range captureFiles(t) {
 		t.Run(filepath.Base(file), func(t *testing.T) {
 			var rs bytes.Buffer
-			if err := draft(t, observe(t, file)).NFTables(&rs); err != nil {
+			if err := draft(t, testobs.File(t, file)).NFTables(&rs); err != nil {
 				t.Fatal(err)
 			}
 			name := filepath.Join(t.TempDir(), "draft.nft")
@@ -312,7 +298,7 @@ func TestNFTablesAccepted(t *testing.T) {
 				t.Fatal(err)
 			}
 			// Every drafted host flow has an accept rule.
-			for _, r := range draft(t, observe(t, file)).Rules {
+			for _, r := range draft(t, testobs.File(t, file)).Rules {
 				if (r.Direction == match.Inbound || r.Direction == match.Outbound) && !strings.Contains(rs.String(), `comment "`+r.Name) {
 					t.Errorf("no nft rule for %s", r.Name)
 				}

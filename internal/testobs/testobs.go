@@ -9,6 +9,22 @@ import (
 	"github.com/wirecheck/wirecheck/internal/gencap"
 )
 
+// File returns the Observation of the capture file at path, read as
+// wirecheck analyse reads it, failing tb if it cannot be read to its end.
+func File(tb testing.TB, path string) *classify.Observation {
+	tb.Helper()
+	f, err := capture.Open(path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer f.Close()
+	c := classify.New(1 << 10)
+	if err := c.Read(path, f, nil); err != nil {
+		tb.Fatal(err)
+	}
+	return c.Finish()
+}
+
 // Generated returns the Observation of the capture gencap writes for cfg,
 // failing tb if any step fails.
 func Generated(tb testing.TB, cfg gencap.Config) *classify.Observation {
