@@ -155,9 +155,9 @@ func (c *Classifier) Observation() *Observation {
 }
 
 // observation builds the Observation around flows and what was learned.
-func (c *Classifier) observation(flows []flow.Flow, sni map[flow.Key]string, nt *names.Table) *Observation {
+func (c *Classifier) observation(flows []flow.Flow, sni []string, nt *names.Table) *Observation {
 	o := c.obs
-	o.Flows, o.SNI, o.Names = flows, sni, nt
+	o.Flows, o.ServerNames, o.Names = flows, sni, nt
 	o.OrphanFragments = c.table.OrphanFragments
 	o.Inputs = slices.Clone(c.inputs)
 	o.Folded = c.folder.snapshot()

@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io"
-	"maps"
 	"net"
 	"slices"
 	"testing"
@@ -192,8 +191,8 @@ func diffObservations(a, b *Observation) string {
 		return fmt.Sprintf("flows %+v vs %+v", a.Flows, b.Flows)
 	case !slices.Equal(a.Other, b.Other):
 		return fmt.Sprintf("other %+v vs %+v", a.Other, b.Other)
-	case !maps.Equal(a.SNI, b.SNI):
-		return fmt.Sprintf("SNI %v vs %v", a.SNI, b.SNI)
+	case !slices.Equal(a.ServerNames, b.ServerNames):
+		return fmt.Sprintf("server names %v vs %v", a.ServerNames, b.ServerNames)
 	case a.Folded.Flows != b.Folded.Flows || a.Folded.Exact != b.Folded.Exact || !slices.Equal(a.Folded.Services, b.Folded.Services):
 		return fmt.Sprintf("folded %+v vs %+v", a.Folded, b.Folded)
 	}

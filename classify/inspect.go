@@ -1,8 +1,8 @@
 package classify
 
 import (
-	"maps"
 	"net/netip"
+	"slices"
 
 	"github.com/wirecheck/wirecheck/classify/flow"
 	"github.com/wirecheck/wirecheck/classify/ipproto"
@@ -18,13 +18,21 @@ import (
 // It is not safe for concurrent use.
 type Inspector struct {
 	names *names.Table
-	sni   map[flow.Key]string
-	dns   service.DNSReader // reused: DNS answers are parsed without allocating
+	// sni lists the server names clients asked for, once each, and sniIDs
+	// finds a name's handle (flow.Flow.SNI): 1 + its index in sni.
+	sni    []string
+	sniIDs map[string]uint32
+	dns    service.DNSReader // reused: DNS answers are parsed without allocating
 }
+
+// maxServerNames bounds the distinct server names an Inspector keeps (a
+// live engine runs for weeks); flows asking for a name past it get none,
+// counted in the names table's Dropped.
+const maxServerNames = 1 << 16
 
 // NewInspector returns an empty Inspector.
 func NewInspector() *Inspector {
-	return &Inspector{names: names.New(), sni: make(map[flow.Key]string)}
+	return &Inspector{names: names.New(), sniIDs: make(map[string]uint32)}
 }
 
 // dnsPort reports the ports whose answers teach names: DNS, mDNS, LLMNR.
@@ -52,11 +60,32 @@ func (in *Inspector) Payload(f *flow.Flow, side flow.Side, t *packet.Tuple, payl
 		return
 	}
 	if sni, ok := service.ParseClientHello(payload); ok {
-		in.sni[f.Key] = sni
+		f.SNI = in.serverName(sni)
 		in.names.Add(t.DstAddr(), sni, names.FromSNI)
 	} else if v, cs, ok := service.ParseServerHello(payload); ok {
 		f.TLSVersion, f.TLSCipher = v, cs
 	}
+}
+
+// serverName returns the handle of name, adding it to the list when new
+// (0 when the list is full).
+func (in *Inspector) serverName(name string) uint32 {
+	if id, ok := in.sniIDs[name]; ok {
+		return id
+	}
+	if len(in.sni) >= maxServerNames {
+		in.names.Dropped++
+		return 0
+	}
+	in.sni = append(in.sni, name)
+	id := uint32(len(in.sni))
+	in.sniIDs[name] = id
+	return id
+}
+
+// ServerName returns the server name of handle id (flow.Flow.SNI), or "".
+func (in *Inspector) ServerName(id uint32) string {
+	return flow.ServerName(in.sni, id)
 }
 
 func (in *Inspector) learnDNS(name string, addr netip.Addr) {
@@ -64,9 +93,10 @@ func (in *Inspector) learnDNS(name string, addr netip.Addr) {
 }
 
 // Snapshot returns copies of what was learned, for an Observation that must
-// not change under its reader.
-func (in *Inspector) Snapshot() (map[flow.Key]string, *names.Table) {
+// not change under its reader: the server names (Observation.ServerNames)
+// and the names of addresses.
+func (in *Inspector) Snapshot() ([]string, *names.Table) {
 	t := names.New()
 	t.Merge(in.names)
-	return maps.Clone(in.sni), t
+	return slices.Clone(in.sni), t
 }

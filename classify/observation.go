@@ -9,9 +9,11 @@ import (
 // Observation is everything an engine saw, ready to be matched.
 type Observation struct {
 	Flows []flow.Flow
-	// SNI holds the server name each TLS flow's client asked for.
-	SNI   map[flow.Key]string
-	Names *names.Table
+	// ServerNames holds, once each, the server names TLS clients asked for
+	// (SNI). A flow's SNI field is 1 + the index of its name here; SNI
+	// returns that name.
+	ServerNames []string
+	Names       *names.Table
 
 	// Other summarises packets that formed no port flow, most packets first.
 	Other []OtherCount
@@ -36,6 +38,10 @@ type Observation struct {
 	// any folded flow makes the observation incomplete.
 	Folded Folded
 }
+
+// SNI returns the server name f's client asked for, or "" when none was
+// seen; f is one of o.Flows.
+func (o *Observation) SNI(f *flow.Flow) string { return flow.ServerName(o.ServerNames, f.SNI) }
 
 // OtherCount is the traffic of one kind that formed no port flow.
 type OtherCount struct {

@@ -120,10 +120,10 @@ func (e *EBPF) Observation() (*classify.Observation, error) {
 	for i := range obs.Flows {
 		f := &obs.Flows[i]
 		if sh := e.shadow[f.Key]; sh != nil {
-			f.App, f.TLSVersion, f.TLSCipher = sh.App, sh.TLSVersion, sh.TLSCipher
+			f.App, f.TLSVersion, f.TLSCipher, f.SNI = sh.App, sh.TLSVersion, sh.TLSCipher, sh.SNI
 		}
 	}
-	obs.SNI, obs.Names = e.in.Snapshot()
+	obs.ServerNames, obs.Names = e.in.Snapshot()
 	e.mu.Unlock()
 	for i := range obs.Flows {
 		f := &obs.Flows[i]

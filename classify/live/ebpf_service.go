@@ -27,9 +27,9 @@ func (e *EBPF) sweepIdle(idleSince time.Time) ([]flow.Flow, []string, error) {
 		f := &flows[i]
 		if sh := e.shadow[f.Key]; sh != nil {
 			f.App, f.TLSVersion, f.TLSCipher = sh.App, sh.TLSVersion, sh.TLSCipher
+			sni[i] = e.in.ServerName(sh.SNI)
 			delete(e.shadow, f.Key)
 		}
-		sni[i] = e.in.Forget(f.Key)
 	}
 	e.mu.Unlock()
 	return flows, sni, nil

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"slices"
 	"sync"
 	"time"
 
@@ -522,20 +523,31 @@ func (r *rollup) addTo(obs *classify.Observation) {
 	if r.swept == 0 {
 		return
 	}
-	for _, c := range r.flows {
+	// The conversations' server names join the observation's list; the
+	// handles of the engine that swept them may be gone (a restarted one).
+	var handles map[string]uint32
+	if len(r.sni) > 0 {
+		handles = make(map[string]uint32, len(obs.ServerNames)+len(r.sni))
+		for i, n := range obs.ServerNames {
+			handles[n] = uint32(i + 1)
+		}
+		obs.ServerNames = slices.Clip(obs.ServerNames) // appends must not write into the engine's list
+	}
+	for key, c := range r.flows {
 		obs.Flows = append(obs.Flows, *c)
+		if name, ok := r.sni[key]; ok {
+			h, ok := handles[name]
+			if !ok {
+				obs.ServerNames = append(obs.ServerNames, name)
+				h = uint32(len(obs.ServerNames))
+				handles[name] = h
+			}
+			obs.Flows[len(obs.Flows)-1].SNI = h
+		}
 		if c.First != 0 && (obs.First == 0 || c.First < obs.First) {
 			obs.First = c.First
 		}
 		obs.Last = max(obs.Last, c.Last)
-	}
-	if len(r.sni) > 0 {
-		if obs.SNI == nil {
-			obs.SNI = map[flow.Key]string{}
-		}
-		for k, v := range r.sni {
-			obs.SNI[k] = v
-		}
 	}
 	if r.fullFlows > 0 {
 		obs.Losses = append(obs.Losses, classify.Loss{

@@ -251,7 +251,7 @@ func (h hostSet) contains(a netip.Addr) bool {
 type flowContext struct {
 	host  hostSet
 	names *names.Table
-	sni   map[flow.Key]string
+	sni   []string // the observation's server names, for flows' SNI handles
 	hints flow.PortHints
 	// hosts caches names.Hosts, which builds a new slice each time, for
 	// the many flows of one address; nil means no cache.
@@ -349,9 +349,11 @@ func (ctx *flowContext) extraOf(rules []*profile.Rule, clientNames, serverNames 
 	return x
 }
 
-// Flow judges one flow. host is the agent host's address set for the run.
+// Flow judges one flow. host is the agent host's address set for the run;
+// nt and sni are what the observation of f learned (Observation.Names and
+// ServerNames), or nil.
 // The result refers to *f, which must not change while it is in use.
-func (m *Matcher) Flow(f *flow.Flow, host []netip.Prefix, nt *names.Table, sni map[flow.Key]string) FlowResult {
+func (m *Matcher) Flow(f *flow.Flow, host []netip.Prefix, nt *names.Table, sni []string) FlowResult {
 	var fr FlowResult
 	ctx := flowContext{host: hostSet(host), names: nt, sni: sni, hints: m.PortHints()}
 	client, method := f.Client(ctx.hints)
@@ -375,7 +377,7 @@ func (m *Matcher) judge(fr *FlowResult, f *flow.Flow, client flow.Side, method f
 		clientNames = ctx.namesOf(clientAddr)
 		serverNames = ctx.namesOf(serverAddr)
 	}
-	sni := ctx.sni[f.Key]
+	sni := flow.ServerName(ctx.sni, f.SNI)
 	fr.Direction = direction(ctx.host.contains(clientAddr), ctx.host.contains(serverAddr))
 	fr.App = appOf(f, client, server)
 	if f.Key.Proto.HasPorts() && service.Mismatch(f.Key.Proto, fr.ServerPort, fr.App) {

@@ -212,7 +212,7 @@ func (m *Matcher) Evaluate(obs *classify.Observation) *Result {
 		}
 		res.HostInferred = len(res.Host) > 0
 	}
-	ctx := flowContext{host: hostSet(res.Host), names: obs.Names, sni: obs.SNI, hints: m.PortHints()}
+	ctx := flowContext{host: hostSet(res.Host), names: obs.Names, sni: obs.ServerNames, hints: m.PortHints()}
 	order, roles := reportOrder(obs.Flows, ctx.hints)
 	res.Flows = make([]FlowResult, len(obs.Flows))
 	hugemem.Advise(res.Flows) // page faults, not judging, were most of the cost for 1M flows

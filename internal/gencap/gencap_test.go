@@ -123,7 +123,7 @@ func TestMix(t *testing.T) {
 func TestFlowsOfEveryKind(t *testing.T) {
 	obs := classifyAll(t, write(t, gencap.Config{Packets: 100_000, Flows: 4_000, Seed: 3}))
 	states := map[flow.State]int{}
-	both, apps := 0, 0
+	both, apps, sni := 0, 0, 0
 	for i := range obs.Flows {
 		f := &obs.Flows[i]
 		client, _ := f.Client(flow.PortHints{})
@@ -134,6 +134,9 @@ func TestFlowsOfEveryKind(t *testing.T) {
 		if f.App[0] != 0 {
 			apps++
 		}
+		if obs.SNI(f) != "" {
+			sni++
+		}
 	}
 	for _, s := range []flow.State{flow.StateClosed, flow.StateReset, flow.StateRefused, flow.StateAnswered} {
 		if states[s] < 40 {
@@ -143,8 +146,8 @@ func TestFlowsOfEveryKind(t *testing.T) {
 	if both < len(obs.Flows)/2 {
 		t.Errorf("%d of %d flows carry payload both ways, want half", both, len(obs.Flows))
 	}
-	if apps < len(obs.Flows)/3 || len(obs.SNI) == 0 || obs.Names.Len() == 0 {
-		t.Errorf("%d flows with a recognised protocol, %d SNI, %d names: payloads not realistic", apps, len(obs.SNI), obs.Names.Len())
+	if apps < len(obs.Flows)/3 || sni == 0 || obs.Names.Len() == 0 {
+		t.Errorf("%d flows with a recognised protocol, %d with SNI, %d names: payloads not realistic", apps, sni, obs.Names.Len())
 	}
 }
 
