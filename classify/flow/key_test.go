@@ -62,3 +62,22 @@ func TestFlowSize(t *testing.T) {
 		t.Errorf("Flow is %d bytes, want at most 152: reorder its fields so that none needs padding", n)
 	}
 }
+
+// TestTouchReachesEveryLine: the fields Touch reads are at most 64 bytes
+// apart from the struct's start to its end, so wherever a Flow starts in a
+// cache line, each line it spans holds one of them.
+func TestTouchReachesEveryLine(t *testing.T) {
+	var f Flow
+	at := []uintptr{
+		unsafe.Offsetof(f.Key) + unsafe.Offsetof(f.Key.A),
+		unsafe.Offsetof(f.Bytes),
+		unsafe.Offsetof(f.Last),
+		unsafe.Offsetof(f.SNI),
+		unsafe.Sizeof(f) - 1,
+	}
+	for i := 1; i < len(at); i++ {
+		if at[i]-at[i-1] > 64 {
+			t.Errorf("Touch's reads at offsets %v leave %d bytes between %d and %d: a cache line could be missed", at[:len(at)-1], at[i]-at[i-1], at[i-1], at[i])
+		}
+	}
+}

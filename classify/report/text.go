@@ -226,7 +226,11 @@ func writeFlows(w io.Writer, flows []match.FlowResult) {
 		wg.Go(func() {
 			ruleIDs := map[*profile.Rule]string{}
 			var row flowRow
-			for i := p * len(flows) / workers; i < (p+1)*len(flows)/workers; i++ {
+			lo, hi := p*len(flows)/workers, (p+1)*len(flows)/workers
+			for i := lo; i < hi; i++ {
+				if (i-lo)%warmRows == 0 {
+					warm(flows[i:min(i+warmRows, hi)])
+				}
 				row.fill(&flows[i], ruleIDs)
 				parts[p].measure(&row)
 			}
@@ -262,6 +266,9 @@ func writeFlows(w io.Writer, flows []match.FlowResult) {
 				}
 				buf = buf[:0]
 				for i := c * flowChunk; i < min((c+1)*flowChunk, len(flows)); i++ {
+					if i%warmRows == 0 {
+						warm(flows[i:min(i+warmRows, len(flows))])
+					}
 					row.fill(&flows[i], ruleIDs)
 					buf = width.line(buf, &row)
 				}
@@ -275,6 +282,24 @@ func writeFlows(w io.Writer, flows []match.FlowResult) {
 		free <- buf
 	}
 	wg.Wait()
+}
+
+// warmRows is how many rows warm loads ahead: their flows (two or three
+// cache lines each) stay in cache until they are formatted.
+const warmRows = 128
+
+// warm reads the lines of rs's flows that a row is made of, in a loop that
+// does nothing else. Rows are in report order, so each flow is a random
+// access; this loop keeps dozens of those loads in flight, where filling
+// rows one by one waited for each in turn (70 of the report's 110 ms of CPU
+// for 100k flows).
+//
+//go:noinline
+func warm(rs []match.FlowResult) (sum uint64) {
+	for i := range rs {
+		sum += rs[i].Flow.Touch()
+	}
+	return sum
 }
 
 // flowChunk is the rows a worker formats at a time: small, as 2×workers
