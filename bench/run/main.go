@@ -9,6 +9,13 @@
 // again whenever internal/gencap changes. Each command runs once to warm
 // the page cache, then -runs times; wall time and CPU are medians, peak
 // memory (maximum resident set) the largest of the runs, from wait4.
+//
+// wirecheck, capinfos and tcpdump run in rounds, each command once per
+// round, and a ratio between two of them is the median of their per-round
+// ratios: this machine's speed drifts by a third over minutes (other
+// tenants), and back-to-back runs of one command and then the other let
+// that drift into the ratio. tshark, at half a minute a run, runs on its
+// own after them.
 package main
 
 import (
@@ -43,7 +50,7 @@ var (
 )
 
 func main() {
-	runs := flag.Int("runs", 5, "timed runs of each command (after one warm-up run)")
+	runs := flag.Int("runs", 7, "timed runs of each command (after one warm-up run)")
 	tsharkRuns := flag.Int("tshark-runs", 3, "timed runs of tshark, which takes half a minute each")
 	flag.Parse()
 	if err := run(*runs, *tsharkRuns); err != nil {
@@ -58,6 +65,7 @@ type result struct {
 	cpu     time.Duration // median user+system
 	rssKB   int64         // largest
 	samples []time.Duration
+	rounds  int // the rounds of measureRounds the samples are from; 0: measured alone
 }
 
 func run(runs, tsharkRuns int) error {
@@ -88,25 +96,23 @@ func run(runs, tsharkRuns int) error {
 		file, mix.packets, mix.flows, size(file), runs, tsharkRuns)
 	fmt.Printf("load average before: %s\n\n", load0)
 
-	var rs []result
-	for _, c := range []struct {
-		label string
-		argv  []string
-		runs  int
-	}{
-		{"wirecheck analyse", analyse("bench/profile.yaml", file), runs},
-		{"wirecheck analyse, one goroutine (GOMAXPROCS=1)", append([]string{"env", "GOMAXPROCS=1"}, analyse("bench/profile.yaml", file)...), runs},
-		{"wirecheck analyse, every flow a problem", analyse("storage-gateway/common", file), runs},
-		{"capinfos -c", []string{"capinfos", "-c", file}, runs},
-		{"tcpdump -r FILE -w /dev/null", []string{"tcpdump", "-r", file, "-w", "/dev/null"}, runs},
-		{"tshark -q -z conv,tcp -z conv,udp", []string{"tshark", "-q", "-z", "conv,tcp", "-z", "conv,udp", "-r", file}, tsharkRuns},
-	} {
-		r, err := measure(c.label, c.argv, c.runs)
-		if err != nil {
-			return err
-		}
-		rs = append(rs, r)
-		fmt.Fprintf(os.Stderr, "  %-50s %8.3f s\n", c.label, r.wall.Seconds())
+	rs, err := measureRounds([]command{
+		{"wirecheck analyse", analyse("bench/profile.yaml", file)},
+		{"wirecheck analyse, one goroutine (GOMAXPROCS=1)", append([]string{"env", "GOMAXPROCS=1"}, analyse("bench/profile.yaml", file)...)},
+		{"wirecheck analyse, every flow a problem", analyse("storage-gateway/common", file)},
+		{"capinfos -c", []string{"capinfos", "-c", file}},
+		{"tcpdump -r FILE -w /dev/null", []string{"tcpdump", "-r", file, "-w", "/dev/null"}},
+	}, runs)
+	if err != nil {
+		return err
+	}
+	tsharkRes, err := measure(command{"tshark -q -z conv,tcp -z conv,udp", []string{"tshark", "-q", "-z", "conv,tcp", "-z", "conv,udp", "-r", file}}, tsharkRuns)
+	if err != nil {
+		return err
+	}
+	rs = append(rs, tsharkRes)
+	for _, r := range rs {
+		fmt.Fprintf(os.Stderr, "  %-50s %8.3f s\n", r.label, r.wall.Seconds())
 	}
 	scale := []struct {
 		label string
@@ -114,7 +120,7 @@ func run(runs, tsharkRuns int) error {
 	}{{"2× packets, same flows", mix2x}, {"1M flows", million}}
 	var rss []result
 	for _, s := range scale {
-		r, err := measure("wirecheck analyse, "+s.label, analyse("bench/profile.yaml", filepath.Join(out, s.c.name)), 3)
+		r, err := measure(command{"wirecheck analyse, " + s.label, analyse("bench/profile.yaml", filepath.Join(out, s.c.name))}, 3)
 		if err != nil {
 			return err
 		}
@@ -127,8 +133,9 @@ func run(runs, tsharkRuns int) error {
 	fmt.Println("| --- | --- | --- | --- | --- |")
 	for _, r := range rs {
 		fmt.Printf("| `%s` | %.3f s | %.2f | %.3f s | %d MB |\n", r.label, r.wall.Seconds(),
-			r.wall.Seconds()/w.wall.Seconds(), r.cpu.Seconds(), r.rssKB>>10)
+			ratio(r, w), r.cpu.Seconds(), r.rssKB>>10)
 	}
+	fmt.Println("\n× wirecheck: the median of the per-round ratios (tshark, timed on its own: the ratio of the medians).")
 	fmt.Println()
 	fmt.Println("| wirecheck analyse on | packets | flows | wall (median) | peak RSS |")
 	fmt.Println("| --- | --- | --- | --- | --- |")
@@ -161,35 +168,82 @@ func run(runs, tsharkRuns int) error {
 	return nil
 }
 
-func ratio(a, b result) float64 { return a.wall.Seconds() / b.wall.Seconds() }
-
-// measure runs argv once to warm up and then n times.
-func measure(label string, argv []string, n int) (result, error) {
-	r := result{label: label}
-	var cpus []time.Duration
-	for i := range n + 1 {
-		cmd := exec.Command(argv[0], argv[1:]...)
-		var stderr bytes.Buffer
-		cmd.Stderr = &stderr
-		start := time.Now()
-		err := cmd.Run()
-		wall := time.Since(start)
-		// wirecheck exits 1 for a capture that does not conform; any
-		// other failure is a failure to measure.
-		var ee *exec.ExitError
-		if err != nil && !(errors.As(err, &ee) && ee.ExitCode() == 1 && strings.HasPrefix(label, "wirecheck")) {
-			return r, fmt.Errorf("%s: %v\n%s", strings.Join(argv, " "), err, stderr.String())
-		}
-		if i == 0 {
-			continue
-		}
-		ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
-		r.samples = append(r.samples, wall)
-		cpus = append(cpus, time.Duration(ru.Utime.Nano()+ru.Stime.Nano()))
-		r.rssKB = max(r.rssKB, ru.Maxrss)
+// ratio is how many times longer a took than b: the median of the per-round
+// ratios when both ran in the same rounds (measureRounds), else the ratio
+// of their medians.
+func ratio(a, b result) float64 {
+	if a.rounds == 0 || a.rounds != b.rounds {
+		return a.wall.Seconds() / b.wall.Seconds()
 	}
-	r.wall, r.cpu = median(r.samples), median(cpus)
-	return r, nil
+	rs := make([]float64, len(a.samples))
+	for i := range rs {
+		rs[i] = a.samples[i].Seconds() / b.samples[i].Seconds()
+	}
+	slices.Sort(rs)
+	if len(rs)%2 == 1 {
+		return rs[len(rs)/2]
+	}
+	return (rs[len(rs)/2-1] + rs[len(rs)/2]) / 2
+}
+
+// command is a command line to time and its label.
+type command struct {
+	label string
+	argv  []string
+}
+
+// measure runs c once to warm up and then n times.
+func measure(c command, n int) (result, error) {
+	rs, err := measureRounds([]command{c}, n)
+	if err != nil {
+		return result{}, err
+	}
+	rs[0].rounds = 0 // not paired with anything
+	return rs[0], nil
+}
+
+// measureRounds runs every command once to warm up, then n rounds in which
+// each runs once, in order.
+func measureRounds(cs []command, n int) ([]result, error) {
+	rs := make([]result, len(cs))
+	cpus := make([][]time.Duration, len(cs))
+	for round := range n + 1 {
+		for i, c := range cs {
+			r := &rs[i]
+			r.label = c.label
+			wall, ru, err := runOnce(c)
+			if err != nil {
+				return nil, err
+			}
+			if round == 0 {
+				continue
+			}
+			r.samples = append(r.samples, wall)
+			cpus[i] = append(cpus[i], time.Duration(ru.Utime.Nano()+ru.Stime.Nano()))
+			r.rssKB = max(r.rssKB, ru.Maxrss)
+		}
+	}
+	for i := range rs {
+		rs[i].wall, rs[i].cpu, rs[i].rounds = median(rs[i].samples), median(cpus[i]), n
+	}
+	return rs, nil
+}
+
+// runOnce runs c and returns its wall time and resource usage.
+func runOnce(c command) (time.Duration, *syscall.Rusage, error) {
+	cmd := exec.Command(c.argv[0], c.argv[1:]...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	start := time.Now()
+	err := cmd.Run()
+	wall := time.Since(start)
+	// wirecheck exits 1 for a capture that does not conform; any
+	// other failure is a failure to measure.
+	var ee *exec.ExitError
+	if err != nil && !(errors.As(err, &ee) && ee.ExitCode() == 1 && strings.HasPrefix(c.label, "wirecheck")) {
+		return 0, nil, fmt.Errorf("%s: %v\n%s", strings.Join(c.argv, " "), err, stderr.String())
+	}
+	return wall, cmd.ProcessState.SysUsage().(*syscall.Rusage), nil
 }
 
 func median(ds []time.Duration) time.Duration {
