@@ -63,7 +63,7 @@ func (x *index) find(k *Key, h uint64, flows []Flow) (pos int, free uint64) {
 		if s.pos == 0 {
 			return -1, i
 		}
-		if s.tag == tag && flows[s.pos-1].Key == *k {
+		if s.tag == tag && flows[s.pos-1].Key.equal(k) {
 			return int(s.pos - 1), i
 		}
 	}
