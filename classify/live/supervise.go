@@ -535,6 +535,8 @@ func (r *rollup) addTo(obs *classify.Observation) {
 	}
 	for key, c := range r.flows {
 		obs.Flows = append(obs.Flows, *c)
+		f := &obs.Flows[len(obs.Flows)-1]
+		f.SNI = 0 // a conversation's name is in r.sni, in no engine's list
 		if name, ok := r.sni[key]; ok {
 			h, ok := handles[name]
 			if !ok {
@@ -542,7 +544,7 @@ func (r *rollup) addTo(obs *classify.Observation) {
 				h = uint32(len(obs.ServerNames))
 				handles[name] = h
 			}
-			obs.Flows[len(obs.Flows)-1].SNI = h
+			f.SNI = h
 		}
 		if c.First != 0 && (obs.First == 0 || c.First < obs.First) {
 			obs.First = c.First
