@@ -11,7 +11,7 @@ import (
 // The fields are ordered so that no padding falls between them: 152 bytes
 // rather than 160 in declaration order, which is 8 MB less for a million
 // flows, and memory first touched is what reading a file pays for most on
-// the VMs measured (internal/hugemem). TestFlowSize holds the size.
+// the VMs measured (internal/pages). TestFlowSize holds the size.
 type Flow struct {
 	Key Key
 	// Flags is the union of the TCP flags each side sent.

@@ -4,7 +4,7 @@ import (
 	"hash/maphash"
 	"unsafe"
 
-	"github.com/wirecheck/wirecheck/internal/hugemem"
+	"github.com/wirecheck/wirecheck/internal/pages"
 )
 
 // index finds a Key's position in Table.flows. It is an open-addressing hash
@@ -37,7 +37,7 @@ func newIndex(hint int) index {
 		n <<= 1
 	}
 	x := index{seed: maphash.MakeSeed(), slots: make([]slot, n), mask: uint64(n - 1)}
-	hugemem.Advise(x.slots)
+	pages.Huge(x.slots)
 	return x
 }
 
@@ -80,7 +80,7 @@ func (x *index) add(free, h uint64, pos int) (full bool) {
 func (x *index) grow(flows []Flow) {
 	n := 2 * len(x.slots)
 	x.slots, x.mask = make([]slot, n), uint64(n-1)
-	hugemem.Advise(x.slots)
+	pages.Huge(x.slots)
 	for pos := range flows {
 		h := x.hash(&flows[pos].Key)
 		i := h & x.mask

@@ -3,7 +3,7 @@ package flow
 import (
 	"github.com/wirecheck/wirecheck/classify/ipproto"
 	"github.com/wirecheck/wirecheck/classify/packet"
-	"github.com/wirecheck/wirecheck/internal/hugemem"
+	"github.com/wirecheck/wirecheck/internal/pages"
 )
 
 // Table accumulates flows from decoded packets. The zero value is not usable;
@@ -48,7 +48,7 @@ func NewTable(hint int) *Table {
 		flows: make([]Flow, 0, hint),
 		frags: make(map[fragKey]fragVal),
 	}
-	hugemem.Advise(t.flows)
+	pages.Huge(t.flows)
 	return t
 }
 
@@ -65,7 +65,7 @@ func (t *Table) Reserve(n int) {
 		return
 	}
 	flows := make([]Flow, 0, n)
-	hugemem.Advise(flows)
+	pages.Huge(flows)
 	t.flows = append(flows, t.flows...)
 }
 
@@ -105,7 +105,7 @@ func (t *Table) getHashed(k Key, h uint64) (int, bool) {
 		// about 15 µs, and touching the flows of a 100k-flow file page
 		// by page took longer than counting its packets.
 		flows := make([]Flow, 0, max(2*i, 64))
-		hugemem.Advise(flows)
+		pages.Huge(flows)
 		t.flows = append(flows, t.flows...)
 	}
 	t.flows = append(t.flows, Flow{Key: k})

@@ -14,7 +14,7 @@ import (
 	"github.com/wirecheck/wirecheck/classify/ipproto"
 	"github.com/wirecheck/wirecheck/classify/profile"
 	"github.com/wirecheck/wirecheck/classify/service"
-	"github.com/wirecheck/wirecheck/internal/hugemem"
+	"github.com/wirecheck/wirecheck/internal/pages"
 )
 
 // Direction is a flow's direction relative to the agent host.
@@ -238,7 +238,7 @@ func (m *Matcher) Evaluate(obs *classify.Observation) *Result {
 	inferred.Wait()
 	ctx := flowContext{host: hostSet(res.Host), names: obs.Names, sni: obs.ServerNames, hints: hints}
 	res.Flows = make([]FlowResult, len(obs.Flows))
-	hugemem.Advise(res.Flows) // page faults, not judging, were most of the cost for 1M flows
+	pages.Huge(res.Flows) // page faults, not judging, were most of the cost for 1M flows
 	// Flows are judged independently, so the CPUs share them in
 	// contiguous parts; each part has its own caches.
 	parts := min(runtime.GOMAXPROCS(0), max(1, len(order)/minPart))
@@ -441,7 +441,7 @@ func reportOrder(flows []flow.Flow, h flow.PortHints) ([]int32, []role) {
 	}
 	v4 := make([]v4Key, 0, len(flows)-n6)
 	v6 := make([]v6Key, 0, n6)
-	hugemem.Advise(v4)
+	pages.Huge(v4)
 	for i := range flows {
 		f := &flows[i]
 		client, method := f.Client(h)

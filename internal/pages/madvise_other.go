@@ -1,0 +1,11 @@
+//go:build !linux
+
+package pages
+
+func madvise(start, n uintptr, advice int) {}
+
+const (
+	adviseHuge = iota
+	adviseWrite
+	adviseRead
+)
