@@ -37,10 +37,14 @@ func Huge[T any](s []T) {
 
 // Prefault backs the pages under s's backing array (its capacity) with
 // memory in one system call, as writing each would, for an array about to
-// be filled. Its contents do not change: pages already there are left as
-// they are, and a new page is zero, as its first touch would have found it.
-// Arrays under 64 KiB are left to fault.
-func Prefault[T any](s []T) { prefault(s, adviseWrite) }
+// be filled; whole huge pages inside it are huge (Huge). Its contents do
+// not change: pages already there are left as they are, and a new page is
+// zero, as its first touch would have found it. Arrays under 64 KiB are
+// left to fault.
+func Prefault[T any](s []T) {
+	Huge(s)
+	prefault(s, adviseWrite)
+}
 
 // PrefaultRead maps the pages under s for reading, as reading each would:
 // for a large array (a table in a package's variables) that is read but

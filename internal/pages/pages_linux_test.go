@@ -136,7 +136,7 @@ func TestPrefaultKeepsContents(t *testing.T) {
 // fault in, which costs less than the system call would save.
 func TestPrefaultLeavesSmallArrays(t *testing.T) {
 	m := fresh(t, 1<<20)
-	Prefault(m[:minPrefault-1 : minPrefault-1]) // Prefault covers the capacity
+	Prefault(m[: minPrefault-1 : minPrefault-1]) // Prefault covers the capacity
 	if n := resident(t, m); n != 0 {
 		t.Errorf("%d pages backed after Prefault of %d bytes, want 0", n, minPrefault-1)
 	}
