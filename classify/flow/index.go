@@ -36,8 +36,8 @@ func newIndex(hint int) index {
 	for n < maxLoad*hint {
 		n <<= 1
 	}
-	x := index{seed: maphash.MakeSeed(), slots: make([]slot, n), mask: uint64(n - 1)}
-	pages.Huge(x.slots)
+	x := index{seed: maphash.MakeSeed(), mask: uint64(n - 1)}
+	x.slots = newSlots(n)
 	return x
 }
 
@@ -79,8 +79,7 @@ func (x *index) add(free, h uint64, pos int) (full bool) {
 // grow doubles the slots and places every flow again.
 func (x *index) grow(flows []Flow) {
 	n := 2 * len(x.slots)
-	x.slots, x.mask = make([]slot, n), uint64(n-1)
-	pages.Huge(x.slots)
+	x.slots, x.mask = newSlots(n), uint64(n-1)
 	for pos := range flows {
 		h := x.hash(&flows[pos].Key)
 		i := h & x.mask
@@ -89,4 +88,13 @@ func (x *index) grow(flows []Flow) {
 		}
 		x.slots[i] = slot{tag: uint32(h >> 32), pos: uint32(pos + 1)}
 	}
+}
+
+// newSlots returns n free slots with their pages backed: flows land in
+// slots at random, so every page of a grown index is written at once (at
+// 100k flows, growing faulted in 4 MB a page at a time, 18 ms here).
+func newSlots(n int) []slot {
+	s := make([]slot, n)
+	pages.Prefault(s)
+	return s
 }

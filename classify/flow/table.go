@@ -1,6 +1,8 @@
 package flow
 
 import (
+	"unsafe"
+
 	"github.com/wirecheck/wirecheck/classify/ipproto"
 	"github.com/wirecheck/wirecheck/classify/packet"
 	"github.com/wirecheck/wirecheck/internal/pages"
@@ -11,6 +13,11 @@ import (
 type Table struct {
 	index index
 	flows []Flow
+	// backed is how many flows of the flows array's capacity have their
+	// pages backed (pages.Prefault): the array fills one flow at a time,
+	// and its pages are backed ahead of it in steps rather than faulted
+	// in one by one.
+	backed int
 	// frags ties later IP fragments to the flow of their first fragment.
 	frags map[fragKey]fragVal
 
@@ -45,10 +52,9 @@ const maxFrags = 1 << 14
 func NewTable(hint int) *Table {
 	t := &Table{
 		index: newIndex(hint),
-		flows: make([]Flow, 0, hint),
 		frags: make(map[fragKey]fragVal),
 	}
-	pages.Huge(t.flows)
+	t.replace(make([]Flow, 0, hint))
 	return t
 }
 
@@ -64,9 +70,31 @@ func (t *Table) Reserve(n int) {
 	if n <= cap(t.flows) {
 		return
 	}
-	flows := make([]Flow, 0, n)
+	t.replace(make([]Flow, 0, n))
+}
+
+// backStep is how many flows' pages Table backs at a time: 256 KiB, so a
+// small capture backs little it does not use.
+const backStep = 256 << 10 / int(unsafe.Sizeof(Flow{}))
+
+// replace moves the flows into flows, an empty array of larger capacity.
+func (t *Table) replace(flows []Flow) {
 	pages.Huge(flows)
-	t.flows = append(flows, t.flows...)
+	old := t.flows
+	t.flows, t.backed = flows, 0
+	t.back(len(old) + 1)
+	t.flows = append(t.flows, old...)
+}
+
+// back backs the pages of the flows array up to at least n flows, or its
+// capacity.
+func (t *Table) back(n int) {
+	if n <= t.backed {
+		return
+	}
+	end := min(cap(t.flows), max(n, t.backed+backStep))
+	pages.Prefault(t.flows[t.backed:end:end])
+	t.backed = end
 }
 
 // Len returns the number of flows.
@@ -101,13 +129,13 @@ func (t *Table) getHashed(k Key, h uint64) (int, bool) {
 		// Double, rather than append's quarter steps for large slices:
 		// each step copies every flow into memory the kernel must fault
 		// in, and that, not the copy, dominated a 100k-flow file.
-		// Huge pages: on the VMs measured, a 4 KiB page fault costs
-		// about 15 µs, and touching the flows of a 100k-flow file page
-		// by page took longer than counting its packets.
-		flows := make([]Flow, 0, max(2*i, 64))
-		pages.Huge(flows)
-		t.flows = append(flows, t.flows...)
+		// Huge pages and backing ahead: on the VMs measured, a 4 KiB
+		// page fault costs about 15 µs, and touching the flows of a
+		// 100k-flow file page by page took longer than counting its
+		// packets.
+		t.replace(make([]Flow, 0, max(2*i, 64)))
 	}
+	t.back(i + 1)
 	t.flows = append(t.flows, Flow{Key: k})
 	if t.index.add(free, h, i) {
 		t.index.grow(t.flows)
