@@ -8,6 +8,7 @@ import (
 	"github.com/wirecheck/wirecheck/capture"
 	"github.com/wirecheck/wirecheck/classify/flow"
 	"github.com/wirecheck/wirecheck/classify/packet"
+	"github.com/wirecheck/wirecheck/internal/pages"
 )
 
 // Read splits the work of a file between two goroutines when there are two
@@ -95,7 +96,7 @@ func readBatches(src capture.Source, keep func(*capture.Frame) bool, tab *flow.T
 		case b = <-free:
 		default:
 			if made < batches {
-				b = &batch{buf: make([]byte, min(batchBytes, capture.FramesBufferMin<<made))}
+				b = newBatch(min(batchBytes, capture.FramesBufferMin<<made))
 				made++
 			} else {
 				b = <-free
@@ -139,6 +140,17 @@ func readBatches(src capture.Source, keep func(*capture.Frame) bool, tab *flow.T
 			return
 		}
 	}
+}
+
+// newBatch returns a batch with a buffer of size bytes, its pages backed:
+// it is filled at once, and the four batches (3.4 MB) faulted in page by
+// page took the reader about 13 ms of a 2-million-packet file here.
+func newBatch(size int) *batch {
+	b := make([]batch, 1) // a slice, for pages.Prefault
+	b[0].buf = make([]byte, size)
+	pages.Prefault(b)
+	pages.Prefault(b[0].buf)
+	return &b[0]
 }
 
 // copyFrames reads frames from src into b.frames, their bytes copied into
