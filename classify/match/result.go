@@ -238,7 +238,7 @@ func (m *Matcher) Evaluate(obs *classify.Observation) *Result {
 	inferred.Wait()
 	ctx := flowContext{host: hostSet(res.Host), names: obs.Names, sni: obs.ServerNames, hints: hints}
 	res.Flows = make([]FlowResult, len(obs.Flows))
-	pages.Huge(res.Flows) // page faults, not judging, were most of the cost for 1M flows
+	pages.Prefault(res.Flows) // page faults, not judging, were most of the cost for 1M flows
 	// Flows are judged independently, so the CPUs share them in
 	// contiguous parts; each part has its own caches.
 	parts := min(runtime.GOMAXPROCS(0), max(1, len(order)/minPart))
@@ -259,7 +259,7 @@ func (m *Matcher) Evaluate(obs *classify.Observation) *Result {
 	}
 	wg.Wait()
 
-	byRule := map[*profile.Rule]*RuleResult{}
+	byRule := map[*profile.Rule]int{} // index in res.Rules
 	for _, c := range m.rules {
 		rr := RuleResult{Rule: c.r, Level: c.level, Required: c.active && c.level == profile.LevelRequired}
 		if !c.active {
@@ -268,11 +268,28 @@ func (m *Matcher) Evaluate(obs *classify.Observation) *Result {
 		res.Rules = append(res.Rules, rr)
 	}
 	for i := range res.Rules {
-		byRule[res.Rules[i].Rule] = &res.Rules[i]
+		byRule[res.Rules[i].Rule] = i
+	}
+	// Each rule's flows are counted, then placed in one array: appending
+	// them grew and copied each list, faulting in as many pages again.
+	counts := make([]int, len(res.Rules))
+	n := 0
+	for i := range res.Flows {
+		for _, r := range res.Flows[i].Rules() {
+			counts[byRule[r]]++
+			n++
+		}
+	}
+	all := make([]int, n)
+	pages.Prefault(all)
+	for i, k := range counts {
+		if k > 0 { // a rule without flows keeps nil
+			res.Rules[i].Flows, all = all[:0:k], all[k:]
+		}
 	}
 	for i := range res.Flows {
 		for _, r := range res.Flows[i].Rules() {
-			rr := byRule[r]
+			rr := &res.Rules[byRule[r]]
 			rr.Flows = append(rr.Flows, i)
 		}
 	}
@@ -433,6 +450,7 @@ type role struct {
 // and each flow's role, which the order needs and judging needs again.
 func reportOrder(flows []flow.Flow, h flow.PortHints) ([]int32, []role) {
 	roles := make([]role, len(flows))
+	pages.Prefault(roles)
 	n6 := 0
 	for i := range flows {
 		if !flows[i].Key.Addr(flow.SideA).Is4() {
@@ -441,7 +459,8 @@ func reportOrder(flows []flow.Flow, h flow.PortHints) ([]int32, []role) {
 	}
 	v4 := make([]v4Key, 0, len(flows)-n6)
 	v6 := make([]v6Key, 0, n6)
-	pages.Huge(v4)
+	pages.Prefault(v4)
+	pages.Prefault(v6)
 	for i := range flows {
 		f := &flows[i]
 		client, method := f.Client(h)
@@ -479,6 +498,7 @@ func reportOrder(flows []flow.Flow, h flow.PortHints) ([]int32, []role) {
 	wg.Wait()
 
 	order := make([]int32, 0, len(flows))
+	pages.Prefault(order)
 	for len(a)+len(b)+len(v6) > 0 {
 		// The lesser IPv4 head, if any, against the IPv6 head.
 		run := &b
