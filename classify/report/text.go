@@ -18,6 +18,7 @@ import (
 
 	"github.com/wirecheck/wirecheck/classify/match"
 	"github.com/wirecheck/wirecheck/classify/profile"
+	"github.com/wirecheck/wirecheck/internal/pages"
 	"github.com/wirecheck/wirecheck/internal/textout"
 )
 
@@ -249,9 +250,14 @@ func writeFlows(w io.Writer, flows []match.FlowResult) {
 	for i := range done {
 		done[i] = make(chan []byte, 1)
 	}
+	// A buffer holds a chunk of rows as wide as the widths make them and
+	// a last column of up to 32 bytes, so it rarely grows, and its pages
+	// are backed at once (internal/pages).
 	free := make(chan []byte, 2*workers)
 	for range cap(free) {
-		free <- make([]byte, 0, 128*flowChunk) // a row is about 120 bytes
+		buf := make([]byte, 0, min(flowChunk, len(flows))*(width.padded()+32))
+		pages.Prefault(buf)
+		free <- buf
 	}
 	var next atomic.Int64
 	for range workers {
@@ -307,6 +313,15 @@ const flowChunk = 1024
 
 // flowWidths are the widths of the flows table's columns but the last.
 type flowWidths [len(flowColumns) - 1]int
+
+// padded returns the runes of a row's padded columns: all but the last.
+func (wd *flowWidths) padded() int {
+	n := 0
+	for _, w := range wd {
+		n += w + 2
+	}
+	return n
+}
 
 func (wd *flowWidths) measure(r *flowRow) {
 	for i := range wd {
