@@ -78,11 +78,12 @@ func (t *Table) Reserve(n int) {
 const backStep = 256 << 10 / int(unsafe.Sizeof(Flow{}))
 
 // replace moves the flows into flows, an empty array of larger capacity.
+// Only what they fill is backed now; the rest as flows arrive (getHashed).
 func (t *Table) replace(flows []Flow) {
 	pages.Huge(flows)
 	old := t.flows
 	t.flows, t.backed = flows, 0
-	t.back(len(old) + 1)
+	t.back(len(old))
 	t.flows = append(t.flows, old...)
 }
 
