@@ -8,7 +8,8 @@
 // runtime does neither: Linux's default THP mode ("madvise") gives huge
 // pages only to memory that asks, and the runtime lets first touch fault
 // its heap in. So the few arrays that are large and about to be filled ask:
-// the flow table and its index, the read batches, the judged results.
+// the flow table and its index, the read batches, the judged results and
+// the text report's buffers.
 //
 // Both are advice: on another OS, or a kernel without THP or
 // MADV_POPULATE_* (before Linux 5.14), they do nothing and the pages fault
