@@ -1,6 +1,7 @@
 package capture
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
 	"io"
@@ -47,30 +48,58 @@ type BatchSource interface {
 // into batches (memmove), against 0.13 s to read the file with dd. For pcapng
 // it copies what Next returns into buf.
 func (f *File) ReadFrames(buf []byte, frames []Frame) (int, error) {
-	if len(buf) < FramesBufferMin {
-		panic(fmt.Sprintf("capture: ReadFrames buffer of %d bytes, want at least %d", len(buf), FramesBufferMin))
-	}
+	checkFramesBuffer(buf)
 	if f.err != nil {
 		return 0, f.err
 	}
 	if f.pcap == nil {
-		return f.copyFrames(buf, frames)
+		return copyFrames(f, buf, frames)
 	}
 	return f.pcap.frames(f, buf, frames)
 }
 
-// copyFrames is ReadFrames through Next.
-func (f *File) copyFrames(buf []byte, frames []Frame) (int, error) {
+func checkFramesBuffer(buf []byte) {
+	if len(buf) < FramesBufferMin {
+		panic(fmt.Sprintf("capture: ReadFrames buffer of %d bytes, want at least %d", len(buf), FramesBufferMin))
+	}
+}
+
+// Batched returns src as a BatchSource: src itself when it is one, else src
+// with a ReadFrames that copies the frames of Next, each valid only until
+// the next, into the caller's buffer.
+func Batched(src Source) BatchSource {
+	if bs, ok := src.(BatchSource); ok {
+		return bs
+	}
+	return copier{src}
+}
+
+type copier struct{ Source }
+
+func (c copier) ReadFrames(buf []byte, frames []Frame) (int, error) {
+	checkFramesBuffer(buf)
+	return copyFrames(c.Source, buf, frames)
+}
+
+// copyFrames is ReadFrames through src.Next: it copies frames into buf
+// while a frame of MaxCaptureLength bytes still fits.
+func copyFrames(src Source, buf []byte, frames []Frame) (int, error) {
 	used := 0
 	for n := range frames {
-		// Next's frames are at most MaxCaptureLength bytes long.
 		if len(buf)-used < MaxCaptureLength {
 			return n, nil
 		}
-		if err := f.Next(&frames[n]); err != nil {
+		fr := &frames[n]
+		if err := src.Next(fr); err != nil {
 			return n, err
 		}
-		fr := &frames[n]
+		if len(fr.Data) > len(buf)-used {
+			// Longer than any capture file's frame (a File never
+			// delivers one): a Source of another kind may, and such
+			// a frame gets memory of its own.
+			fr.Data = bytes.Clone(fr.Data)
+			continue
+		}
 		end := used + copy(buf[used:], fr.Data)
 		fr.Data = buf[used:end:end]
 		used = end

@@ -388,3 +388,67 @@ func FuzzReadFrames(f *testing.F) {
 		sameRead(t, "fuzz.pcap", data, true)
 	})
 }
+
+// sliceSource delivers its frames in order, each valid until the next (the
+// one buffer is overwritten), as a live source's frames are.
+type sliceSource struct {
+	frames [][]byte
+	buf    []byte
+	i      int
+}
+
+func (s *sliceSource) Next(fr *Frame) error {
+	if s.i == len(s.frames) {
+		return io.EOF
+	}
+	s.buf = append(s.buf[:0], s.frames[s.i]...)
+	*fr = Frame{Data: s.buf, WireLen: len(s.buf), Time: int64(s.i), LinkType: layers.LinkTypeEthernet}
+	s.i++
+	return nil
+}
+
+func (s *sliceSource) Close() error { return nil }
+
+// TestBatchedCopiesFrames: Batched leaves a File as it is, and gives any
+// other Source a ReadFrames whose frames stay intact after later reads,
+// a frame longer than any capture file's among them.
+func TestBatchedCopiesFrames(t *testing.T) {
+	f, err := NewReader("x.pcap", bytes.NewReader(pcapFile(t, 65535, times(2)...)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if Batched(f) != BatchSource(f) {
+		t.Error("Batched wrapped a File, which reads frames itself")
+	}
+	var want [][]byte
+	for i := range 600 {
+		n := 60 + i*7
+		if i == 300 {
+			n = MaxCaptureLength + 1000
+		}
+		want = append(want, bytes.Repeat([]byte{byte(i)}, n))
+	}
+	bs := Batched(&sliceSource{frames: want})
+	buf := make([]byte, FramesBufferMin+64<<10)
+	var got []Frame
+	for {
+		frames := make([]Frame, 64)
+		n, err := bs.ReadFrames(buf, frames)
+		got = append(got, frames[:n]...)
+		if err == io.EOF {
+			break
+		}
+		if err != nil || n == 0 {
+			t.Fatalf("after %d frames: %d frames, %v", len(got), n, err)
+		}
+		buf = make([]byte, len(buf)) // earlier frames keep theirs
+	}
+	if len(got) != len(want) {
+		t.Fatalf("%d frames, want %d", len(got), len(want))
+	}
+	for i, fr := range got {
+		if !bytes.Equal(fr.Data, want[i]) || fr.Time != int64(i) {
+			t.Fatalf("frame %d: %d bytes at %d, want %d bytes at %d", i, len(fr.Data), fr.Time, len(want[i]), i)
+		}
+	}
+}

@@ -1,7 +1,6 @@
 package classify
 
 import (
-	"bytes"
 	"io"
 	"runtime"
 
@@ -21,8 +20,8 @@ import (
 //
 // Frames travel in batches of up to batchFrames. A capture.BatchSource (a
 // capture file) reads them straight into the batch's buffer; other sources
-// hand out frames valid only until their next one, so their bytes are copied
-// into it. A few batches circulate between the two goroutines, so after the
+// hand out frames valid only until their next one, so capture.Batched
+// copies their bytes into it. A few batches circulate between the two goroutines, so after the
 // first ones neither side allocates.
 const (
 	batchFrames = 1024
@@ -83,7 +82,7 @@ func (c *Classifier) Read(name string, src capture.Source, keep func(*capture.Fr
 // readBatches reads src into batches from free and sends them to full, the
 // last one with the error that ended reading.
 func readBatches(src capture.Source, keep func(*capture.Frame) bool, tab *flow.Table, free <-chan *batch, full chan<- *batch) {
-	bs, _ := src.(capture.BatchSource)
+	bs := capture.Batched(src)
 	var p packet.Parsed
 	var d decoded
 	made := 0
@@ -102,13 +101,8 @@ func readBatches(src capture.Source, keep func(*capture.Frame) bool, tab *flow.T
 				b = <-free
 			}
 		}
-		var m int
-		if bs != nil {
-			m, b.err = bs.ReadFrames(b.buf, b.frames[:])
-		} else {
-			m, b.err = copyFrames(src, b)
-		}
-		b.n, b.read = 0, uint64(m)
+		m, err := bs.ReadFrames(b.buf, b.frames[:])
+		b.n, b.read, b.err = 0, uint64(m), err
 		// Decoding is the work the two goroutines share: the reader
 		// decodes while the counting goroutine has batches queued, and
 		// leaves it to the counting goroutine when that one would wait
@@ -151,31 +145,6 @@ func newBatch(size int) *batch {
 	pages.Prefault(b)
 	pages.Prefault(b[0].buf)
 	return &b[0]
-}
-
-// copyFrames reads frames from src into b.frames, their bytes copied into
-// b.buf, until either is full or src fails.
-func copyFrames(src capture.Source, b *batch) (int, error) {
-	used := 0
-	for n := range b.frames {
-		if used >= len(b.buf) {
-			return n, nil
-		}
-		fr := &b.frames[n]
-		if err := src.Next(fr); err != nil {
-			return n, err
-		}
-		if len(fr.Data) > len(b.buf)-used {
-			// A frame longer than the space left goes to memory of
-			// its own (a Source's frames have no size limit).
-			fr.Data = bytes.Clone(fr.Data)
-			continue
-		}
-		end := used + copy(b.buf[used:], fr.Data)
-		fr.Data = b.buf[used:end:end]
-		used = end
-	}
-	return len(b.frames), nil
 }
 
 // readSerial is Read on one goroutine.
