@@ -255,3 +255,14 @@ func TestCountsAgreeWithTshark(t *testing.T) {
 		})
 	}
 }
+
+// writeProfile writes a profile of the given text to a file name in a
+// temporary directory and returns its path.
+func writeProfile(t *testing.T, name, text string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}

@@ -226,10 +226,7 @@ func TestWatchSurvivesInterfaceRecreated(t *testing.T) {
 // program keeps counting without being attached again.
 func TestWatchInterfaceDownUp(t *testing.T) {
 	l := newWC7Lab(t, true)
-	prof := filepath.Join(t.TempDir(), "wc7.yaml")
-	if err := os.WriteFile(prof, []byte(wc7Profile), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	prof := writeProfile(t, "wc7.yaml", wc7Profile)
 	w := startWatch(t, l.host, "watch", "-i", wc7HostIf, "-p", prof, "--engine", "ebpf", "--interval", "1s", "--format", "json")
 	sendUDP(t, l.host, 40001, 5001, 20)
 	l.ip("-n", l.host, "link", "set", wc7HostIf, "down")
@@ -341,10 +338,7 @@ func TestWatchSoakMillionFlows(t *testing.T) {
 		frameSz = 54
 	)
 	l := newWC7Lab(t, false)
-	prof := filepath.Join(t.TempDir(), "wc7.yaml")
-	if err := os.WriteFile(prof, []byte(wc7Profile), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	prof := writeProfile(t, "wc7.yaml", wc7Profile)
 	w := startWatch(t, l.host, "watch", "-i", wc7HostIf, "-p", prof, "--host", "10.218.0.1", "--engine", "ebpf",
 		"--interval", "2s", "--idle", "500ms", "--max-flows", "262144", "--format", "json", "--metrics", "127.0.0.1:0")
 	addr := metricsAddrOf(t, w)

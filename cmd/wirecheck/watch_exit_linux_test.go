@@ -17,7 +17,7 @@ import (
 // The test takes whichever path the running kernel offers.
 func TestWatchLeavesNothingAttached(t *testing.T) {
 	l := newLab(t, true, 0)
-	prof := writeLabProfile(t)
+	prof := writeProfile(t, "watch-lab.yaml", labProfile)
 	args := []string{"watch", "-i", hostIf, "--engine", "ebpf", "-p", prof, "--interval", "200ms"}
 
 	// A normal end (SIGTERM), after two summaries.

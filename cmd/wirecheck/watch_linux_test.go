@@ -4,8 +4,6 @@ package main
 
 import (
 	"fmt"
-	"os"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -38,15 +36,6 @@ rules:
   - {name: no-telnet, from: any, to: host, proto: tcp, ports: 23, level: forbidden}
 `
 
-func writeLabProfile(t *testing.T) string {
-	t.Helper()
-	p := filepath.Join(t.TempDir(), "watch-lab.yaml")
-	if err := os.WriteFile(p, []byte(labProfile), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
-
 // TestWatchLiveTraffic runs watch on the host end of the lab while real
 // programs (bash's /dev/tcp and /dev/udp, ncat, nft) make every kind of flow
 // the report distinguishes, and checks that the report states each fact and
@@ -61,7 +50,7 @@ func TestWatchLiveTraffic(t *testing.T) {
 func testWatchLiveTraffic(t *testing.T, engine string) {
 	l := newLab(t, true, 0)
 	testenv.RequireTools(t, "ncat", "nft", "ss")
-	prof := writeLabProfile(t)
+	prof := writeProfile(t, "watch-lab.yaml", labProfile)
 
 	// Servers: echo services on the peer and on the host, an unexpected
 	// service on the peer, and a firewall on the peer that drops SYNs to

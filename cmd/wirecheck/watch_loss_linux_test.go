@@ -3,8 +3,6 @@
 package main
 
 import (
-	"os"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -17,18 +15,14 @@ import (
 // inconclusive rather than missing, so that watch exits 2, not 1.
 func TestWatchIncompleteSaysSo(t *testing.T) {
 	l := newLab(t, true, 0)
-	prof := filepath.Join(t.TempDir(), "loss.yaml")
-	err := os.WriteFile(prof, []byte(`version: 1
+	prof := writeProfile(t, "loss.yaml", `version: 1
 profile: wirecheck-test/loss
 peers:
   lab: {cidrs: [10.214.0.0/24]}
 rules:
   - {name: bulk, from: host, to: lab, proto: udp, ports: 20000-20039, level: allowed}
   - {name: never, from: host, to: lab, proto: udp, ports: 123, level: required}
-`), 0o644)
-	if err != nil {
-		t.Fatal(err)
-	}
+`)
 	const flows = 40
 	w := startWatch(t, l.host, "watch", "-i", hostIf, "--engine", "ebpf", "-p", prof, "--format", "json",
 		"--interval", "1h", "--max-flows", "8")
@@ -69,17 +63,13 @@ rules:
 // folded flows were not judged (inconclusive, exit 2).
 func TestWatchPcapFoldsBeyondMaxFlows(t *testing.T) {
 	l := newLab(t, true, 0)
-	prof := filepath.Join(t.TempDir(), "fold.yaml")
-	err := os.WriteFile(prof, []byte(`version: 1
+	prof := writeProfile(t, "fold.yaml", `version: 1
 profile: wirecheck-test/fold
 peers:
   lab: {cidrs: [10.214.0.0/24]}
 rules:
   - {name: bulk, from: host, to: lab, proto: udp, ports: 20000-20039, level: allowed}
-`), 0o644)
-	if err != nil {
-		t.Fatal(err)
-	}
+`)
 	const flows, kept = 40, 8
 	w := startWatch(t, l.host, "watch", "-i", hostIf, "--engine", "pcap", "-p", prof, "--format", "json",
 		"--interval", "1h", "--max-flows", "8", "--filter", "udp and dst portrange 20000-20039")
