@@ -60,3 +60,27 @@ func TestFlowsTableIsTabwriters(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkFlowsTable formats the flows table of a 50,000-flow capture of the
+// benchmark mix: ns/flow is the figure to read.
+func BenchmarkFlowsTable(b *testing.B) {
+	const flows = 50_000
+	obs := testobs.Generated(b, gencap.Config{Packets: 4 * flows, Flows: flows, Seed: 1})
+	set, err := profile.Load("../../bench/profile.yaml")
+	if err != nil {
+		b.Fatal(err)
+	}
+	m, err := match.New(set, match.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	res := m.Evaluate(obs)
+	var out bytes.Buffer
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		out.Reset()
+		writeFlows(&out, res.Flows)
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*flows), "ns/flow")
+}
