@@ -68,10 +68,11 @@ generate:
 	$(GO) generate ./bpf/...
 
 # Performance (issue 5): Go benchmarks of the hot path (decode, flow table,
-# classifier, match, the text report's flows table), then whole-process
-# runs against capinfos, tcpdump and tshark on the synthetic captures bench/run writes to bench/out (medians,
-# ratios, peak memory, targets), then the live figures (bench/live.sh: eBPF
-# and libpcap engines under tcpreplay, iperf3 overhead; needs root).
+# classifier, match, the text report's flows table), then whole-process runs
+# against capinfos, tcpdump and tshark on the synthetic captures bench/run
+# writes to bench/out (medians, ratios, peak memory, targets), then the live
+# figures (bench/live.sh: eBPF and libpcap engines under tcpreplay, iperf3
+# overhead; needs root).
 BENCH_DEPS := tshark wireshark-common tcpdump tcpreplay iperf3 iproute2 bpftool jq libpcap-dev
 bench:
 	./.ci/deps $(BENCH_DEPS)
