@@ -457,10 +457,13 @@ func reportOrder(flows []flow.Flow, h flow.PortHints) ([]int32, []role) {
 			n6++
 		}
 	}
-	v4 := make([]v4Key, 0, len(flows)-n6)
-	v6 := make([]v6Key, 0, n6)
-	pages.Prefault(v4)
-	pages.Prefault(v6)
+	// The keys are needed only here: their memory leaves the process when
+	// this returns (pages.Scratch), before judging allocates its results.
+	v4, release4 := pages.Scratch[v4Key](len(flows) - n6)
+	defer release4()
+	v6, release6 := pages.Scratch[v6Key](n6)
+	defer release6()
+	v4, v6 = v4[:0], v6[:0]
 	for i := range flows {
 		f := &flows[i]
 		client, method := f.Client(h)
@@ -529,7 +532,8 @@ func sortV4(keys []v4Key) {
 			counts[8+d][byte(k.hi>>(8*d))]++
 		}
 	}
-	tmp := make([]v4Key, len(keys))
+	tmp, release := pages.Scratch[v4Key](len(keys))
+	defer release()
 	src, dst := keys, tmp
 	for d := range counts {
 		c := &counts[d]

@@ -11,7 +11,11 @@
 // the flow table and its index, the read batches, the judged results and
 // the text report's buffers.
 //
-// Both are advice: on another OS, or a kernel without THP or
+// Scratch goes one step further for arrays needed only for a moment (the
+// report order's sort keys): they are mapped apart from the heap and
+// unmapped when done, so they leave the resident set at once.
+//
+// Huge pages and backing are advice: on another OS, or a kernel without THP or
 // MADV_POPULATE_* (before Linux 5.14), they do nothing and the pages fault
 // in as before.
 package pages

@@ -148,3 +148,54 @@ func populateSupported(t *testing.T) bool {
 	m := fresh(t, page)
 	return unix.Madvise(m, unix.MADV_POPULATE_WRITE) == nil
 }
+
+// TestScratchLeavesWithRelease: scratch memory is backed when it comes,
+// zero, writable, and gone from the process once released.
+func TestScratchLeavesWithRelease(t *testing.T) {
+	const n = 4 << 20 / 8
+	s, release := Scratch[uint64](n)
+	if len(s) != n {
+		t.Fatalf("%d values, want %d", len(s), n)
+	}
+	addr := uintptr(unsafe.Pointer(&s[0]))
+	if populateSupported(t) {
+		if r := resident(t, unsafe.Slice((*byte)(unsafe.Pointer(&s[0])), 8*n)); r != 8*n/page {
+			t.Errorf("%d of the scratch's %d pages are backed before it is touched, want all", r, 8*n/page)
+		}
+	}
+	for i := range s {
+		if s[i] != 0 {
+			t.Fatalf("value %d is %d, want zero", i, s[i])
+		}
+		s[i] = uint64(i)
+	}
+	release()
+	if mapped(t, addr) {
+		t.Error("the scratch is still mapped after release")
+	}
+	small, releaseSmall := Scratch[byte](100)
+	small[99] = 1 // a heap array: nothing to unmap
+	releaseSmall()
+}
+
+// mapped reports whether addr lies in a mapping of this process.
+func mapped(t *testing.T, addr uintptr) bool {
+	f, err := os.Open("/proc/self/maps")
+	if err != nil {
+		t.Skipf("no /proc/self/maps: %v", err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		lo, hi, ok := strings.Cut(strings.Fields(sc.Text())[0], "-")
+		if !ok {
+			continue
+		}
+		l, err1 := strconv.ParseUint(lo, 16, 64)
+		h, err2 := strconv.ParseUint(hi, 16, 64)
+		if err1 == nil && err2 == nil && uintptr(l) <= addr && addr < uintptr(h) {
+			return true
+		}
+	}
+	return false
+}
