@@ -7,6 +7,7 @@ import (
 	"html/template"
 	"io"
 	"strings"
+	"sync"
 
 	"github.com/wirecheck/wirecheck/classify/match"
 )
@@ -17,7 +18,12 @@ var htmlSource string
 // htmlTemplate is parsed once; html/template escapes every value by its
 // context, so names learned from the capture (DNS answers, TLS SNI) and
 // profile text cannot inject markup into the page.
-var htmlTemplate = template.Must(template.New("report").Parse(htmlSource))
+//
+// It is parsed on first use, not when the program starts: parsing took a
+// millisecond of every run's start, most of which write no HTML.
+var htmlTemplate = sync.OnceValue(func() *template.Template {
+	return template.Must(template.New("report").Parse(htmlSource))
+})
 
 // statuses are the diagram's colours, in the legend's order.
 var statuses = []struct{ Class, Name, Meaning string }{
@@ -114,7 +120,7 @@ func HTML(w io.Writer, res *match.Result) error {
 		hf.ServerNames = strings.Join(f.Names.ServerLabels(), ", ")
 		p.Flows = append(p.Flows, hf)
 	}
-	if err := htmlTemplate.Execute(w, p); err != nil {
+	if err := htmlTemplate().Execute(w, p); err != nil {
 		return fmt.Errorf("html: %w", err)
 	}
 	return nil
