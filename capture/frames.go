@@ -15,7 +15,15 @@ const FramesBufferMin = MaxCaptureLength + 16
 // save little (reading the 1 GB benchmark file with dd takes 0.13 s with
 // 128 KiB or 1 MiB blocks, 0.18–0.24 s with 64 KiB) and make the bytes read
 // past a batch's last frame, which the next batch copies, larger.
+//
+// It must not exceed FramesBufferMin: those bytes are fewer than framesRead
+// or than one record, and the next call's buffer, which may be the smallest
+// ReadFrames takes, must hold them all (the check below fails to compile
+// otherwise). With 1 MiB reads, a 1 MiB batch's leftover overflowed the
+// next, smaller batch's buffer and reading stopped on a garbled header.
 const framesRead = 128 << 10
+
+var _ [FramesBufferMin - framesRead]struct{}
 
 // BatchSource is a Source that can also deliver many frames at a time
 // into buffers its caller owns, so that a reading goroutine can hand them to
