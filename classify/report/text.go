@@ -340,9 +340,15 @@ func (wd *flowWidths) line(b []byte, r *flowRow) []byte {
 	for i := range wd {
 		c := r.cell(i)
 		b = append(b, c...)
-		for n := utf8.RuneCount(c); n < wd[i]+2; n++ {
-			b = append(b, ' ')
+		pad := wd[i] + 2 - utf8.RuneCount(c)
+		for pad > len(spaces) {
+			b = append(b, spaces...)
+			pad -= len(spaces)
 		}
+		b = append(b, spaces[:pad]...)
 	}
 	return append(append(b, r.cell(len(flowColumns)-1)...), '\n')
 }
+
+// spaces pads cells, a slice of it at a time rather than a space at a time.
+const spaces = "                                                                "
