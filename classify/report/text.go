@@ -325,7 +325,11 @@ func (wd *flowWidths) padded() int {
 
 func (wd *flowWidths) measure(r *flowRow) {
 	for i := range wd {
-		wd[i] = max(wd[i], utf8.RuneCount(r.cell(i)))
+		// A cell has no more runes than bytes: only one with more bytes
+		// than the width so far needs its runes counted.
+		if c := r.cell(i); len(c) > wd[i] {
+			wd[i] = max(wd[i], utf8.RuneCount(c))
+		}
 	}
 }
 
