@@ -369,6 +369,16 @@ func TestIANATables(t *testing.T) {
 	}
 }
 
+// TestVendorPortsInOrder: Name stops at the first vendor entry past the
+// port, which is right only while they are in the order of their first port.
+func TestVendorPortsInOrder(t *testing.T) {
+	for i := 1; i < len(vendorPorts); i++ {
+		if vendorPorts[i-1].first > vendorPorts[i].first {
+			t.Errorf("vendorPorts[%d] (port %d) comes after port %d", i, vendorPorts[i].first, vendorPorts[i-1].first)
+		}
+	}
+}
+
 func TestNoAllocs(t *testing.T) {
 	payloads := [][]byte{
 		[]byte("SSH-2.0-OpenSSH_9.6\r\n"),

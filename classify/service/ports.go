@@ -68,7 +68,9 @@ type portRange struct {
 //	[ECS]  Alibaba Cloud ECS, common ports (Japanese edition)
 //
 // Every port here is WellKnown. A later entry does not override an earlier
-// one: Name uses the first entry that covers the port.
+// one: Name uses the first entry that covers the port. Entries are in the
+// order of their first port, so Name stops at the first one past the port
+// (the text report names the service of every flow, twice).
 var vendorPorts = [...]portRange{
 	{tcp, 20, 21, ""},                     // [ECS] FTP data and control
 	{tcp, 22, 22, "ssh"},                  // [SGW][DS][ECS] SSH, AWS "support channel"
@@ -188,7 +190,10 @@ func Name(proto ipproto.Proto, port uint16) string {
 		return ""
 	}
 	for _, r := range vendorPorts {
-		if r.proto&m != 0 && r.first <= port && port <= r.to {
+		if r.first > port {
+			break
+		}
+		if r.proto&m != 0 && port <= r.to {
 			if r.name != "" {
 				return r.name
 			}
