@@ -108,15 +108,7 @@ func TestEmptyCapture(t *testing.T) {
 	if err := c.Read(f.Name(), f, nil); err != nil {
 		t.Fatal(err)
 	}
-	set, err := profile.Load("storage-gateway/file-nfs")
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := match.New(set, match.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	res := m.Evaluate(c.Observation())
+	res := judged(t, c.Observation(), "storage-gateway/file-nfs")
 	for name, w := range map[string]func(io.Writer, *match.Result) error{
 		"markdown": Markdown, "junit": JUnit, "html": HTML, "sarif": SARIF,
 	} {

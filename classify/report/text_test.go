@@ -9,6 +9,7 @@ import (
 	"testing"
 	"text/tabwriter"
 
+	"github.com/wirecheck/wirecheck/classify"
 	"github.com/wirecheck/wirecheck/classify/match"
 	"github.com/wirecheck/wirecheck/classify/profile"
 	"github.com/wirecheck/wirecheck/internal/gencap"
@@ -22,15 +23,7 @@ import (
 func TestFlowsTableIsTabwriters(t *testing.T) {
 	const flows = 3*flowChunk + 17
 	obs := testobs.Generated(t, gencap.Config{Packets: 4 * flows, Flows: flows, Seed: 9})
-	set, err := profile.Load("../../bench/profile.yaml", "storage-gateway/common")
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := match.New(set, match.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	res := m.Evaluate(obs)
+	res := judged(t, obs, "../../bench/profile.yaml", "storage-gateway/common")
 
 	var want bytes.Buffer
 	tw := tabwriter.NewWriter(&want, 0, 0, 2, ' ', 0)
@@ -66,15 +59,7 @@ func TestFlowsTableIsTabwriters(t *testing.T) {
 func BenchmarkFlowsTable(b *testing.B) {
 	const flows = 50_000
 	obs := testobs.Generated(b, gencap.Config{Packets: 4 * flows, Flows: flows, Seed: 1})
-	set, err := profile.Load("../../bench/profile.yaml")
-	if err != nil {
-		b.Fatal(err)
-	}
-	m, err := match.New(set, match.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	res := m.Evaluate(obs)
+	res := judged(b, obs, "../../bench/profile.yaml")
 	var out bytes.Buffer
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -83,4 +68,18 @@ func BenchmarkFlowsTable(b *testing.B) {
 		writeFlows(&out, res.Flows)
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*flows), "ns/flow")
+}
+
+// judged is obs judged against the profiles refs, with the host inferred.
+func judged(tb testing.TB, obs *classify.Observation, refs ...string) *match.Result {
+	tb.Helper()
+	set, err := profile.Load(refs...)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	m, err := match.New(set, match.Options{})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return m.Evaluate(obs)
 }
