@@ -62,29 +62,25 @@ func (t *Table) Add(addr netip.Addr, host string, src Source) {
 		t.Dropped++
 		return
 	}
-	for i := range names {
-		if names[i].Host == host {
-			names[i].Source |= src
-			return
-		}
+	// Kept sorted here, so that Lookup only reads: judging looks names
+	// up from several goroutines at once, and a lookup that sorted in
+	// place let two of them sort one list together.
+	i, found := slices.BinarySearchFunc(names, host, func(n Name, h string) int { return strings.Compare(n.Host, h) })
+	if found {
+		names[i].Source |= src
+		return
 	}
 	if len(names) >= maxNamesPerAddr {
 		t.Dropped++
 		return
 	}
 	// A copy: host may alias a buffer its caller reuses (service.DNSReader).
-	t.m[addr] = append(names, Name{Host: strings.Clone(host), Source: src})
+	t.m[addr] = slices.Insert(names, i, Name{Host: strings.Clone(host), Source: src})
 }
 
 // Lookup returns the names of addr, sorted by host name. The slice must not
-// be modified.
-func (t *Table) Lookup(addr netip.Addr) []Name {
-	names := t.m[addr.Unmap()]
-	if !slices.IsSortedFunc(names, byHost) {
-		slices.SortFunc(names, byHost)
-	}
-	return names
-}
+// be modified. It only reads the table, so goroutines may look up at once.
+func (t *Table) Lookup(addr netip.Addr) []Name { return t.m[addr.Unmap()] }
 
 // Hosts returns just the host names of addr, sorted.
 func (t *Table) Hosts(addr netip.Addr) []string {
@@ -111,8 +107,6 @@ func (t *Table) Merge(o *Table) {
 	}
 	t.Dropped += o.Dropped
 }
-
-func byHost(a, b Name) int { return strings.Compare(a.Host, b.Host) }
 
 // Normalize lower-cases a host name and strips a trailing dot.
 func Normalize(host string) string {

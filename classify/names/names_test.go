@@ -1,0 +1,51 @@
+package names
+
+import (
+	"net/netip"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// TestAddKeepsNamesSorted: names are stored in order as they are added, so
+// Lookup, which judging calls from several goroutines at once, only reads.
+// A Lookup that sorted in place on first use let two goroutines sort one
+// list together.
+func TestAddKeepsNamesSorted(t *testing.T) {
+	tab := New()
+	a := netip.MustParseAddr("192.0.2.7")
+	for _, h := range []string{"c.example", "A.example.", "b.example", "a.example", "d.example"} {
+		tab.Add(a, h, FromDNS)
+	}
+	tab.Add(netip.MustParseAddr("::ffff:192.0.2.7"), "b.example", FromSNI) // the same address, mapped
+	stored := tab.m[a]
+	hosts := make([]string, len(stored))
+	for i, n := range stored {
+		hosts[i] = n.Host
+	}
+	if want := []string{"a.example", "b.example", "c.example", "d.example"}; !slices.Equal(hosts, want) {
+		t.Fatalf("stored %q, want %q (sorted, normalised, without duplicates)", hosts, want)
+	}
+	if stored[1].Source != FromDNS|FromSNI {
+		t.Errorf("b.example's sources are %v, want dns+sni", stored[1].Source)
+	}
+	if got := tab.Hosts(a); !slices.Equal(got, hosts) {
+		t.Errorf("Hosts = %q, want %q", got, hosts)
+	}
+}
+
+// TestAddBounds: an address keeps at most maxNamesPerAddr names; the rest
+// are counted as dropped.
+func TestAddBounds(t *testing.T) {
+	tab := New()
+	a := netip.MustParseAddr("2001:db8::1")
+	for i := range maxNamesPerAddr + 3 {
+		tab.Add(a, strings.Repeat("x", i+1)+".example", FromDNS)
+	}
+	if n := len(tab.Lookup(a)); n != maxNamesPerAddr {
+		t.Errorf("%d names kept, want %d", n, maxNamesPerAddr)
+	}
+	if tab.Dropped != 3 {
+		t.Errorf("Dropped = %d, want 3", tab.Dropped)
+	}
+}
