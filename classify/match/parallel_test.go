@@ -11,9 +11,10 @@ import (
 	"github.com/wirecheck/wirecheck/internal/testobs"
 )
 
-// TestEvaluateParallelEqualsSerial: Evaluate shares the flows among the
-// CPUs; the result must be the one a single CPU builds, flow for flow,
-// names and reasons included, with allowed and with unexpected flows.
+// TestEvaluateParallelEqualsSerial: Evaluate and Problems share the flows
+// among the CPUs; the result must be the one a single CPU builds, flow for
+// flow and problem for problem, names and reasons included, with allowed
+// and with unexpected flows.
 func TestEvaluateParallelEqualsSerial(t *testing.T) {
 	const flows = 20_000 // several parts of match's minimum
 	obs := testobs.Generated(t, gencap.Config{Packets: 4 * flows, Flows: flows, Seed: 5})
@@ -28,9 +29,14 @@ func TestEvaluateParallelEqualsSerial(t *testing.T) {
 		}
 		prev := runtime.GOMAXPROCS(1)
 		serial := m.Evaluate(obs)
+		serialProblems := serial.Problems()
 		runtime.GOMAXPROCS(max(prev, 2))
 		parallel := m.Evaluate(obs)
+		parallelProblems := parallel.Problems()
 		runtime.GOMAXPROCS(prev)
+		if !reflect.DeepEqual(serialProblems, parallelProblems) {
+			t.Errorf("%s: the problems differ (%d serial, %d parallel)", ref, len(serialProblems), len(parallelProblems))
+		}
 		if len(serial.Flows) != flows {
 			t.Fatalf("%s: %d flows judged, want %d", ref, len(serial.Flows), flows)
 		}

@@ -3,8 +3,11 @@ package match
 import (
 	"fmt"
 	"net/netip"
+	"runtime"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/wirecheck/wirecheck/classify/flow"
 	"github.com/wirecheck/wirecheck/classify/ipproto"
@@ -53,8 +56,7 @@ func (r *Result) Problems() []Problem {
 			out = append(out, Problem{ProblemMissing, true, rr.Rule, -1, missingText(rr, "missing", "was never attempted")})
 		}
 	}
-	for i := range r.Flows {
-		f := &r.Flows[i]
+	out = append(out, r.perFlow(func(out []Problem, i int, f *FlowResult) []Problem {
 		switch f.Verdict {
 		case Forbidden:
 			out = append(out, Problem{ProblemForbidden, true, f.Rule, i,
@@ -62,7 +64,8 @@ func (r *Result) Problems() []Problem {
 		case Unexpected:
 			out = append(out, Problem{ProblemUnexpected, true, nil, i, r.unexpectedText(f)})
 		}
-	}
+		return out
+	})...)
 	for _, rr := range r.Rules {
 		if rr.Status == RuleInconclusive {
 			out = append(out, Problem{ProblemInconclusive, false, rr.Rule, -1,
@@ -72,8 +75,7 @@ func (r *Result) Problems() []Problem {
 	if p, ok := r.foldedProblem(); ok {
 		out = append(out, p)
 	}
-	for i := range r.Flows {
-		f := &r.Flows[i]
+	out = append(out, r.perFlow(func(out []Problem, i int, f *FlowResult) []Problem {
 		if f.Verdict == Discouraged {
 			out = append(out, Problem{ProblemDiscouraged, false, f.Rule, i,
 				fmt.Sprintf("discouraged: %s — %s%s", f.Describe(), ruleRef(f.Rule), noteOf(f.Rule))})
@@ -83,8 +85,29 @@ func (r *Result) Problems() []Problem {
 				fmt.Sprintf("protocol mismatch: %s carries %s, not the %s its port normally carries — check what the server really runs",
 					f.Describe(), strings.ToUpper(f.App.String()), strings.ToUpper(service.Expected(f.Proto, f.ServerPort).String()))})
 		}
-	}
+		return out
+	})...)
 	return out
+}
+
+// perFlow returns what add appends for each flow, in the flows' order. The
+// CPUs share the flows in contiguous parts, as in Evaluate: when every flow
+// is a problem, writing their texts one by one was most of the report's
+// time.
+func (r *Result) perFlow(add func(out []Problem, i int, f *FlowResult) []Problem) []Problem {
+	parts := min(runtime.GOMAXPROCS(0), max(1, len(r.Flows)/minPart))
+	outs := make([][]Problem, parts)
+	var wg sync.WaitGroup
+	for p := range parts {
+		lo, hi := p*len(r.Flows)/parts, (p+1)*len(r.Flows)/parts
+		wg.Go(func() {
+			for i := lo; i < hi; i++ {
+				outs[p] = add(outs[p], i, &r.Flows[i])
+			}
+		})
+	}
+	wg.Wait()
+	return slices.Concat(outs...)
 }
 
 func ruleRef(rule *profile.Rule) string {
