@@ -92,8 +92,8 @@ func (r *Result) Problems() []Problem {
 
 // perFlow returns what add appends for each flow, in the flows' order. The
 // CPUs share the flows in contiguous parts, as in Evaluate: when every flow
-// is a problem, writing their texts one by one was most of the report's
-// time.
+// is a problem, writing their texts one by one was nearly half of the
+// report's time.
 func (r *Result) perFlow(add func(out []Problem, i int, f *FlowResult) []Problem) []Problem {
 	parts := min(runtime.GOMAXPROCS(0), max(1, len(r.Flows)/minPart))
 	outs := make([][]Problem, parts)

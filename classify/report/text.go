@@ -347,7 +347,7 @@ func (wd *flowWidths) line(b []byte, r *flowRow) []byte {
 	for i := range wd {
 		c := r.cell(i)
 		b = append(b, c...)
-		pad := wd[i] + 2 - utf8.RuneCount(c)
+		pad := max(wd[i]+2-utf8.RuneCount(c), 0) // measure saw c: never below 2
 		for pad > len(spaces) {
 			b = append(b, spaces...)
 			pad -= len(spaces)
