@@ -416,7 +416,8 @@ func compareFlows(a, b *FlowResult) int {
 // The report order is sorted on compact keys built from the flows, not on
 // the judged results: comparing results scattered in memory (or moving
 // them) cost as much as judging the flows. An IPv4 flow's key is two
-// words, compared as integers; an IPv6 flow's is bytes. compareFlows puts
+// words, sorted byte by byte (sortV4); an IPv6 flow's is bytes, compared
+// as such. compareFlows puts
 // protocols first and, within one, IPv4 before IPv6 (netip.Addr.Compare),
 // so the two kinds sort apart and merge by protocol.
 

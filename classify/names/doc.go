@@ -3,6 +3,8 @@
 // itself, never from a resolver at analysis time (the analysis must describe
 // the capture, not today's DNS).
 //
-// The zero Table is not usable; call New. A Table is not safe for concurrent
-// use. It is bounded: past its limits new names are counted, not stored.
+// The zero Table is not usable; call New. Add must not run at the same time
+// as anything else on the Table; lookups (Lookup, Hosts) only read, so
+// goroutines may look up at once. It is bounded: past its limits new names
+// are counted, not stored.
 package names
