@@ -75,7 +75,9 @@ func (t *Table) Add(addr netip.Addr, host string, src Source) {
 		return
 	}
 	// A copy: host may alias a buffer its caller reuses (service.DNSReader).
-	t.m[addr] = slices.Insert(names, i, Name{Host: strings.Clone(host), Source: src})
+	// Inserted into a new array (Clip), so that a list Lookup handed out
+	// never changes under its holder.
+	t.m[addr] = slices.Insert(slices.Clip(names), i, Name{Host: strings.Clone(host), Source: src})
 }
 
 // Lookup returns the names of addr, sorted by host name. The slice must not

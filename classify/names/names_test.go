@@ -49,3 +49,24 @@ func TestAddBounds(t *testing.T) {
 		t.Errorf("Dropped = %d, want 3", tab.Dropped)
 	}
 }
+
+// TestLookupListsDoNotChange: a list Lookup returned keeps what it held
+// when later names of the same address are added.
+func TestLookupListsDoNotChange(t *testing.T) {
+	tab := New()
+	a := netip.MustParseAddr("192.0.2.9")
+	// Each name goes before all the others, so every insertion moves the
+	// names already there, whatever room the list has grown.
+	hosts := []string{"h.example", "g.example", "f.example", "e.example", "d.example", "c.example", "b.example", "a.example"}
+	for n, h := range hosts {
+		before := tab.Lookup(a)
+		held := slices.Clone(before)
+		tab.Add(a, h, FromDNS)
+		if !slices.Equal(before, held) {
+			t.Fatalf("adding %s changed a list handed out before it to %v, want %v", h, before, held)
+		}
+		if got := len(tab.Lookup(a)); got != n+1 {
+			t.Fatalf("%d names after adding %s, want %d", got, h, n+1)
+		}
+	}
+}
