@@ -3,11 +3,9 @@ package match
 import (
 	"fmt"
 	"net/netip"
-	"runtime"
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 
 	"github.com/wirecheck/wirecheck/classify/flow"
 	"github.com/wirecheck/wirecheck/classify/ipproto"
@@ -91,22 +89,16 @@ func (r *Result) Problems() []Problem {
 }
 
 // perFlow returns what add appends for each flow, in the flows' order. The
-// CPUs share the flows in contiguous parts, as in Evaluate: when every flow
-// is a problem, writing their texts one by one was nearly half of the
-// report's time.
+// CPUs share the flows (inParts), as in Evaluate: when every flow is a
+// problem, writing their texts one by one was nearly half of the report's
+// time.
 func (r *Result) perFlow(add func(out []Problem, i int, f *FlowResult) []Problem) []Problem {
-	parts := min(runtime.GOMAXPROCS(0), max(1, len(r.Flows)/minPart))
-	outs := make([][]Problem, parts)
-	var wg sync.WaitGroup
-	for p := range parts {
-		lo, hi := p*len(r.Flows)/parts, (p+1)*len(r.Flows)/parts
-		wg.Go(func() {
-			for i := lo; i < hi; i++ {
-				outs[p] = add(outs[p], i, &r.Flows[i])
-			}
-		})
-	}
-	wg.Wait()
+	outs := make([][]Problem, partsOf(len(r.Flows)))
+	inParts(len(r.Flows), len(outs), func(part, lo, hi int) {
+		for i := lo; i < hi; i++ {
+			outs[part] = add(outs[part], i, &r.Flows[i])
+		}
+	})
 	return slices.Concat(outs...)
 }
 

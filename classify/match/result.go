@@ -213,8 +213,23 @@ func warm(flows []flow.Flow, order []int32) (sum uint64) {
 	return sum
 }
 
-// minPart is the fewest flows worth a goroutine of their own in Evaluate.
+// minPart is the fewest flows worth a goroutine of their own (inParts).
 const minPart = 4096
+
+// partsOf is how many parts inParts splits n flows into: one per CPU, but
+// none of fewer than minPart flows.
+func partsOf(n int) int { return min(runtime.GOMAXPROCS(0), max(1, n/minPart)) }
+
+// inParts calls work for n flows split into parts contiguous parts [lo, hi)
+// (partsOf), each on a goroutine, and returns when all are done. part
+// numbers the parts from 0 in the flows' order.
+func inParts(n, parts int, work func(part, lo, hi int)) {
+	var wg sync.WaitGroup
+	for p := range parts {
+		wg.Go(func() { work(p, p*n/parts, (p+1)*n/parts) })
+	}
+	wg.Wait()
+}
 
 // Evaluate judges a whole observation.
 func (m *Matcher) Evaluate(obs *classify.Observation) *Result {
@@ -239,25 +254,18 @@ func (m *Matcher) Evaluate(obs *classify.Observation) *Result {
 	ctx := flowContext{host: hostSet(res.Host), names: obs.Names, sni: obs.ServerNames, hints: hints}
 	res.Flows = make([]FlowResult, len(obs.Flows))
 	pages.Prefault(res.Flows) // page faults, not judging, were most of the cost for 1M flows
-	// Flows are judged independently, so the CPUs share them in
-	// contiguous parts; each part has its own caches.
-	parts := min(runtime.GOMAXPROCS(0), max(1, len(order)/minPart))
-	var wg sync.WaitGroup
-	for p := range parts {
-		lo, hi := p*len(order)/parts, (p+1)*len(order)/parts
-		wg.Go(func() {
-			ctx := ctx
-			ctx.hosts, ctx.extras, ctx.ruleSets = map[netip.Addr][]string{}, map[extraKey]*extra{}, map[ruleSetKey][]*profile.Rule{}
-			for j := lo; j < hi; j++ {
-				if (j-lo)%warmFlows == 0 {
-					warm(obs.Flows, order[j:min(j+warmFlows, hi)])
-				}
-				i := order[j]
-				m.judge(&res.Flows[j], &obs.Flows[i], roles[i].client, roles[i].method, ctx)
+	// Flows are judged independently; each part has its own caches.
+	inParts(len(order), partsOf(len(order)), func(_, lo, hi int) {
+		ctx := ctx
+		ctx.hosts, ctx.extras, ctx.ruleSets = map[netip.Addr][]string{}, map[extraKey]*extra{}, map[ruleSetKey][]*profile.Rule{}
+		for j := lo; j < hi; j++ {
+			if (j-lo)%warmFlows == 0 {
+				warm(obs.Flows, order[j:min(j+warmFlows, hi)])
 			}
-		})
-	}
-	wg.Wait()
+			i := order[j]
+			m.judge(&res.Flows[j], &obs.Flows[i], roles[i].client, roles[i].method, ctx)
+		}
+	})
 
 	byRule := map[*profile.Rule]int{} // index in res.Rules
 	for _, c := range m.rules {
