@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
-	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -27,6 +26,19 @@ type matchFlags struct {
 	phase    string
 	format   string
 	output   string
+	inputs   []string // every file the run reads, which -o must not name
+}
+
+// checkFiles is called before any reading: it refuses captures named twice
+// and an output that is one of the inputs (captures, profile files, and
+// the extra files: a baseline, reports), remembering the inputs for
+// writeReport to check again at the moment it writes.
+func (m *matchFlags) checkFiles(captures []string, extra ...string) error {
+	if err := checkDistinct(captures); err != nil {
+		return err
+	}
+	m.inputs = append(append(append([]string(nil), captures...), m.profiles...), extra...)
+	return checkOutput(m.output, m.inputs)
 }
 
 func (m *matchFlags) register(cmd *cobra.Command) {
@@ -79,31 +91,19 @@ func (m *matchFlags) matcher() (*match.Matcher, error) {
 // writeReport writes res in the chosen format and turns the verdict into
 // the exit status.
 func (m *matchFlags) writeReport(cmd *cobra.Command, res *match.Result) error {
-	var w io.Writer = cmd.OutOrStdout()
-	var file *os.File
-	if m.output != "" && m.output != "-" {
-		f, err := os.Create(m.output)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		w, file = f, f
+	out, err := openOutput(cmd, m.output, m.inputs)
+	if err != nil {
+		return err
 	}
 	// Buffered: the text report's table writer writes each cell on its
 	// own, which unbuffered was two million system calls for 100k flows.
-	bw := bufio.NewWriterSize(w, 1<<16)
-	err := formats[m.format](bw, res)
+	bw := bufio.NewWriterSize(out.w, 1<<16)
+	err = formats[m.format](bw, res)
 	if err == nil {
 		err = bw.Flush()
 	}
-	if err != nil {
+	if err = out.commit(err); err != nil {
 		return fmt.Errorf("write report: %w", err)
-	}
-	if file != nil {
-		// A full disk shows only at close; a report cut short must not pass.
-		if err := file.Close(); err != nil {
-			return fmt.Errorf("write report: %w", err)
-		}
 	}
 	switch res.Verdict {
 	case match.NotConformant:
@@ -141,6 +141,9 @@ func newAnalyse() *cobra.Command {
   tcpdump -i eth0 -w - | wirecheck analyse -p storage-gateway/file-nfs -`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := mf.checkFiles(args, baselineName); err != nil {
+				return err
+			}
 			m, err := mf.matcher()
 			if err != nil {
 				return err

@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"io"
-	"os"
 
 	"github.com/spf13/cobra"
 
@@ -36,6 +35,9 @@ forbidden flow, a required rule no longer seen, ...), 2 could not compare.`,
 			if !ok {
 				return fmt.Errorf("--format %s: use text or json", format)
 			}
+			if err := checkOutput(output, args); err != nil {
+				return err
+			}
 			old, err := drift.ReadReport(args[0])
 			if err != nil {
 				return err
@@ -45,16 +47,12 @@ forbidden flow, a required rule no longer seen, ...), 2 could not compare.`,
 				return err
 			}
 			d := drift.Compare(args[0], old, args[1], cur)
-			w, closeOut, err := outputTo(cmd, output)
+			out, err := openOutput(cmd, output, args)
 			if err != nil {
 				return err
 			}
-			if err := write(d, w); err != nil {
-				closeOut()
+			if err := out.commit(write(d, out.w)); err != nil {
 				return fmt.Errorf("write diff: %w", err)
-			}
-			if err := closeOut(); err != nil {
-				return err
 			}
 			return diffStatus(d)
 		},
@@ -75,19 +73,6 @@ func diffStatus(d *drift.Diff) error {
 		return exitStatus{exitNotConformant}
 	}
 	return nil
-}
-
-// outputTo opens the -o file, or standard output for "" and "-". The close
-// function reports a failed close, which for a file is a failed write.
-func outputTo(cmd *cobra.Command, name string) (io.Writer, func() error, error) {
-	if name == "" || name == "-" {
-		return cmd.OutOrStdout(), func() error { return nil }, nil
-	}
-	f, err := os.Create(name)
-	if err != nil {
-		return nil, nil, err
-	}
-	return f, f.Close, nil
 }
 
 // baseline is analyse --baseline: a report read before the analysis, so a

@@ -51,6 +51,9 @@ IpPermissionsEgress), nftables (a ruleset for nft -f; check it with nft -c -f).`
 			if collapse4 < 1 || collapse4 > 32 || collapse6 < 1 || collapse6 > 128 {
 				return fmt.Errorf("--collapse must be 1 to 32 and --collapse6 1 to 128")
 			}
+			if err := mf.checkFiles(args); err != nil {
+				return err
+			}
 			m, err := suggestMatcher(&mf)
 			if err != nil {
 				return err
@@ -67,15 +70,14 @@ IpPermissionsEgress), nftables (a ruleset for nft -f; check it with nft -c -f).`
 				inputs[i] = filepath.Base(a)
 			}
 			d := suggest.Build(m.Evaluate(obs), suggest.Options{Name: name, CollapseV4: collapse4, CollapseV6: collapse6, Inputs: inputs})
-			w, closeOut, err := outputTo(cmd, mf.output)
+			out, err := openOutput(cmd, mf.output, mf.inputs)
 			if err != nil {
 				return err
 			}
-			if err := write(d, w); err != nil {
-				closeOut()
+			if err := out.commit(write(d, out.w)); err != nil {
 				return fmt.Errorf("write draft: %w", err)
 			}
-			return closeOut()
+			return nil
 		},
 	}
 	f := cmd.Flags()

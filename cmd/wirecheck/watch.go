@@ -63,7 +63,13 @@ the kernel; pcap reads packets with libpcap.`,
 
 func (wf *watchFlags) run(cmd *cobra.Command) error {
 	if wf.interval <= 0 {
-		return errors.New("--interval must be positive")
+		return fmt.Errorf("--interval %v: use a positive duration, e.g. 10s", wf.interval)
+	}
+	if wf.duration < 0 {
+		return fmt.Errorf("--duration %v: use a positive duration, e.g. 1h, or leave it out to run until SIGINT or SIGTERM", wf.duration)
+	}
+	if err := wf.checkFiles(nil, wf.svc.events); err != nil {
+		return err
 	}
 	if wf.filter != "" && wf.engine == "ebpf" { // a usage error, said before any capability is checked
 		return errors.New("--filter works only with --engine pcap")

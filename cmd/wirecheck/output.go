@@ -1,0 +1,131 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	"github.com/spf13/cobra"
+)
+
+// statFiles stats the names that are regular files; others (-, a built-in
+// profile, a name that does not exist yet) are skipped: the reader says
+// what is wrong with them.
+func statFiles(names []string) (files []string, infos []fs.FileInfo) {
+	for _, name := range names {
+		if name == "" || name == "-" {
+			continue
+		}
+		if fi, err := os.Stat(name); err == nil && fi.Mode().IsRegular() {
+			files, infos = append(files, name), append(infos, fi)
+		}
+	}
+	return files, infos
+}
+
+// checkDistinct refuses a capture given twice, which would count every
+// packet twice. Files are compared with os.SameFile, so ./a.pcap, a hard
+// link or a symbolic link to a.pcap count as a.pcap.
+func checkDistinct(captures []string) error {
+	names, infos := statFiles(captures)
+	for i := range infos {
+		for j := range i {
+			if os.SameFile(infos[j], infos[i]) {
+				if names[i] == names[j] {
+					return fmt.Errorf("%s is given twice: name each capture once (it would count every packet twice)", names[i])
+				}
+				return fmt.Errorf("%s and %s are the same file: name each capture once (it would count every packet twice)", names[j], names[i])
+			}
+		}
+	}
+	return nil
+}
+
+// checkOutput refuses an output (-o) that is one of the run's inputs
+// (captures, profiles, reports): writing it would destroy the input.
+// Files are compared with os.SameFile, not by name.
+func checkOutput(output string, inputs []string) error {
+	if output == "" || output == "-" {
+		return nil
+	}
+	fi, err := os.Stat(output)
+	if err != nil {
+		return nil // a new file cannot be an input
+	}
+	if fi.IsDir() {
+		return fmt.Errorf("-o %s is a directory: name a file to write", output)
+	}
+	names, infos := statFiles(inputs)
+	for i := range infos {
+		if os.SameFile(infos[i], fi) {
+			return fmt.Errorf("-o %s is the input %s: writing there would destroy it; name another file", output, names[i])
+		}
+	}
+	return nil
+}
+
+// output is where a report, diff or draft goes. A file is written under a
+// temporary name in its directory and renamed into place by commit, so a
+// run that fails or is interrupted never leaves half a report over a good
+// one; standard output is written directly.
+type output struct {
+	w    io.Writer
+	file *os.File // the temporary file, nil for standard output
+	dest string   // the name it is renamed to
+}
+
+// openOutput opens -o name (standard output for "" and "-") after
+// checkOutput has compared it with the inputs.
+func openOutput(cmd *cobra.Command, name string, inputs []string) (*output, error) {
+	if name == "" || name == "-" {
+		return &output{w: cmd.OutOrStdout()}, nil
+	}
+	if err := checkOutput(name, inputs); err != nil {
+		return nil, err
+	}
+	// Replace what a symbolic link points at, not the link.
+	dest := name
+	if real, err := filepath.EvalSymlinks(name); err == nil {
+		dest = real
+	}
+	mode := fs.FileMode(0o644)
+	if fi, err := os.Stat(dest); err == nil {
+		mode = fi.Mode().Perm() // an existing report keeps its permissions
+	}
+	f, err := os.CreateTemp(filepath.Dir(dest), "."+filepath.Base(dest)+".*.tmp")
+	if err != nil {
+		return nil, fmt.Errorf("-o %s: %w", name, err)
+	}
+	if err := f.Chmod(mode); err != nil {
+		f.Close()
+		os.Remove(f.Name())
+		return nil, fmt.Errorf("-o %s: %w", name, err)
+	}
+	return &output{w: f, file: f, dest: dest}, nil
+}
+
+// commit closes the temporary file and renames it into place; a failed
+// write (err not nil) removes it instead and leaves any old file as it was.
+func (o *output) commit(err error) error {
+	if o.file == nil {
+		return err
+	}
+	// A full disk shows only at close; a report cut short must not pass.
+	cerr := o.file.Close()
+	if err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(o.file.Name(), o.dest)
+	}
+	if err != nil {
+		os.Remove(o.file.Name())
+	}
+	return err
+}
+
+// abort removes the temporary file of an output that will not be written.
+func (o *output) abort() { o.commit(errors.New("aborted")) }

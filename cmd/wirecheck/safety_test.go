@@ -1,0 +1,137 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/spf13/cobra"
+)
+
+// copyFile copies src into dir and returns the copy's name.
+func copyFile(t *testing.T, src, dir string) string {
+	t.Helper()
+	data, err := os.ReadFile(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dst := filepath.Join(dir, filepath.Base(src))
+	if err := os.WriteFile(dst, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return dst
+}
+
+// TestOutputNeverAnInput: -o naming an input (by its name, another name, a
+// hard or symbolic link) is refused before anything is read or written,
+// and the input is left as it was; a capture named twice is refused.
+func TestOutputNeverAnInput(t *testing.T) {
+	dir := t.TempDir()
+	capture := copyFile(t, filepath.Join(captures, "filegw-faulty.pcap"), dir)
+	prof := filepath.Join(dir, "any.yaml")
+	os.WriteFile(prof, []byte(anyTCP), 0o644)
+	rep := copyFile(t, filepath.Join(golden, "filegw-faulty.json"), dir)
+	rep2 := copyFile(t, filepath.Join(golden, "filegw-conformant.json"), dir)
+	hard := filepath.Join(dir, "hard.pcap")
+	if err := os.Link(capture, hard); err != nil {
+		t.Fatal(err)
+	}
+	sym := filepath.Join(dir, "sym.pcap")
+	if err := os.Symlink(capture, sym); err != nil {
+		t.Fatal(err)
+	}
+	dotted := dir + "/./" + filepath.Base(capture) // a second name, not cleaned
+	want := map[string][]byte{}
+	for _, f := range []string{capture, prof, rep, rep2} {
+		want[f], _ = os.ReadFile(f)
+	}
+	for _, c := range []struct {
+		args []string
+		say  string
+	}{
+		{[]string{"analyse", "-p", "storage-gateway/file-nfs", "-o", capture, capture}, "-o " + capture + " is the input " + capture},
+		{[]string{"analyse", "-p", "storage-gateway/file-nfs", "-o", dotted, capture}, "is the input " + capture},
+		{[]string{"analyse", "-p", "storage-gateway/file-nfs", "-o", hard, capture}, "is the input " + capture},
+		{[]string{"analyse", "-p", "storage-gateway/file-nfs", "-o", sym, capture}, "is the input " + capture},
+		{[]string{"analyse", "-p", prof, "-o", prof, capture}, "is the input " + prof},
+		{[]string{"analyse", "-p", prof, "--baseline", rep, "-o", rep, capture}, "is the input " + rep},
+		{[]string{"suggest", "-o", capture, capture}, "is the input " + capture},
+		{[]string{"suggest", "-p", prof, "-o", prof, capture}, "is the input " + prof},
+		{[]string{"diff", "-o", rep2, rep, rep2}, "is the input " + rep2},
+		{[]string{"analyse", "-p", prof, capture, capture}, capture + " is given twice"},
+		{[]string{"analyse", "-p", prof, capture, hard}, capture + " and " + hard + " are the same file"},
+		{[]string{"suggest", capture, dotted}, "are the same file"},
+		{[]string{"analyse", "-p", prof, "-o", dir, capture}, "is a directory"},
+	} {
+		_, stderr, code := wirecheck(t, nil, c.args...)
+		if code != exitError || !strings.Contains(stderr, c.say) || strings.Count(stderr, "\n") != 1 {
+			t.Errorf("%v: exit %d, stderr %q; want 2 and %q", c.args, code, stderr, c.say)
+		}
+		for f, data := range want {
+			if got, _ := os.ReadFile(f); !bytes.Equal(got, data) {
+				t.Fatalf("%v changed %s", c.args, f)
+			}
+		}
+	}
+	if fi, err := os.Lstat(sym); err != nil || fi.Mode()&os.ModeSymlink == 0 {
+		t.Errorf("the symbolic link was replaced: %v", err)
+	}
+	// Comparing a report with itself reads one file twice and is allowed.
+	if _, stderr, code := wirecheck(t, nil, "diff", rep, rep); code != exitConformant {
+		t.Errorf("diff of a report with itself: exit %d, %s", code, stderr)
+	}
+	assertNoTemp(t, dir)
+}
+
+// TestOutputReplacedWhole: a report is written beside its final name and
+// renamed into place; a write that fails leaves the old file whole and no
+// temporary file behind, and a report through a symbolic link replaces
+// the file it points at, keeping that file's permissions.
+func TestOutputReplacedWhole(t *testing.T) {
+	dir := t.TempDir()
+	old := filepath.Join(dir, "report.txt")
+	os.WriteFile(old, []byte("the good report\n"), 0o600)
+	cmd := &cobra.Command{}
+	out, err := openOutput(cmd, old, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out.w.Write([]byte("half a rep"))
+	if got, _ := os.ReadFile(old); string(got) != "the good report\n" {
+		t.Fatalf("the old report changed while the new one was written: %q", got)
+	}
+	if err := out.commit(errors.New("disk full")); err == nil || err.Error() != "disk full" {
+		t.Errorf("commit of a failed write: %v", err)
+	}
+	if got, _ := os.ReadFile(old); string(got) != "the good report\n" {
+		t.Errorf("a failed write replaced the report: %q", got)
+	}
+	assertNoTemp(t, dir)
+
+	link := filepath.Join(dir, "latest.txt")
+	os.Symlink("report.txt", link)
+	capture := filepath.Join(captures, "filegw-faulty.pcap")
+	if _, stderr, code := wirecheck(t, nil, "analyse", "-q", "-p", "storage-gateway/file-nfs", "-o", link, capture); code != exitNotConformant {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	got, _ := os.ReadFile(old)
+	fi, _ := os.Stat(old)
+	if !strings.HasPrefix(string(got), "NOT CONFORMANT") || fi.Mode().Perm() != 0o600 {
+		t.Errorf("report through the link: mode %v, %q", fi.Mode(), got[:min(len(got), 40)])
+	}
+	if fi, err := os.Lstat(link); err != nil || fi.Mode()&os.ModeSymlink == 0 {
+		t.Errorf("the symbolic link was replaced: %v", err)
+	}
+	assertNoTemp(t, dir)
+}
+
+func assertNoTemp(t *testing.T, dir string) {
+	t.Helper()
+	tmp, _ := filepath.Glob(filepath.Join(dir, ".*.tmp"))
+	if len(tmp) > 0 {
+		t.Errorf("temporary files left: %v", tmp)
+	}
+}
