@@ -4,9 +4,11 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 // wantError checks that err is a one-line *Error starting with want (which
@@ -154,11 +156,101 @@ func TestHugeProfileFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err := Load(big)
-	wantError(t, err, big+":2:1048566: profile is larger than 1048576 bytes")
+	wantError(t, err, big+":2:262134: profile is larger than 262144 bytes")
 
-	// An endless file costs a megabyte, not all memory.
+	// An endless file costs 256 KiB, not all memory.
 	if _, err := os.Stat("/dev/zero"); err == nil {
 		_, err := Load("/dev/zero")
-		wantError(t, err, "/dev/zero:1:1048577: profile is larger than")
+		wantError(t, err, "/dev/zero:1:262145: profile is larger than")
+	}
+}
+
+// TestProfileBombs: profiles built to make the YAML parser's work explode
+// (it grows with the square of the nesting, and faster than linearly with
+// the tokens inside brackets) are refused or parsed within a fraction of a
+// second and a few megabytes. Before the limits, 50,000 nested brackets
+// in 100 KB took 21 s and 3.9 GB. Each case is also built at the most the
+// token limit lets through, where the parser really runs.
+func TestProfileBombs(t *testing.T) {
+	// most repeats unit as often as the token limit allows.
+	most := func(prefix, unit, suffix string) string {
+		lo, hi := 0, MaxTokens
+		for lo < hi {
+			mid := (lo + hi + 1) / 2
+			if checkTokens("", []byte(prefix+strings.Repeat(unit, mid)+suffix)) == nil {
+				lo = mid
+			} else {
+				hi = mid - 1
+			}
+		}
+		return prefix + strings.Repeat(unit, lo) + suffix
+	}
+	var indent strings.Builder
+	indent.WriteString("profile: x\n")
+	for i := 0; indent.Len() < 100_000; i++ {
+		indent.WriteString(strings.Repeat(" ", i) + "k:\n")
+	}
+	refused := []struct{ name, doc, want string }{
+		{"brackets 50k", "rules: " + strings.Repeat("[", 50_000) + strings.Repeat("]", 50_000), "b.yaml:1:20006: profile has more than 20000 YAML tokens"},
+		{"braces", "rules: " + strings.Repeat("{a: ", 50_000) + strings.Repeat("}", 50_000), "b.yaml:1:26672: profile has more than 20000 YAML tokens"},
+		{"dashes", "rules:\n" + strings.Repeat("- ", 50_000) + "x\n", "b.yaml:2:39997: profile has more than 20000 YAML tokens"},
+		{"brackets 33", "rules: " + strings.Repeat("[", 33) + strings.Repeat("]", 33), "b.yaml:1:39: nested more than 32 levels deep"},
+		{"dashes 33", "rules:\n" + strings.Repeat("- ", 33) + "x\n", "b.yaml:2:65: nested more than 32 levels deep"},
+		{"indented keys", indent.String(), "b.yaml:34:34: nested more than 32 levels deep"},
+		{"wide brackets", "profile: x\nrules: [" + strings.Repeat("a,", 20_000) + "a]\n", "b.yaml:2:20003: profile has more than 20000 YAML tokens"},
+	}
+	accepted := []struct{ name, doc string }{
+		{"nested 31, as often as allowed", most("profile: x\nrules: [", strings.Repeat("[", 30)+strings.Repeat("]", 30)+",", "a]\n")},
+		{"wide brackets", most("profile: x\nrules: [", "a,", "a]\n")},
+		{"wide dashes", most("profile: x\nrules:\n", "- a\n", "")},
+		{"keys", most("profile: x\npeers:\n  p: {", "a: 1, ", "}\n")},
+		{"rules", most("profile: x\nrules:\n", "  - {name: a, from: host, to: any, proto: tcp, level: allowed, ports: [22]}\n", "")},
+		{"block rules", most("profile: x\nrules:\n", "  - name: a\n    from: host\n    to: any\n    proto: tcp\n    ports: [22]\n", "")},
+		{"quoted", most("profile: x\nrules: [", "\"a\",", "\"a\"]\n")},
+		{"one long string", "profile: \"" + strings.Repeat("a", MaxFileSize-20) + "\"\n"},
+	}
+	bounded := func(t *testing.T, doc string) error {
+		t.Helper()
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		start := time.Now()
+		_, err := Parse("b.yaml", []byte(doc))
+		took := time.Since(start)
+		runtime.ReadMemStats(&after)
+		// Measured on the 2-CPU VM: at most 0.2 s and 12 MB; the bounds
+		// leave room for a busy machine.
+		if alloc := after.TotalAlloc - before.TotalAlloc; took > time.Second || alloc > 24<<20 {
+			t.Errorf("%d bytes: %v and %d MB allocated", len(doc), took, alloc>>20)
+		}
+		if err != nil && (len(err.Error()) > 300 || strings.Contains(err.Error(), "\n")) {
+			t.Errorf("error is not one short line: %.300q", err)
+		}
+		return err
+	}
+	for _, c := range refused {
+		t.Run("refused/"+c.name, func(t *testing.T) {
+			wantError(t, bounded(t, c.doc), c.want)
+		})
+	}
+	for _, c := range accepted {
+		t.Run("parsed/"+c.name, func(t *testing.T) {
+			// These are no valid profiles: the parser ran, and the
+			// decoder said what is wrong at a position.
+			err := bounded(t, c.doc)
+			var pe *Error
+			if !errors.As(err, &pe) || strings.Contains(err.Error(), "YAML tokens") || strings.Contains(err.Error(), "levels deep") {
+				t.Errorf("want an error from the decoder, got %v", err)
+			}
+		})
+	}
+}
+
+// TestByteOrderMark: a profile saved by an editor that writes a UTF-8
+// byte-order mark parses as without it.
+func TestByteOrderMark(t *testing.T) {
+	p, err := Parse("bom.yaml", []byte("\ufeff"+rule("[22]")))
+	if err != nil || p.Name != "x" || len(p.Rules) != 1 {
+		t.Fatalf("%v %+v", err, p)
 	}
 }

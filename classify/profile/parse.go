@@ -12,6 +12,7 @@ import (
 
 	"github.com/goccy/go-yaml"
 	"github.com/goccy/go-yaml/ast"
+	"github.com/goccy/go-yaml/lexer"
 	"github.com/goccy/go-yaml/parser"
 	"github.com/goccy/go-yaml/token"
 )
@@ -30,7 +31,21 @@ func (e *Error) Error() string {
 }
 
 // MaxFileSize bounds a profile file; real profiles are a few kilobytes.
-const MaxFileSize = 1 << 20
+const MaxFileSize = 256 << 10
+
+// MaxTokens bounds the YAML tokens of a profile, counted on the bytes
+// before the YAML lexer runs: the lexer's and the parser's time and memory
+// grow with the tokens (and faster than linearly inside brackets), and 1 MiB
+// of "[a,a,a,..." took 6 s and half a gigabyte. The largest built-in
+// profile has under a thousand; a drafted profile has about 40 a rule.
+const MaxTokens = 20_000
+
+// MaxDepth bounds how deeply a profile's YAML nests. The built-in profiles
+// nest four levels (rules, a rule, its ports, a port range); the YAML
+// parser's work grows with the square of the depth, so 50,000 brackets in
+// 100 KB took 21 s and 3.9 GB before this limit, which is checked on the
+// tokens, before the parser runs.
+const MaxDepth = 32
 
 // Parse parses one profile. file names it in errors and becomes
 // Profile.File. Includes are recorded, not resolved: see Load.
@@ -38,7 +53,17 @@ func Parse(file string, data []byte) (*Profile, error) {
 	if len(data) > MaxFileSize {
 		return nil, &Error{offsetPos(file, data, MaxFileSize), fmt.Sprintf("profile is larger than %d bytes, the limit (real profiles are a few kilobytes)", MaxFileSize)}
 	}
-	f, err := parser.ParseBytes(data, 0)
+	// A UTF-8 byte-order mark, which some Windows editors write, is not
+	// part of the first key.
+	data = bytes.TrimPrefix(data, []byte("\ufeff"))
+	if err := checkTokens(file, data); err != nil {
+		return nil, err
+	}
+	tokens := lexer.Tokenize(string(data))
+	if err := checkDepth(file, tokens); err != nil {
+		return nil, err
+	}
+	f, err := parser.Parse(tokens, 0)
 	if err != nil {
 		var se *yaml.SyntaxError
 		if errors.As(err, &se) && se.Token != nil && se.Token.Position != nil {
@@ -58,6 +83,79 @@ func Parse(file string, data []byte) (*Profile, error) {
 		return nil, d.err
 	}
 	return p, nil
+}
+
+// checkTokens refuses a profile of more than MaxTokens tokens before the
+// YAML lexer sees it. It counts, outside comments, every indicator
+// character ([]{},:-?&*!|>) and every word, and quotes are not followed,
+// so it counts at least the tokens the lexer would make, often more: the
+// count bounds the lexer's work, and real profiles stay far below it.
+func checkTokens(file string, data []byte) error {
+	n := 0
+	word, comment := false, false
+	for i, c := range data {
+		switch {
+		case c == '\n':
+			word, comment = false, false
+			continue
+		case comment:
+			continue
+		case c == '#' && (i == 0 || data[i-1] == ' ' || data[i-1] == '\t' || data[i-1] == '\n'):
+			comment = true
+			n++
+		case c == ' ' || c == '\t' || c == '\r':
+			word = false
+		case strings.IndexByte("[]{},:-?&*!|>", c) >= 0:
+			word = false
+			n++
+		case !word:
+			word = true
+			n++
+		}
+		if n > MaxTokens {
+			return &Error{offsetPos(file, data, i), fmt.Sprintf("profile has more than %d YAML tokens, the limit (real profiles have a few hundred)", MaxTokens)}
+		}
+	}
+	return nil
+}
+
+// checkDepth refuses YAML nested deeper than MaxDepth: brackets and braces
+// ([ {), and block structure (a "- " or a key indented further than the
+// one before it). A block sequence under a key at the key's own column
+// counts as the key's level, so the count is at most twice too low, never
+// too high.
+func checkDepth(file string, tokens token.Tokens) error {
+	var flow int
+	var block []int // columns of the open block levels, increasing
+	for _, tk := range tokens {
+		var col int
+		switch tk.Type {
+		case token.SequenceStartType, token.MappingStartType:
+			flow++
+		case token.SequenceEndType, token.MappingEndType:
+			flow = max(flow-1, 0)
+		case token.DocumentHeaderType, token.DocumentEndType:
+			block = block[:0]
+		case token.SequenceEntryType, token.MappingKeyType:
+			col = tk.Position.Column
+		case token.MappingValueType:
+			if tk.Prev != nil && tk.Prev.Position != nil {
+				col = tk.Prev.Position.Column
+			}
+		}
+		if col > 0 && flow == 0 {
+			for len(block) > 0 && block[len(block)-1] > col {
+				block = block[:len(block)-1]
+			}
+			if len(block) == 0 || block[len(block)-1] < col {
+				block = append(block, col)
+			}
+		}
+		if flow+len(block) > MaxDepth {
+			return &Error{posOf(file, tk), fmt.Sprintf("nested more than %d levels deep; profiles nest a few levels (rules, a rule, its ports)", MaxDepth)}
+		}
+	}
+	return nil
 }
 
 // offsetPos is the line and column of byte off of data, where an error
@@ -90,6 +188,17 @@ func oneLine(s string) string {
 
 func (d *decoder) failf(n ast.Node, format string, args ...any) {
 	if d.err == nil {
+		// A value quoted in the message is cut short: a 200 KB name
+		// makes an error line nobody can read.
+		for i, a := range args {
+			if s, ok := a.(string); ok && len(s) > 80 {
+				cut := 72
+				for cut > 0 && !utf8.RuneStart(s[cut]) {
+					cut--
+				}
+				args[i] = s[:cut] + "..."
+			}
+		}
 		d.err = &Error{nodePos(d.file, n), fmt.Sprintf(format, args...)}
 	}
 }

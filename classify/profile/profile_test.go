@@ -91,7 +91,7 @@ func TestParseErrors(t *testing.T) {
 func TestParseSizeLimit(t *testing.T) {
 	big := "profile: x\n" + strings.Repeat("# padding\n", MaxFileSize/10+1)
 	// The error points at the first byte beyond the limit.
-	if _, err := Parse("big.yaml", []byte(big)); err == nil || !strings.HasPrefix(err.Error(), "big.yaml:104858:6: profile is larger than 1048576 bytes") {
+	if _, err := Parse("big.yaml", []byte(big)); err == nil || !strings.HasPrefix(err.Error(), "big.yaml:26215:4: profile is larger than 262144 bytes") {
 		t.Fatalf("got %v", err)
 	}
 }
