@@ -49,7 +49,8 @@ test: deps-test
 # busy machine (golang/go#75804, fixed in Go 1.27).
 FUZZ_TARGETS := capture:FuzzRead classify:FuzzClassify classify/packet:FuzzDecode \
 	classify/service:FuzzDetect classify/service:FuzzClientHello classify/service:FuzzServerHello \
-	classify/service:FuzzDNSAnswers classify/profile:FuzzParse
+	classify/service:FuzzDNSAnswers classify/profile:FuzzParse internal/textout:FuzzWire \
+	cmd/wirecheck:FuzzWireText
 FUZZTIME ?= 60s
 FUZZPARALLEL ?= 1
 

@@ -4,6 +4,8 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
+
+	"github.com/wirecheck/wirecheck/internal/textout"
 )
 
 // Source says how a name was learned.
@@ -110,7 +112,10 @@ func (t *Table) Merge(o *Table) {
 	t.Dropped += o.Dropped
 }
 
-// Normalize lower-cases a host name and strips a trailing dot.
+// Normalize lower-cases a host name, strips a trailing dot and escapes
+// what is not printable (textout.Wire): names come from the wire, and a
+// DNS answer may hold any bytes, a terminal's escape sequences and line
+// breaks included. Every report then receives printable names.
 func Normalize(host string) string {
-	return strings.ToLower(strings.TrimSuffix(host, "."))
+	return textout.Wire(strings.ToLower(strings.TrimSuffix(host, ".")))
 }

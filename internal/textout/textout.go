@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net/netip"
 	"strconv"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Printer buffers a writer's output. bufio.Writer keeps the first write
@@ -55,3 +57,48 @@ func NonNil[T any](s []T) []T {
 	}
 	return s
 }
+
+// Wire makes text taken from a capture (a DNS name, a TLS server name)
+// safe to print in any report as one token: control characters, DEL,
+// invalid UTF-8, spaces and Unicode characters that are not printable or
+// that reorder or hide text (U+202E, zero-width joiners) are written as Go
+// escapes (\x1b, \u202e), and a backslash as \\. The result names the
+// original exactly and holds no line break, no terminal control sequence
+// and nothing a terminal draws over other text. Text that needs none of
+// this (every real host name) is returned as it is, without allocating.
+//
+// It is the one place wire text is escaped: names.Table applies it to
+// every name it learns, so the report writers receive printable names and
+// escape only their own syntax (Markdown, HTML, XML, JSON, YAML, nft).
+func Wire(s string) string {
+	i := 0
+	for i < len(s) && s[i] > ' ' && s[i] < 0x7f && s[i] != '\\' {
+		i++
+	}
+	if i == len(s) {
+		return s
+	}
+	b := make([]byte, 0, len(s)+16)
+	b = append(b, s[:i]...)
+	for i < len(s) {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == '\\':
+			b = append(b, `\\`...)
+		case r == utf8.RuneError && size == 1, r <= ' ', r == 0x7f:
+			b = append(b, `\x`...)
+			b = append(b, hexDigits[s[i]>>4], hexDigits[s[i]&0xf])
+		case r < utf8.RuneSelf:
+			b = append(b, byte(r))
+		case !unicode.IsPrint(r) || unicode.Is(unicode.Cf, r):
+			q := strconv.QuoteRuneToASCII(r) // '\u202e', quotes dropped
+			b = append(b, q[1:len(q)-1]...)
+		default:
+			b = utf8.AppendRune(b, r)
+		}
+		i += size
+	}
+	return string(b)
+}
+
+const hexDigits = "0123456789abcdef"
