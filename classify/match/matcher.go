@@ -82,6 +82,23 @@ func New(set *profile.Set, opts Options) (*Matcher, error) {
 			return nil, fmt.Errorf("--peer %s: no profile defines a peer group of that name (groups: %s)", name, strings.Join(groups, ", "))
 		}
 	}
+	if opts.Phase != "" {
+		// A phase no rule names would disable every phased rule without a
+		// word (--phase Activation acted as operation): name the choices.
+		phases := []string{profile.PhaseOperation}
+		for _, r := range set.Rules() {
+			if r.Phase != "" && !slices.Contains(phases, r.Phase) {
+				phases = append(phases, r.Phase)
+			}
+		}
+		if !slices.Contains(phases, opts.Phase) {
+			sort.Strings(phases)
+			return nil, fmt.Errorf("--phase %s: use one of %s (the phases these profiles name, and operation: after every phased rule)", opts.Phase, strings.Join(phases, ", "))
+		}
+	}
+	if err := profile.CheckRegion(opts.Region); err != nil {
+		return nil, fmt.Errorf("--region %s", err)
+	}
 	for _, r := range set.Rules() {
 		c := &compiled{r: r, level: r.Level, active: true}
 		switch {

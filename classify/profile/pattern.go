@@ -9,6 +9,27 @@ import (
 // RegionParam is the placeholder for an AWS Region in host name patterns.
 const RegionParam = "{region}"
 
+// PhaseOperation is the phase after every phased rule (activation ...):
+// the one a profile never names, in which phased rules are disabled.
+const PhaseOperation = "operation"
+
+// region is an AWS Region code (us-east-1, us-gov-west-1, cn-north-1):
+// it goes into host name patterns and into every report's header.
+var region = regexp.MustCompile(`^[a-z]{2}(-[a-z]+){1,3}-[0-9]{1,2}$`)
+
+// CheckRegion checks a Region given to bind {region}; empty (any Region)
+// is valid.
+func CheckRegion(r string) error {
+	if r == "" || region.MatchString(r) {
+		return nil
+	}
+	return fmt.Errorf("%q: not an AWS Region code; use one such as us-east-1 or eu-central-1, or leave it out to match any Region", r)
+}
+
+// ValidName reports whether s may name a profile: lower-case words of
+// letters, digits, '.', '_' and '-', separated by '/' (my-site/gateway).
+func ValidName(s string) bool { return profileName.MatchString(s) }
+
 var patternChars = regexp.MustCompile(`^[a-zA-Z0-9.*_-]+$`)
 
 func checkPattern(s string) error {

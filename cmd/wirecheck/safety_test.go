@@ -135,3 +135,45 @@ func assertNoTemp(t *testing.T, dir string) {
 		t.Errorf("temporary files left: %v", tmp)
 	}
 }
+
+// TestOptionsValidated: an option with a value that would silently change
+// the verdict, forge a report line or never end is refused, and the error
+// lists the choices.
+func TestOptionsValidated(t *testing.T) {
+	capture := filepath.Join(captures, "filegw-faulty.pcap")
+	for _, c := range []struct {
+		args []string
+		say  string
+	}{
+		{[]string{"analyse", "-p", "storage-gateway/file-nfs", "--phase", "Activation", capture}, "--phase Activation: use one of activation, operation"},
+		{[]string{"analyse", "-p", "storage-gateway/file-nfs", "--phase", "bogus", capture}, "--phase bogus: use one of activation, operation"},
+		{[]string{"analyse", "-p", "storage-gateway/file-nfs", "--region", "us-east-1\nNOT CONFORMANT", capture}, `--region "us-east-1\nNOT CONFORMANT": not an AWS Region code; use one such as us-east-1`},
+		{[]string{"analyse", "-p", "storage-gateway/file-nfs", "--region", "US East", capture}, "not an AWS Region code"},
+		{[]string{"suggest", "--name", "Bad Name!", capture}, `--name "Bad Name!": a profile name is lower-case letters`},
+		{[]string{"suggest", "-p", "storage-gateway/file-nfs", "--phase", "later", capture}, "--phase later: use one of"},
+		{[]string{"watch", "-i", "lo", "-p", "storage-gateway/file-nfs", "--duration", "-5s"}, "--duration -5s: use a positive duration"},
+		{[]string{"watch", "-i", "lo", "-p", "storage-gateway/file-nfs", "--interval", "0s"}, "--interval 0s: use a positive duration"},
+	} {
+		_, stderr, code := wirecheck(t, nil, c.args...)
+		if code != exitError || !strings.Contains(stderr, c.say) || strings.Count(stderr, "\n") != 1 {
+			t.Errorf("%q: exit %d, stderr %q; want 2 and %q", c.args, code, stderr, c.say)
+		}
+	}
+	for _, args := range [][]string{
+		{"analyse", "-p", "storage-gateway/file-nfs", "--phase", "activation", "--region", "us-gov-west-1", capture},
+		{"analyse", "-p", "storage-gateway/file-nfs", "--phase", "operation", "--region", "cn-north-1", capture},
+	} {
+		if _, stderr, code := wirecheck(t, nil, args...); code != exitNotConformant {
+			t.Errorf("%q: exit %d, stderr %q", args, code, stderr)
+		}
+	}
+	// A valid name is used as given, and the draft passes profiles check.
+	dir := t.TempDir()
+	draft := filepath.Join(dir, "d.yaml")
+	if _, stderr, code := wirecheck(t, nil, "suggest", "-q", "--name", "site-1/gw.v2", "-o", draft, capture); code != exitConformant {
+		t.Fatalf("suggest --name site-1/gw.v2: exit %d: %s", code, stderr)
+	}
+	if _, stderr, code := wirecheck(t, nil, "profiles", "check", draft); code != exitConformant {
+		t.Errorf("profiles check of the draft: exit %d: %s", code, stderr)
+	}
+}

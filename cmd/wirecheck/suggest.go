@@ -60,6 +60,8 @@ IpPermissionsEgress), nftables (a ruleset for nft -f; check it with nft -c -f).`
 			}
 			if name == "" {
 				name = draftName(args[0])
+			} else if !profile.ValidName(name) {
+				return fmt.Errorf("--name %q: a profile name is lower-case letters, digits, '.', '_' and '-', in words separated by / (e.g. draft/gateway)", name)
 			}
 			obs, err := readCaptures(cmd, args, filter, quiet, nil)
 			if err != nil {
