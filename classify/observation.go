@@ -33,6 +33,15 @@ type Observation struct {
 	// Losses are packets or flows the engine knows it missed: capture drops,
 	// map evictions, lost events. Any loss makes the observation incomplete.
 	Losses []Loss
+	// Filter is the capture filter (-f) that chose the frames observed, or
+	// "". FilterExcluded counts the frames it left out when FilterCounted
+	// (reading a file counts them; a live capture filters in the kernel,
+	// which does not). Frames a filter excluded may have been a required
+	// flow's, so an observation whose filter excluded any, or an unknown
+	// number, is incomplete.
+	Filter         string
+	FilterExcluded uint64
+	FilterCounted  bool
 	// Folded counts the flows beyond Limits.MaxFlows per service. They were
 	// seen but not kept one by one, so they cannot be matched to rules:
 	// any folded flow makes the observation incomplete.
@@ -91,6 +100,9 @@ type Loss struct {
 // every input read to its end and nothing lost.
 func (o *Observation) Complete() bool {
 	if len(o.Folded.Services) > 0 {
+		return false
+	}
+	if o.Filter != "" && (!o.FilterCounted || o.FilterExcluded > 0) {
 		return false
 	}
 	for _, in := range o.Inputs {

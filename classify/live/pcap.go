@@ -79,6 +79,7 @@ func (p *Pcap) Observation() (*classify.Observation, error) {
 	obs := p.c.Observation()
 	p.mu.Unlock()
 	obs.Inputs = []classify.Input{{Name: p.iface + " (pcap)", Packets: obs.Packets}}
+	obs.Filter = p.filter // filtered in the kernel: what it excluded is not counted
 	if err != nil {
 		return obs, fmt.Errorf("capture statistics on %s: %w", p.iface, err)
 	}

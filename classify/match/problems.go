@@ -67,7 +67,7 @@ func (r *Result) Problems() []Problem {
 	for _, rr := range r.Rules {
 		if rr.Status == RuleInconclusive {
 			out = append(out, Problem{ProblemInconclusive, false, rr.Rule, -1,
-				missingText(rr, "inconclusive", "was not seen, but the observation is incomplete (see inputs and losses), so it may have happened unseen")})
+				missingText(rr, "inconclusive", "was not seen, but the observation is incomplete (see inputs, losses and filter), so it may have happened unseen")})
 		}
 	}
 	if p, ok := r.foldedProblem(); ok {

@@ -2,6 +2,7 @@ package report
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/wirecheck/wirecheck/classify/match"
@@ -100,6 +101,24 @@ func foldedText(rep *Report) string {
 	}
 	return fmt.Sprintf("%s more flows beyond --max-flows in %d %s (counted, not judged)", n, len(fo.Services),
 		textout.Plural(len(fo.Services), "service", "services"))
+}
+
+// filterText is the capture filter as every format's header shows it, or
+// "" without one: a report of filtered traffic must say so, since the
+// frames the filter left out were neither judged nor named.
+func filterText(rep *Report) string {
+	f := rep.Filter
+	if f == nil {
+		return ""
+	}
+	s := "-f " + strconv.Quote(f.Expression) + ": "
+	switch {
+	case f.Excluded == nil:
+		return s + "the frames it excluded were not counted; a required flow not seen is inconclusive"
+	case *f.Excluded == 0:
+		return s + "no frame excluded"
+	}
+	return s + textout.Count(*f.Excluded, "frame") + " excluded; a required flow not seen is inconclusive"
 }
 
 // headline is the verdict in one line, as Text prints it.

@@ -48,7 +48,7 @@ type htmlPage struct {
 	Diagram             *diagram
 	Statuses            any
 	HostText, TimeSpan  string
-	Folded              string
+	Folded, Filter      string
 	Phase, Region       string
 	Malformed, Orphaned uint64
 }
@@ -78,6 +78,7 @@ func HTML(w io.Writer, res *match.Result) error {
 		Diagram: buildDiagram(res, rep), Statuses: statuses,
 		Phase: cmp.Or(rep.Phase, "all"), Region: cmp.Or(rep.Region, "any"),
 		Malformed: rep.Summary.Malformed, Orphaned: rep.Summary.OrphanFragments, Folded: foldedText(rep),
+		Filter: filterText(rep),
 	}
 	switch {
 	case len(rep.Host.Addresses) == 0:

@@ -135,6 +135,9 @@ func JUnit(w io.Writer, res *match.Result) error {
 			fmt.Fprintf(&warn, "input %s incomplete: %s\n", in.Name, *in.Stopped)
 		}
 	}
+	if f := filterText(rep); f != "" {
+		fmt.Fprintf(&warn, "filter: %s\n", f)
+	}
 	for _, l := range rep.Losses {
 		if l.Count > 0 {
 			fmt.Fprintf(&warn, "lost: %d %s\n", l.Count, l.What)
@@ -185,6 +188,9 @@ func junitProps(rep *Report) []junitProperty {
 	}
 	for _, in := range rep.Inputs {
 		props = append(props, junitProperty{"input", in.Name})
+	}
+	if f := filterText(rep); f != "" {
+		props = append(props, junitProperty{"filter", f})
 	}
 	return props
 }

@@ -45,6 +45,9 @@ func Markdown(w io.Writer, res *match.Result) error {
 		}
 		ew.Printf("\n")
 	}
+	if f := filterText(rep); f != "" {
+		ew.Printf("- **Filter:** %s\n", mdText(f))
+	}
 	for _, l := range rep.Losses {
 		if l.Count > 0 {
 			ew.Printf("- **Lost:** %d %s\n", l.Count, mdText(l.What))

@@ -17,15 +17,17 @@ const Version = "wirecheck/report/v1"
 // Report is the machine-readable form of a Result; JSON marshals it as the
 // schema documents.
 type Report struct {
-	Schema   string         `json:"schema"`
-	Verdict  string         `json:"verdict"`
-	Host     Host           `json:"host"`
-	Profiles []string       `json:"profiles"`
-	Phase    string         `json:"phase"`
-	Region   string         `json:"region"`
-	Complete bool           `json:"complete"`
-	Inputs   []Input        `json:"inputs"`
-	Losses   []Loss         `json:"losses"`
+	Schema   string   `json:"schema"`
+	Verdict  string   `json:"verdict"`
+	Host     Host     `json:"host"`
+	Profiles []string `json:"profiles"`
+	Phase    string   `json:"phase"`
+	Region   string   `json:"region"`
+	Complete bool     `json:"complete"`
+	Inputs   []Input  `json:"inputs"`
+	Losses   []Loss   `json:"losses"`
+	// Filter is present only when a capture filter (-f) chose the frames.
+	Filter   *Filter        `json:"filter,omitempty"`
 	Summary  Summary        `json:"summary"`
 	Problems []Problem      `json:"problems"`
 	Rules    []Rule         `json:"rules"`
@@ -61,6 +63,13 @@ type Input struct {
 	Name    string  `json:"name"`
 	Packets uint64  `json:"packets"`
 	Stopped *string `json:"stopped"`
+}
+
+// Filter is the capture filter and the frames it left out; Excluded is
+// null when they were not counted (a live capture filters in the kernel).
+type Filter struct {
+	Expression string  `json:"expression"`
+	Excluded   *uint64 `json:"excluded"`
 }
 
 type Loss struct {
@@ -229,6 +238,13 @@ func buildHead(res *match.Result, problems []match.Problem) *Report {
 	}
 	for _, l := range obs.Losses {
 		rep.Losses = append(rep.Losses, Loss(l))
+	}
+	if obs.Filter != "" {
+		rep.Filter = &Filter{Expression: obs.Filter}
+		if obs.FilterCounted {
+			n := obs.FilterExcluded
+			rep.Filter.Excluded = &n
+		}
 	}
 	for _, p := range problems {
 		rp := Problem{Kind: p.Kind.String(), Fails: p.Fails, Text: p.Text}

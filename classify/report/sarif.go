@@ -90,6 +90,10 @@ func SARIF(w io.Writer, res *match.Result) error {
 		}
 	}
 
+	if f := filterText(rep); f != "" {
+		// The run's header: dashboards show its properties with the run.
+		run.Properties = sarif.NewPropertyBag().Add("filter", f)
+	}
 	log := sarif.NewReport()
 	log.AddRun(run)
 	if err := log.PrettyWrite(w); err != nil {

@@ -49,6 +49,9 @@ func Text(w io.Writer, res *match.Result) error {
 		}
 		ew.Printf("\n")
 	}
+	if f := filterText(rep); f != "" {
+		ew.Printf("filter: %s\n", f)
+	}
 	for _, l := range rep.Losses {
 		switch {
 		case l.Count == 0:

@@ -20,12 +20,19 @@ import (
 // setup, when not nil, configures the classifier (limits) before reading.
 func readCaptures(cmd *cobra.Command, names []string, filter string, quiet bool, setup func(*classify.Classifier) error) (*classify.Observation, error) {
 	var keep func(*capture.Frame) bool
+	var excluded uint64 // frames the filter left out: keep runs on one goroutine at a time
 	if filter != "" {
 		f, err := capture.NewFilter(filter)
 		if err != nil {
 			return nil, err
 		}
-		keep = f.Match
+		keep = func(fr *capture.Frame) bool {
+			if f.Match(fr) {
+				return true
+			}
+			excluded++
+			return false
+		}
 	}
 	var files []*capture.File
 	defer func() {
@@ -68,6 +75,7 @@ func readCaptures(cmd *cobra.Command, names []string, filter string, quiet bool,
 		fmt.Fprintf(cmd.ErrOrStderr(), "wirecheck: %v (what was read before it is kept)\n", err)
 	}
 	obs := c.Finish() // c is done: its flows need no copy
+	obs.Filter, obs.FilterExcluded, obs.FilterCounted = filter, excluded, true
 	// Reading leaves garbage (the flow index's outgrown arrays, the
 	// inspector's grown maps): collected now, judging reuses it instead of
 	// faulting in new pages, which cost more here than the collection.

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -9,6 +10,8 @@ import (
 	"testing"
 
 	"github.com/spf13/cobra"
+
+	"github.com/wirecheck/wirecheck/classify/report"
 )
 
 // copyFile copies src into dir and returns the copy's name.
@@ -175,5 +178,51 @@ func TestOptionsValidated(t *testing.T) {
 	}
 	if _, stderr, code := wirecheck(t, nil, "profiles", "check", draft); code != exitConformant {
 		t.Errorf("profiles check of the draft: exit %d: %s", code, stderr)
+	}
+}
+
+// TestFilterShownAndInconclusive: -f is named in every format's header
+// with the frames it left out, and a required rule whose traffic it
+// excluded is inconclusive (exit 2), not missing; a filter that excluded
+// nothing changes no verdict.
+func TestFilterShownAndInconclusive(t *testing.T) {
+	good := filepath.Join(captures, "filegw-conformant.pcapng")
+	args := []string{"analyse", "-q", "-p", "storage-gateway/file-nfs", "--host", "10.0.0.5", "-f", "not udp port 123"}
+	want := map[string]string{
+		"text":     `filter: -f "not udp port 123": 4 frames excluded; a required flow not seen is inconclusive` + "\n",
+		"markdown": `- **Filter:** -f "not udp port 123": 4 frames excluded; a required flow not seen is inconclusive` + "\n",
+		"junit":    `<property name="filter" value="-f &#34;not udp port 123&#34;: 4 frames excluded; a required flow not seen is inconclusive">`,
+		"html":     `<dt>Filter</dt><dd>-f &#34;not udp port 123&#34;: 4 frames excluded; a required flow not seen is inconclusive</dd>`,
+		"sarif":    `"filter": "-f \"not udp port 123\": 4 frames excluded; a required flow not seen is inconclusive"`,
+	}
+	for _, format := range formatNames() {
+		out, stderr, code := wirecheck(t, nil, append(args, "--format", format, good)...)
+		if code != exitError {
+			t.Errorf("%s: exit %d, want 2 (NTP was filtered out, so not seen is not missing): %s", format, code, stderr)
+		}
+		if format == "json" {
+			var rep report.Report
+			if err := json.Unmarshal([]byte(out), &rep); err != nil {
+				t.Fatal(err)
+			}
+			if rep.Complete || rep.Filter == nil || rep.Filter.Expression != "not udp port 123" || rep.Filter.Excluded == nil || *rep.Filter.Excluded != 4 || rep.Verdict != "inconclusive" {
+				t.Errorf("json: complete %v, filter %+v, verdict %s", rep.Complete, rep.Filter, rep.Verdict)
+			}
+			for _, r := range rep.Rules {
+				if r.ID == "storage-gateway/common:ntp" && r.Status != "inconclusive" {
+					t.Errorf("ntp: %s, want inconclusive", r.Status)
+				}
+			}
+			continue
+		}
+		if !strings.Contains(out, want[format]) {
+			t.Errorf("%s does not show the filter (%s):\n%s", format, want[format], out)
+		}
+	}
+	// The faulty capture has no NTP at all: the same filter excludes
+	// nothing, and NTP is still missing.
+	out, _, code := wirecheck(t, nil, append(args, filepath.Join(captures, "filegw-faulty.pcap"))...)
+	if code != exitNotConformant || !strings.Contains(out, "no frame excluded") || !strings.Contains(out, "missing: UDP 123") {
+		t.Errorf("faulty capture, a filter that excluded nothing: exit %d\n%s", code, out)
 	}
 }
