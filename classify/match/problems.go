@@ -64,10 +64,13 @@ func (r *Result) Problems() []Problem {
 		}
 		return out
 	})...)
+	why := "was not seen, but the observation is incomplete (see inputs, losses and filter), so it may have happened unseen"
+	if len(r.Host) == 0 {
+		why = "was not seen, but the host is unknown (no flow to infer it from): set --host"
+	}
 	for _, rr := range r.Rules {
 		if rr.Status == RuleInconclusive {
-			out = append(out, Problem{ProblemInconclusive, false, rr.Rule, -1,
-				missingText(rr, "inconclusive", "was not seen, but the observation is incomplete (see inputs, losses and filter), so it may have happened unseen")})
+			out = append(out, Problem{ProblemInconclusive, false, rr.Rule, -1, missingText(rr, "inconclusive", why)})
 		}
 	}
 	if p, ok := r.foldedProblem(); ok {

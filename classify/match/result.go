@@ -189,12 +189,15 @@ type Result struct {
 	Verdict      Verdict
 	Host         []netip.Prefix
 	HostInferred bool
-	Phase        string
-	Region       string
-	Profiles     []string
-	Flows        []FlowResult
-	Rules        []RuleResult
-	Obs          *classify.Observation
+	// HostAbsent is set when the host was given (--host) but is an
+	// endpoint of no flow: a typo, or a capture of another machine.
+	HostAbsent bool
+	Phase      string
+	Region     string
+	Profiles   []string
+	Flows      []FlowResult
+	Rules      []RuleResult
+	Obs        *classify.Observation
 }
 
 // warmFlows is how many flows warm loads ahead of judging.
@@ -301,7 +304,18 @@ func (m *Matcher) Evaluate(obs *classify.Observation) *Result {
 			rr.Flows = append(rr.Flows, i)
 		}
 	}
-	complete := obs.Complete()
+	// Without a host (none given, no flow to infer one from) no rule can
+	// be judged: a required rule not seen is inconclusive, not missing.
+	complete := obs.Complete() && len(res.Host) > 0
+	if len(m.opts.Host) > 0 {
+		res.HostAbsent = true
+		for i := range res.Flows {
+			if res.Flows[i].Direction != Transit {
+				res.HostAbsent = false
+				break
+			}
+		}
+	}
 	for i := range res.Rules {
 		rr := &res.Rules[i]
 		if rr.Status == RuleInactive {

@@ -121,6 +121,9 @@ func filterText(rep *Report) string {
 	return s + textout.Count(*f.Excluded, "frame") + " excluded; a required flow not seen is inconclusive"
 }
 
+// hostAbsent is what every format says after a --host that is in no flow.
+const hostAbsent = " (WARNING: an endpoint of no flow in the capture, so no flow is the host's: check --host)"
+
 // headline is the verdict in one line, as Text prints it.
 func headline(res *match.Result, problems []match.Problem) string {
 	switch res.Verdict {
@@ -140,7 +143,10 @@ func headline(res *match.Result, problems []match.Problem) string {
 				n++
 			}
 		}
-		if n > 0 {
+		switch {
+		case n > 0 && len(res.Host) == 0:
+			why = append(why, fmt.Sprintf("the host is unknown (no flow to infer it from; set --host), so %d required %s cannot be judged", n, textout.Plural(n, "rule", "rules")))
+		case n > 0:
 			why = append(why, fmt.Sprintf("%d required %s not seen in an incomplete observation", n, textout.Plural(n, "rule", "rules")))
 		}
 		if len(res.Obs.Folded.Services) > 0 {

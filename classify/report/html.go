@@ -83,6 +83,8 @@ func HTML(w io.Writer, res *match.Result) error {
 	switch {
 	case len(rep.Host.Addresses) == 0:
 		p.HostText = "unknown (no flows; set --host)"
+	case rep.Host.Absent:
+		p.HostText = strings.Join(rep.Host.Addresses, ", ") + hostAbsent
 	case rep.Host.Inferred:
 		p.HostText = strings.Join(rep.Host.Addresses, ", ") + " (inferred: the endpoint of the most flows; set --host to be sure)"
 	default:

@@ -180,7 +180,7 @@ func JUnit(w io.Writer, res *match.Result) error {
 func junitProps(rep *Report) []junitProperty {
 	props := []junitProperty{
 		{"verdict", rep.Verdict},
-		{"host", strings.Join(rep.Host.Addresses, ",")},
+		{"host", strings.Join(rep.Host.Addresses, ",") + map[bool]string{true: hostAbsent}[rep.Host.Absent]},
 		{"profiles", strings.Join(rep.Profiles, ",")},
 		{"phase", cmp.Or(rep.Phase, "all")},
 		{"region", cmp.Or(rep.Region, "any")},

@@ -33,6 +33,8 @@ func Markdown(w io.Writer, res *match.Result) error {
 	switch {
 	case len(rep.Host.Addresses) == 0:
 		ew.Printf("- **Host:** unknown (no flows; set --host)\n")
+	case rep.Host.Absent:
+		ew.Printf("- **Host:** %s%s\n", mdText(strings.Join(rep.Host.Addresses, ", ")), mdText(hostAbsent))
 	case rep.Host.Inferred:
 		ew.Printf("- **Host:** %s (inferred: set --host to be sure)\n", mdText(strings.Join(rep.Host.Addresses, ", ")))
 	default:

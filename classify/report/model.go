@@ -57,6 +57,8 @@ type FoldedService struct {
 type Host struct {
 	Addresses []string `json:"addresses"`
 	Inferred  bool     `json:"inferred"`
+	// Absent: --host is an endpoint of no flow (present only then).
+	Absent bool `json:"absent,omitempty"`
 }
 
 type Input struct {
@@ -203,7 +205,7 @@ func buildHead(res *match.Result, problems []match.Problem) *Report {
 	rep := &Report{
 		Schema:   Version,
 		Verdict:  res.Verdict.String(),
-		Host:     Host{Addresses: []string{}, Inferred: res.HostInferred},
+		Host:     Host{Addresses: []string{}, Inferred: res.HostInferred, Absent: res.HostAbsent},
 		Profiles: res.Profiles,
 		Phase:    res.Phase,
 		Region:   res.Region,

@@ -37,6 +37,8 @@ func Text(w io.Writer, res *match.Result) error {
 	switch {
 	case len(rep.Host.Addresses) == 0:
 		ew.Printf("host: unknown (no flows; set --host)\n")
+	case rep.Host.Absent:
+		ew.Printf("host: %s%s\n", hosts, hostAbsent)
 	case rep.Host.Inferred:
 		ew.Printf("host: %s (inferred: the endpoint of the most flows; set --host to be sure)\n", hosts)
 	default:

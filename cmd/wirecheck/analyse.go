@@ -14,6 +14,7 @@ import (
 	"github.com/wirecheck/wirecheck/classify/match"
 	"github.com/wirecheck/wirecheck/classify/profile"
 	"github.com/wirecheck/wirecheck/classify/report"
+	"github.com/wirecheck/wirecheck/internal/textout"
 )
 
 // matchFlags are the flags analyse and watch share: which profiles, and the
@@ -114,6 +115,18 @@ func (m *matchFlags) writeReport(cmd *cobra.Command, res *match.Result) error {
 	return nil
 }
 
+// warnHost says on standard error, where a script's log keeps it, why a
+// run without a host cannot be decided, and that a --host in no flow is
+// probably a typo; the report's header says the same.
+func warnHost(w io.Writer, res *match.Result, inputs []string) {
+	switch {
+	case len(res.Host) == 0:
+		fmt.Fprintf(w, "wirecheck: %s: no flow to infer the host from, so required rules cannot be judged: set --host\n", strings.Join(inputs, ", "))
+	case res.HostAbsent:
+		fmt.Fprintf(w, "wirecheck: warning: --host %s is an endpoint of no flow in %s: check the address\n", strings.Join(textout.Prefixes(res.Host), ", "), strings.Join(inputs, ", "))
+	}
+}
+
 var formats = map[string]func(io.Writer, *match.Result) error{
 	"text":     report.Text,
 	"json":     report.JSON,
@@ -159,6 +172,7 @@ func newAnalyse() *cobra.Command {
 				return err
 			}
 			res := m.Evaluate(obs)
+			warnHost(cmd.ErrOrStderr(), res, args)
 			err = mf.writeReport(cmd, res)
 			if base == nil {
 				return err

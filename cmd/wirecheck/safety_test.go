@@ -226,3 +226,36 @@ func TestFilterShownAndInconclusive(t *testing.T) {
 		t.Errorf("faulty capture, a filter that excluded nothing: exit %d\n%s", code, out)
 	}
 }
+
+// TestUndecidableHost: a capture with no flow and no --host cannot be
+// judged (exit 2, with the reason on standard error and in the headline);
+// a --host that is an endpoint of no flow is a warning at the top.
+func TestUndecidableHost(t *testing.T) {
+	empty := filepath.Join(t.TempDir(), "header-only.pcap")
+	hdr := []byte{0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0, 0, 1, 0, 0, 0}
+	os.WriteFile(empty, hdr, 0o644)
+	out, stderr, code := wirecheck(t, nil, "analyse", "-p", "storage-gateway/file-nfs", empty)
+	if code != exitError || !strings.HasPrefix(out, "INCONCLUSIVE: no fault seen, but the host is unknown (no flow to infer it from; set --host), so 7 required rules cannot be judged\n") ||
+		stderr != "wirecheck: "+empty+": no flow to infer the host from, so required rules cannot be judged: set --host\n" {
+		t.Errorf("header-only capture: exit %d, stderr %q\n%s", code, stderr, out)
+	}
+	if strings.Contains(out, "missing:") {
+		t.Errorf("a rule is called missing with no host:\n%s", out)
+	}
+
+	capture := filepath.Join(captures, "filegw-faulty.pcap")
+	out, stderr, code = wirecheck(t, nil, "analyse", "-p", "storage-gateway/file-nfs", "--host", "10.9.9.9", capture)
+	if code != exitNotConformant || !strings.Contains(out, "\nhost: 10.9.9.9 (WARNING: an endpoint of no flow in the capture, so no flow is the host's: check --host)\n") ||
+		stderr != "wirecheck: warning: --host 10.9.9.9 is an endpoint of no flow in "+capture+": check the address\n" {
+		t.Errorf("--host in no flow: exit %d, stderr %q\n%s", code, stderr, out)
+	}
+	js, _, _ := wirecheck(t, nil, "analyse", "-p", "storage-gateway/file-nfs", "--host", "10.9.9.9", "--format", "json", capture)
+	var rep report.Report
+	if err := json.Unmarshal([]byte(js), &rep); err != nil || !rep.Host.Absent {
+		t.Errorf("json host %+v (%v)", rep.Host, err)
+	}
+	// The right host: no warning.
+	if _, stderr, _ := wirecheck(t, nil, "analyse", "-p", "storage-gateway/file-nfs", "--host", "10.0.0.5", capture); stderr != "" {
+		t.Errorf("--host 10.0.0.5: stderr %q", stderr)
+	}
+}
