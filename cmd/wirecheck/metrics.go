@@ -7,6 +7,8 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -70,11 +72,41 @@ func (s *service) publish(now time.Time, res *match.Result) {
 type collector struct {
 	s *service
 
+	// mono keeps every counter monotonic for the life of the process:
+	// Prometheus reads a counter that falls as a restart, which breaks
+	// rate() and increase(). The engines keep their counts across
+	// recoveries and reloads; should a count still fall (a kernel map
+	// created again), the fall is taken as a reset and the value before
+	// it is carried, as Prometheus itself would across a restart.
+	mu   sync.Mutex
+	mono map[string]*monoCount
+
 	up, verdict, complete, flows, unexpected, forbidden          *prometheus.Desc
 	ruleStatus, ruleFlows, rulePackets, ruleBytes                *prometheus.Desc
 	packets, bytes, created, evicted, kernelFlows, dropped, lost *prometheus.Desc
 	swept, conversations, sweptLost, recoveries, reloads         *prometheus.Desc
 	lastEval, start                                              *prometheus.Desc
+}
+
+// monoCount is one counter series: the engine's last value and what
+// earlier resets carried.
+type monoCount struct{ last, carried uint64 }
+
+// monotonic returns the value to expose for the series key whose engine
+// count is now v.
+func (c *collector) monotonic(key string, v uint64) uint64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	m := c.mono[key]
+	if m == nil {
+		m = &monoCount{}
+		c.mono[key] = m
+	}
+	if v < m.last {
+		m.carried += m.last
+	}
+	m.last = v
+	return m.carried + v
 }
 
 func newCollector(s *service) *collector {
@@ -83,6 +115,7 @@ func newCollector(s *service) *collector {
 	}
 	return &collector{
 		s:           s,
+		mono:        map[string]*monoCount{},
 		up:          d("up", "1 while the engine watches the interface; 0 while the interface is down or gone, or the engine could not attach.", "interface", "engine"),
 		verdict:     d("verdict", "The latest evaluation's verdict: 1 for the current one, 0 for the others.", "verdict"),
 		complete:    d("observation_complete", "1 when the engine lost nothing (no drops, evictions or lost records), so that a missing rule means missing."),
@@ -131,6 +164,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
 	}
 	counter := func(d *prometheus.Desc, v uint64, labels ...string) {
+		v = c.monotonic(d.String()+"\x00"+strings.Join(labels, "\x00"), v)
 		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v), labels...)
 	}
 	b := func(v bool) float64 {

@@ -480,3 +480,49 @@ func TestForgetAlertedBounded(t *testing.T) {
 		t.Error("a small set was pruned: a flow alerted since the snapshot would be alerted again")
 	}
 }
+
+// TestCountersNeverFall: every _total series keeps rising for the life of
+// the process. Flows evicted or swept take rule packets down (those are
+// gauges); an engine count that falls (a kernel map created again) is
+// taken as a reset and the value before it carried, so rate() and
+// increase() never see a restart that did not happen.
+func TestCountersNeverFall(t *testing.T) {
+	h := newServiceHarness(t)
+	nfs := clientFlow(40000, 2049, 10, 1000, 8, 4000)
+	odd := clientFlow(40001, 7777, 3, 180, 0, 0)
+	prev := map[string]float64{}
+	for i, step := range []struct {
+		obs         classify.Observation
+		wantPackets float64
+	}{
+		{classify.Observation{Flows: []flow.Flow{nfs, odd}, Packets: 25, Bytes: 5300}, 25},
+		{classify.Observation{Flows: []flow.Flow{odd}, Packets: 30, Bytes: 5400}, 30}, // the NFS flow evicted
+		{classify.Observation{Flows: nil, Packets: 4, Bytes: 400}, 34},                // the engine's count started again
+		{classify.Observation{Flows: []flow.Flow{nfs}, Packets: 9, Bytes: 900}, 39},
+	} {
+		h.eng.set(step.obs)
+		if err := h.w.summary(); err != nil {
+			t.Fatal(err)
+		}
+		mf := h.scrape(t)
+		if got := metricValue(t, mf, "wirecheck_packets_total"); got != step.wantPackets {
+			t.Errorf("step %d: packets_total %v, want %v", i, got, step.wantPackets)
+		}
+		for name, fam := range mf {
+			if fam.GetType() != dto.MetricType_COUNTER {
+				continue
+			}
+			for _, m := range fam.Metric {
+				key := name + fmt.Sprint(m.Label)
+				if v := m.Counter.GetValue(); v < prev[key] {
+					t.Errorf("step %d: %s fell from %v to %v", i, key, prev[key], v)
+				} else {
+					prev[key] = v
+				}
+			}
+		}
+	}
+	if len(prev) < 4 {
+		t.Errorf("only %d counter series scraped", len(prev))
+	}
+}
