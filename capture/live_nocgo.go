@@ -4,6 +4,9 @@ package capture
 
 import "time"
 
+// LiveAvailable says whether this build can capture with libpcap.
+const LiveAvailable = false
+
 // Live is a live capture; without cgo there is no libpcap to provide it.
 type Live struct{}
 

@@ -11,6 +11,9 @@ import (
 	"github.com/gopacket/gopacket/pcap"
 )
 
+// LiveAvailable says whether this build can capture with libpcap.
+const LiveAvailable = true
+
 // Live is a Source capturing from a network interface with libpcap.
 type Live struct {
 	h    *pcap.Handle

@@ -152,7 +152,7 @@ func newAnalyse() *cobra.Command {
 		Example: `  wirecheck analyse -p storage-gateway/file-nfs --host 10.0.0.5 capture.pcapng
   wirecheck analyse -p ./my-profile.yaml --format json -o report.json a.pcap b.pcap
   tcpdump -i eth0 -w - | wirecheck analyse -p storage-gateway/file-nfs -`,
-		Args: cobra.MinimumNArgs(1),
+		Args: needArgs(1, -1, "capture file", "name one or more, or - for standard input"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := mf.checkFiles(args, baselineName); err != nil {
 				return err

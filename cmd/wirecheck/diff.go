@@ -29,7 +29,7 @@ forbidden flow, a required rule no longer seen, ...), 2 could not compare.`,
 		Example: `  wirecheck analyse -p storage-gateway/file-nfs --format json -o old.json monday.pcapng
   wirecheck analyse -p storage-gateway/file-nfs --format json -o new.json friday.pcapng
   wirecheck diff old.json new.json`,
-		Args: cobra.ExactArgs(2),
+		Args: needArgs(2, 2, "report", "name two JSON reports of analyse --format json, the older first"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			write, ok := diffFormats[format]
 			if !ok {

@@ -11,11 +11,16 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
+	"runtime/debug"
+	"strings"
+	"syscall"
 
 	"github.com/gopacket/gopacket/layers"
 	"github.com/spf13/cobra"
 
 	"github.com/wirecheck/wirecheck/internal/pages"
+	"github.com/wirecheck/wirecheck/internal/textout"
 )
 
 // Exit codes.
@@ -24,6 +29,32 @@ const (
 	exitNotConformant = 1
 	exitError         = 2
 )
+
+// usageError is a command's arguments that do not fit it: run prints it
+// with the command's usage line, exit status 2.
+type usageError struct {
+	cmd *cobra.Command
+	msg string
+}
+
+func (e usageError) Error() string { return e.msg }
+
+// needArgs is cobra's Args check with a message that says what is missing:
+// from min to max arguments (max < 0: no upper bound), each a what, and
+// how to give them.
+func needArgs(min, max int, what, how string) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		switch {
+		case len(args) == 0 && min > 0:
+			return usageError{cmd, fmt.Sprintf("no %s given: %s", what, how)}
+		case len(args) < min:
+			return usageError{cmd, fmt.Sprintf("%s given, %d needed: %s", textout.Count(uint64(len(args)), what), min, how)}
+		case max >= 0 && len(args) > max:
+			return usageError{cmd, fmt.Sprintf("%s given, at most %d: %s (quote a value with spaces)", textout.Count(uint64(len(args)), what), max, how)}
+		}
+		return nil
+	}
+}
 
 // exitError carries an exit status out of a command without printing.
 type exitStatus struct{ code int }
@@ -37,7 +68,35 @@ func main() {
 	// one call each, they take about a millisecond (internal/pages).
 	pages.PrefaultRead(layers.EthernetTypeMetadata[:])
 	pages.PrefaultRead(layers.PPPTypeMetadata[:])
+	quietPipe()
 	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
+
+// quietPipe lets a write to a closed pipe fail with EPIPE rather than kill
+// the process with SIGPIPE, so that `wirecheck analyse big.pcap | head`
+// ends as tcpdump and the Go tools do: quietly, exit status 0 (run).
+func quietPipe() { signal.Ignore(syscall.SIGPIPE) }
+
+// version is the module's version and VCS revision, as go build and
+// go install record them.
+func version() string {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "unknown"
+	}
+	v := bi.Main.Version
+	if v == "" {
+		v = "(devel)"
+	}
+	for _, s := range bi.Settings {
+		switch {
+		case s.Key == "vcs.revision":
+			v += " " + s.Value[:min(len(s.Value), 12)]
+		case s.Key == "vcs.modified" && s.Value == "true":
+			v += "+dirty"
+		}
+	}
+	return v + ", " + bi.GoVersion
 }
 
 // run is main without the process: tests call it directly.
@@ -46,11 +105,22 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	root.SetArgs(args)
 	err := root.Execute()
 	var st exitStatus
+	var usage usageError
 	switch {
 	case err == nil:
 		return exitConformant
 	case errors.As(err, &st):
 		return st.code
+	case errors.Is(err, syscall.EPIPE):
+		return exitConformant // the reader closed the pipe: it has what it wanted
+	case errors.As(err, &usage):
+		fmt.Fprintf(stderr, "wirecheck: %v\nUsage: %s\nRun '%s --help' for more.\n", err, usage.cmd.UseLine(), usage.cmd.CommandPath())
+		return exitError
+	case strings.HasPrefix(err.Error(), "unknown command") || strings.HasPrefix(err.Error(), "unknown flag") ||
+		strings.HasPrefix(err.Error(), "unknown shorthand flag") || strings.Contains(err.Error(), "flag needs an argument") ||
+		strings.HasPrefix(err.Error(), "invalid argument"):
+		fmt.Fprintf(stderr, "wirecheck: %v\nRun 'wirecheck --help' for usage.\n", err)
+		return exitError
 	}
 	fmt.Fprintf(stderr, "wirecheck: %v\n", err)
 	return exitError
@@ -68,7 +138,15 @@ flows that were missing or blocked.
 Exit status: 0 conformant, 1 not conformant, 2 could not run or decide.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		Version:       version(),
+		// Bare wirecheck is a usage error, as for tcpdump and the go
+		// command: usage on standard error, exit status 2.
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			fmt.Fprint(cmd.ErrOrStderr(), cmd.UsageString())
+			return exitStatus{exitError}
+		},
 	}
+	root.SetVersionTemplate("wirecheck {{.Version}}\n")
 	root.SetIn(stdin)
 	root.SetOut(stdout)
 	root.SetErr(stderr)

@@ -34,7 +34,7 @@ func newProfiles() *cobra.Command {
 	cmd.AddCommand(&cobra.Command{
 		Use:   "show NAME|FILE",
 		Short: "Print a profile's rules as a table shaped like the vendor's",
-		Args:  cobra.ExactArgs(1),
+		Args:  needArgs(1, 1, "profile", "name a built-in profile (list them with: wirecheck profiles) or a YAML file"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			set, err := profile.Load(args[0])
 			if err != nil {
@@ -46,7 +46,7 @@ func newProfiles() *cobra.Command {
 	cmd.AddCommand(&cobra.Command{
 		Use:   "check FILE...",
 		Short: "Validate profile files (errors name file:line:column)",
-		Args:  cobra.MinimumNArgs(1),
+		Args:  needArgs(1, -1, "profile file", "name one or more YAML files"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			for _, a := range args {
 				set, err := profile.Load(a)

@@ -20,6 +20,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/wirecheck/wirecheck/bpf"
+	"github.com/wirecheck/wirecheck/capture"
 	"github.com/wirecheck/wirecheck/classify"
 	"github.com/wirecheck/wirecheck/classify/flow"
 	"github.com/wirecheck/wirecheck/classify/live"
@@ -137,6 +138,9 @@ func (wf *watchFlags) checkCaps(stderr io.Writer) error {
 	if exe == "" {
 		exe = "wirecheck"
 	}
+	if wf.engine == "pcap" && !capture.LiveAvailable {
+		return capture.ErrNoLive // no privilege helps
+	}
 	if wf.engine == "ebpf" || (wf.engine == "" && wf.filter == "") {
 		missing, err := missingCaps(ebpfCaps)
 		if err != nil {
@@ -145,6 +149,11 @@ func (wf *watchFlags) checkCaps(stderr io.Writer) error {
 		switch {
 		case len(missing) > 0 && wf.engine == "ebpf":
 			return fmt.Errorf("--engine ebpf needs %s, which this process lacks: "+grant,
+				strings.Join(missing, ", "), "cap_bpf,cap_net_admin,cap_perfmon", exe)
+		case len(missing) > 0 && !capture.LiveAvailable:
+			// A static build has no libpcap to fall back to: advise
+			// what works for this binary, not CAP_NET_RAW.
+			return fmt.Errorf("the eBPF engine needs %s, which this process lacks, and this build has no libpcap to fall back to (built without cgo): "+grant,
 				strings.Join(missing, ", "), "cap_bpf,cap_net_admin,cap_perfmon", exe)
 		case len(missing) > 0:
 			fmt.Fprintf(stderr, "wirecheck: the eBPF engine needs %s, which this process lacks; using libpcap\n", strings.Join(missing, ", "))

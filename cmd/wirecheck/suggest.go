@@ -42,7 +42,7 @@ IpPermissionsEgress), nftables (a ruleset for nft -f; check it with nft -c -f).`
   wirecheck analyse -p my-gateway.yaml --host 10.0.0.5 gateway.pcapng
   wirecheck suggest -p storage-gateway/file-nfs --host 10.0.0.5 gateway.pcapng
   wirecheck suggest --format nftables --host 10.0.0.5 gateway.pcapng > gateway.nft && nft -c -f gateway.nft`,
-		Args: cobra.MinimumNArgs(1),
+		Args: needArgs(1, -1, "capture file", "name one or more, or - for standard input"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			write, ok := suggestFormats[mf.format]
 			if !ok {
