@@ -9,6 +9,8 @@ import (
 	"io"
 	"math"
 	"os"
+	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -65,7 +67,12 @@ func Open(name string) (*File, error) {
 		if err != nil {
 			return nil, err // *PathError already names the file
 		}
-		if st, err := fd.Stat(); err == nil && st.Mode().IsRegular() {
+		st, err := fd.Stat()
+		if err == nil && st.IsDir() {
+			fd.Close()
+			return nil, fmt.Errorf("%s is a directory: name the capture files in it (e.g. %s)", name, filepath.Join(name, "*.pcap"))
+		}
+		if err == nil && st.Mode().IsRegular() {
 			f.size = st.Size()
 		}
 		r, f.closer = fd, fd
@@ -100,11 +107,14 @@ func (f *File) init(r io.Reader) error {
 	if magic[0] == 0x1f && magic[1] == 0x8b {
 		zr, err := gzip.NewReader(br)
 		if err != nil {
-			return fmt.Errorf("gzip: %w", err)
+			return gzipError(err)
 		}
 		zbr := bufio.NewReaderSize(zr, 1<<16)
 		if magic, err = zbr.Peek(4); err != nil {
-			return fmt.Errorf("gzip: %w", err)
+			if errors.Is(err, io.EOF) {
+				return errors.New("gzip-compressed, but holds less than a capture file header")
+			}
+			return gzipError(err)
 		}
 		in = zbr
 	}
@@ -127,6 +137,14 @@ func (f *File) init(r io.Reader) error {
 	if old := upgradeOldPcap(in); old != io.Reader(in) {
 		recs = bufio.NewReaderSize(old, 1<<12)
 	}
+	switch binary.LittleEndian.Uint32(magic) {
+	case pcapMicroLE, pcapMicroBE, pcapNanoLE, pcapNanoBE:
+	default:
+		// pcapgo names the magic as a number, its bytes swapped
+		// ("Unknown magic 6c6c6568" for a file starting "hell"): show
+		// the bytes as a hex dump would, and what a capture starts with.
+		return fmt.Errorf("not a pcap or pcapng file: it starts with the bytes % x (%+q); captures start with d4 c3 b2 a1 or a1 b2 c3 d4 (pcap), 0a 0d 0d 0a (pcapng) or 1f 8b (gzip)", magic[:4], magic[:4])
+	}
 	pr, err := pcapgo.NewReader(recs)
 	if err != nil {
 		return fmt.Errorf("not a pcap or pcapng file (%w)", err)
@@ -145,6 +163,16 @@ func (f *File) init(r io.Reader) error {
 		f.pcap.nanos = 1000
 	}
 	return nil
+}
+
+// gzipError says what a gzip error means for a capture file: gzip's own
+// messages repeat "gzip:" and say nothing of what to do.
+func gzipError(err error) error {
+	msg := strings.TrimPrefix(err.Error(), "gzip: ")
+	if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
+		msg = "it ends too early"
+	}
+	return fmt.Errorf("starts like a gzip-compressed file, but it cannot be decompressed (%s): check that it was copied whole, or decompress it with gunzip to see why", msg)
 }
 
 // Name returns the name the file was opened with.

@@ -3,6 +3,7 @@ package capture
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 )
@@ -204,6 +205,14 @@ func (f *File) fail(err error) error {
 	if err == io.EOF {
 		f.err = io.EOF
 	} else {
+		if errors.Is(err, io.ErrUnexpectedEOF) {
+			// What "unexpected EOF" means here, and what to do.
+			unit := "packet record"
+			if f.ng != nil {
+				unit = "pcapng block"
+			}
+			err = fmt.Errorf("the file ends inside a %s: it was cut short (copy it again whole) or a length field is damaged (%w)", unit, err)
+		}
 		f.err = &ReadError{Name: f.name, Packets: f.packets, Err: err}
 	}
 	f.shown.Store(f.packets)

@@ -43,7 +43,7 @@ func (d *Diff) Text(w io.Writer) error {
 		label string
 		s     Summary
 	}{{"old", d.Old}, {"new", d.New}} {
-		ew.Printf("%s: %s: %s, %d %s, %d packets\n", s.label, s.s.Name, s.s.Verdict, s.s.Flows, textout.Plural(s.s.Flows, "flow", "flows"), s.s.Packets)
+		ew.Printf("%s: %s: %s, %d %s, %s\n", s.label, s.s.Name, s.s.Verdict, s.s.Flows, textout.Plural(s.s.Flows, "flow", "flows"), textout.Count(s.s.Packets, "packet"))
 	}
 	for _, n := range d.Notes {
 		ew.Printf("note: %s\n", n)

@@ -115,7 +115,7 @@ func JUnit(w io.Writer, res *match.Result) error {
 	}
 	if len(groups) == 0 {
 		flows.Cases = append(flows.Cases, junitCase{Classname: "flows", Name: "no unexpected or forbidden flow",
-			SystemOut: cdata(fmt.Sprintf("%d flows, each allowed by a rule\n", len(res.Flows)))})
+			SystemOut: cdata(textout.Count(uint64(len(res.Flows)), "flow") + ", each allowed by a rule\n")})
 	}
 	var warn strings.Builder
 	for _, p := range problems {

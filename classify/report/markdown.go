@@ -41,7 +41,7 @@ func Markdown(w io.Writer, res *match.Result) error {
 		ew.Printf("- **Host:** %s\n", mdText(strings.Join(rep.Host.Addresses, ", ")))
 	}
 	for _, in := range rep.Inputs {
-		ew.Printf("- **Input:** %s: %d packets", mdText(in.Name), in.Packets)
+		ew.Printf("- **Input:** %s: %s", mdText(in.Name), textout.Count(in.Packets, "packet"))
 		if in.Stopped != nil {
 			ew.Printf(" (**incomplete**: %s)", mdText(*in.Stopped))
 		}
@@ -56,7 +56,7 @@ func Markdown(w io.Writer, res *match.Result) error {
 		}
 	}
 	s := rep.Summary
-	ew.Printf("- **Traffic:** %d packets, %d bytes, %d flows", s.Packets, s.Bytes, s.Flows)
+	ew.Printf("- **Traffic:** %s, %s, %s", textout.Count(s.Packets, "packet"), textout.Count(s.Bytes, "byte"), textout.Count(uint64(s.Flows), "flow"))
 	if s.First != nil {
 		ew.Printf(", %s to %s", shortTime(*s.First), shortTime(*s.Last))
 	}

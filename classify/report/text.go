@@ -45,7 +45,7 @@ func Text(w io.Writer, res *match.Result) error {
 		ew.Printf("host: %s\n", hosts)
 	}
 	for _, in := range rep.Inputs {
-		ew.Printf("input: %s: %d packets", in.Name, in.Packets)
+		ew.Printf("input: %s: %s", in.Name, textout.Count(in.Packets, "packet"))
 		if in.Stopped != nil {
 			ew.Printf(" (INCOMPLETE: %s)", *in.Stopped)
 		}
@@ -68,7 +68,7 @@ func Text(w io.Writer, res *match.Result) error {
 	if s.First != nil {
 		span = fmt.Sprintf(", %s to %s", shortTime(*s.First), shortTime(*s.Last))
 	}
-	ew.Printf("traffic: %d packets, %d bytes, %d flows%s\n", s.Packets, s.Bytes, s.Flows, span)
+	ew.Printf("traffic: %s, %s, %s%s\n", textout.Count(s.Packets, "packet"), textout.Count(s.Bytes, "byte"), textout.Count(uint64(s.Flows), "flow"), span)
 	if fo := rep.Folded; fo != nil {
 		n := fmt.Sprint(fo.Flows)
 		if !fo.Exact {
@@ -117,7 +117,7 @@ func Text(w io.Writer, res *match.Result) error {
 	if len(rep.Other) > 0 || s.Malformed > 0 || s.OrphanFragments > 0 {
 		ew.Printf("\nNot port flows (never judged):\n")
 		for _, o := range rep.Other {
-			ew.Printf("  %s: %d packets, %d bytes\n", o.Kind, o.Packets, o.Bytes)
+			ew.Printf("  %s: %s, %s\n", o.Kind, textout.Count(o.Packets, "packet"), textout.Count(o.Bytes, "byte"))
 		}
 		if s.Malformed > 0 {
 			m := res.Obs.Malformed

@@ -134,7 +134,6 @@ func TestDiffErrors(t *testing.T) {
 		{"text report", []string{"diff", text, good}, text + ": not a wirecheck JSON report"},
 		{"missing file", []string{"diff", good, filepath.Join(dir, "nope.json")}, "no such file or directory"},
 		{"bad format", []string{"diff", "--format", "xml", good, good}, "--format xml: use text or json"},
-		{"one file", []string{"diff", good}, "accepts 2 arg(s)"},
 		{"bad baseline", []string{"analyse", "-p", "storage-gateway/file-nfs", "--baseline", text, filepath.Join(captures, "misc.pcapng")}, "--baseline: " + text + ": not a wirecheck JSON report"},
 	}
 	for _, tc := range tests {

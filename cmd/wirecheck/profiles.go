@@ -12,6 +12,7 @@ import (
 	"github.com/wirecheck/wirecheck/classify/match"
 	"github.com/wirecheck/wirecheck/classify/profile"
 	portnames "github.com/wirecheck/wirecheck/classify/service"
+	"github.com/wirecheck/wirecheck/internal/textout"
 )
 
 func newProfiles() *cobra.Command {
@@ -53,7 +54,7 @@ func newProfiles() *cobra.Command {
 				if err != nil {
 					return err
 				}
-				fmt.Fprintf(cmd.OutOrStdout(), "%s: ok (%d rules with what it includes)\n", a, len(set.Rules()))
+				fmt.Fprintf(cmd.OutOrStdout(), "%s: ok (%s with what it includes)\n", a, textout.Count(uint64(len(set.Rules())), "rule"))
 			}
 			return nil
 		},

@@ -259,3 +259,51 @@ func TestUndecidableHost(t *testing.T) {
 		t.Errorf("--host 10.0.0.5: stderr %q", stderr)
 	}
 }
+
+// TestErrorsSayWhatToDo: each error names what happened as the user sees
+// the file, and what to do; a profile with a UTF-8 byte-order mark is
+// read; counts of one are singular.
+func TestErrorsSayWhatToDo(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name string, data []byte) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	ng, err := os.ReadFile(filepath.Join(captures, "misc.pcapng"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The second block's length, past the end of the file.
+	first := int(ng[4]) | int(ng[5])<<8 | int(ng[6])<<16 | int(ng[7])<<24
+	badLen := append([]byte{}, ng...)
+	copy(badLen[first+4:], []byte{0xf0, 0xff, 0xff, 0x7f})
+	adir := filepath.Join(dir, "adir")
+	os.Mkdir(adir, 0o755)
+	for _, c := range []struct {
+		file, want string
+	}{
+		{write("hello.pcap", []byte("hello, this is no capture")), `not a pcap or pcapng file: it starts with the bytes 68 65 6c 6c ("hell"); captures start with d4 c3 b2 a1 or a1 b2 c3 d4 (pcap), 0a 0d 0d 0a (pcapng) or 1f 8b (gzip)`},
+		{write("bad.gz", []byte("\x1f\x8bxxxxxxxxxxxxxxxxxxxx")), "starts like a gzip-compressed file, but it cannot be decompressed (invalid header): check that it was copied whole"},
+		{write("cut.gz", []byte{0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3}), "cannot be decompressed (it ends too early)"},
+		{adir, adir + " is a directory: name the capture files in it (e.g. " + adir + "/*.pcap)"},
+		{write("badlen.pcapng", badLen), "reading stopped after packet 0: the file ends inside a pcapng block: it was cut short (copy it again whole) or a length field is damaged"},
+	} {
+		_, stderr, code := wirecheck(t, nil, "analyse", "-q", "-p", "storage-gateway/file-nfs", "--host", "10.0.0.5", c.file)
+		if code != exitError || !strings.Contains(stderr, c.want) || strings.Contains(stderr, "gzip: gzip") || strings.Contains(stderr, "Unknown magic") {
+			t.Errorf("%s: exit %d, stderr %q; want %q", filepath.Base(c.file), code, stderr, c.want)
+		}
+	}
+
+	bom := write("bom.yaml", []byte("\ufeffversion: 1\nprofile: site/x\nrules:\n  - {name: ssh, from: any, to: host, proto: tcp, ports: [22], level: allowed}\n"))
+	out, stderr, code := wirecheck(t, nil, "profiles", "check", bom)
+	if code != exitConformant || out != bom+": ok (1 rule with what it includes)\n" {
+		t.Errorf("profile with a byte-order mark: exit %d, %q %q", code, out, stderr)
+	}
+	out, _, _ = wirecheck(t, nil, "analyse", "-p", bom, "--host", "10.0.0.5", filepath.Join(captures, "misc.pcapng"))
+	if !strings.Contains(out, "ICMP destination unreachable: 1 packet, 82 bytes\n") || strings.Contains(out, " 1 packets") {
+		t.Errorf("counts of one:\n%s", out)
+	}
+}

@@ -25,6 +25,7 @@ import (
 	"github.com/wirecheck/wirecheck/classify/flow"
 	"github.com/wirecheck/wirecheck/classify/live"
 	"github.com/wirecheck/wirecheck/classify/match"
+	"github.com/wirecheck/wirecheck/internal/textout"
 )
 
 // What lets watch run as a service for weeks: metrics, an event stream,
@@ -222,7 +223,7 @@ func (s *service) reload(w *watcher) {
 	s.reloadsOK.Add(1)
 	res := m.Evaluate(&classify.Observation{})
 	rules, names := len(res.Rules), res.Profiles
-	fmt.Fprintf(s.stderr, "%s wirecheck: SIGHUP: profile reloaded (%s, %d rules); counts kept\n", now.Format("15:04:05"), strings.Join(names, ", "), rules)
+	fmt.Fprintf(s.stderr, "%s wirecheck: SIGHUP: profile reloaded (%s, %s); counts kept\n", now.Format("15:04:05"), strings.Join(names, ", "), textout.Count(uint64(rules), "rule"))
 	s.events.write(event{Time: now, Type: "reload", Profiles: names, Rules: rules})
 	if err := w.summary(); err != nil {
 		fmt.Fprintf(s.stderr, "wirecheck: %v\n", err)

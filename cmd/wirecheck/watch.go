@@ -18,6 +18,7 @@ import (
 	"github.com/wirecheck/wirecheck/classify/flow"
 	"github.com/wirecheck/wirecheck/classify/live"
 	"github.com/wirecheck/wirecheck/classify/match"
+	"github.com/wirecheck/wirecheck/internal/textout"
 )
 
 type watchFlags struct {
@@ -250,10 +251,10 @@ func (w *watcher) summary() error {
 	for _, l := range obs.Losses {
 		lost += l.Count
 	}
-	fmt.Fprintf(w.out, "%s summary: %s; %d flows (%+d): %d unexpected, %d forbidden; required rules %d/%d seen, %d blocked, %d not yet seen; %d packets; %d lost\n",
-		time.Now().Format("15:04:05"), res.Verdict, len(res.Flows), len(res.Flows)-w.flows,
+	fmt.Fprintf(w.out, "%s summary: %s; %s (%+d): %d unexpected, %d forbidden; required rules %d/%d seen, %d blocked, %d not yet seen; %s; %d lost\n",
+		time.Now().Format("15:04:05"), res.Verdict, textout.Count(uint64(len(res.Flows)), "flow"), len(res.Flows)-w.flows,
 		counts[match.Unexpected], counts[match.Forbidden], status[match.RuleSeen], required, status[match.RuleBlocked],
-		status[match.RuleMissing]+status[match.RuleInconclusive], obs.Packets, lost)
+		status[match.RuleMissing]+status[match.RuleInconclusive], textout.Count(obs.Packets, "packet"), lost)
 	w.flows = len(res.Flows)
 	w.svc.evaluated(w, res)
 	return nil
