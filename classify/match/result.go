@@ -173,7 +173,7 @@ type RuleStatus uint8
 const (
 	RuleUnused       RuleStatus = iota // a rule that is not required matched nothing
 	RuleSeen                           // a flow matched that was not a failed attempt
-	RuleBlocked                        // only failed attempts (refused, unanswered, unreachable) matched
+	RuleBlocked                        // only failed attempts (refused, unanswered, half-open, unreachable) matched
 	RuleMissing                        // a required rule matched nothing
 	RuleInconclusive                   // a required rule matched nothing, but the observation is incomplete
 	RuleInactive                       // the rule's phase is not the one being checked
