@@ -6,6 +6,7 @@ import (
 
 	"github.com/wirecheck/wirecheck/classify/ipproto"
 	"github.com/wirecheck/wirecheck/classify/packet"
+	"github.com/wirecheck/wirecheck/classify/service"
 )
 
 var (
@@ -258,5 +259,55 @@ func TestUDPAnsweredNeedsBothSides(t *testing.T) {
 	tab.Packet(&query, 2, 92)
 	if st := f.State(SideA); st != StateAnswered {
 		t.Errorf("with both sides: state %v, want answered", st)
+	}
+}
+
+// TestClientByPayload: what the first payloads say outranks port guesses,
+// never the handshake, and is ignored when the sides contradict each other
+// or would make a multicast address the client.
+func TestClientByPayload(t *testing.T) {
+	const req, resp = uint8(service.RoleRequest), uint8(service.RoleResponse)
+	mk := func(proto ipproto.Proto, a, b netip.AddrPort, sa, sb uint8) *Flow {
+		f := &Flow{Key: MakeKey(proto, a, b)}
+		sideA := SideA
+		if f.Key.Addr(SideA) != a.Addr() || f.Key.APort != a.Port() {
+			sideA = SideB
+		}
+		f.Says[sideA], f.Says[sideA.Other()] = sa, sb
+		f.Packets = [2]uint64{1, 1}
+		f.FirstSide = sideA.Other() // the first packet would mislead
+		return f
+	}
+	ap := netip.AddrPortFrom
+	wk := PortHints{WellKnown: func(_ ipproto.Proto, p uint16) bool { return p < 1024 }}
+	mdns := netip.MustParseAddr("224.0.0.251")
+	tests := []struct {
+		name   string
+		f      *Flow
+		client netip.AddrPort
+		method Method
+	}{
+		{"rpc call from a reserved port", mk(ipproto.UDP, ap(cli, 706), ap(srv, 1048), req, resp), ap(cli, 706), ByPayload},
+		{"nfs client on 993", mk(ipproto.TCP, ap(cli, 993), ap(srv, 2049), req, 0), ap(cli, 993), ByPayload},
+		{"lone dns response 53 to 53", mk(ipproto.UDP, ap(srv, 53), ap(cli, 53), resp, 0), ap(cli, 53), ByPayload},
+		{"dhcp reply 67 to 68", mk(ipproto.UDP, ap(srv, 67), ap(cli, 68), resp, 0), ap(cli, 68), ByPayload},
+		{"enip requests from 2430", mk(ipproto.TCP, ap(cli, 2430), ap(srv, 44818), req, resp), ap(cli, 2430), ByPayload},
+		{"both requests say nothing", mk(ipproto.UDP, ap(cli, 53), ap(srv, 5353), req, req), ap(srv, 5353), ByWellKnownPort},
+		{"mdns announcement to the group", mk(ipproto.UDP, ap(cli, 5353), ap(mdns, 5353), resp, 0), ap(mdns, 5353), ByFirstPacket},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c, m := tc.f.Client(wk)
+			if got := ap(tc.f.Key.Addr(c), tc.f.Key.Port(c)); got != tc.client || m != tc.method {
+				t.Errorf("client %v by %v, want %v by %v", got, m, tc.client, tc.method)
+			}
+		})
+	}
+	// The handshake outranks the payload.
+	f := mk(ipproto.TCP, ap(cli, 40000), ap(srv, 443), resp, req)
+	s, _ := f.Client(wk)
+	f.SYNs[s] = 1
+	if c, m := f.Client(wk); c != s || m != ByHandshake {
+		t.Errorf("with a SYN: client side %v by %v, want %v by handshake", c, m, s)
 	}
 }
