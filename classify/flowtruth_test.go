@@ -25,6 +25,7 @@ import (
 	"github.com/wirecheck/wirecheck/classify/ipproto"
 	"github.com/wirecheck/wirecheck/classify/packet"
 	"github.com/wirecheck/wirecheck/classify/service"
+	"github.com/wirecheck/wirecheck/internal/testcorpus"
 )
 
 // The tshark fields TestFlowTruthAgainstTshark reads, in this order. tshark
@@ -672,4 +673,75 @@ func keyString(k flow.Key) string {
 
 func sideString(k flow.Key, s flow.Side) string {
 	return netip.AddrPortFrom(k.Addr(s), k.Port(s)).String()
+}
+
+// TestFlowTruthCorpusCases holds the cases of issue 16 that the shared
+// corpus shows, each on its capture.
+func TestFlowTruthCorpusCases(t *testing.T) {
+	dir := testcorpus.Dir(t)
+	hints := flow.PortHints{WellKnown: service.WellKnown}
+	type want struct {
+		file, a, b string // the flow's two ends, addr:port
+		client     string
+		method     flow.Method
+		state      flow.State
+		oneSided   bool
+		fragments  uint32
+	}
+	tests := []struct {
+		why string
+		want
+	}{
+		{"one-direction capture: the client's ACKs prove the server answered, not unanswered",
+			want{"protocols/nDPI__tls_1.2_unidirectional_client.pcapng", "192.168.12.156:43854", "216.58.209.42:443", "192.168.12.156:43854", flow.ByHandshake, flow.StateReset, true, 0}},
+		{"one-direction capture of telnet behind MPLS",
+			want{"protocols/zeek__mixed-vlan-mpls.pcap", "10.1.2.1:11001", "10.34.0.1:23", "10.1.2.1:11001", flow.ByHandshake, flow.StateClosed, true, 0}},
+		{"a lone DNS response: one-way, and the payload names the asker the client",
+			want{"protocols/PcapPlusPlus__null_loopback.pcap", "10.0.0.1:58125", "10.0.0.138:53", "10.0.0.1:58125", flow.ByPayload, flow.StateOneWay, false, 0}},
+		{"a lone mid-stream segment from the server side is one-way",
+			want{"tcpdump-tests/bgp-encap.pcap", "10.0.14.1:63656", "10.0.14.4:179", "10.0.14.1:63656", flow.ByWellKnownPort, flow.StateOneWay, false, 0}},
+		{"a lone mid-stream RPC reply is one-way, and names the other side the client",
+			want{"tcpdump-tests/unaligned-nfs-1.pcap", "140.180.226.200:1023", "128.112.130.130:2049", "140.180.226.200:1023", flow.ByPayload, flow.StateOneWay, false, 0}},
+		{"an NFS MOUNT call from reserved port 706 to 1048: the RPC call names the client",
+			want{"protocols/suricata-verify__nfs3-procedure__input.pcap", "139.25.22.2:706", "139.25.22.102:1048", "139.25.22.2:706", flow.ByPayload, flow.StateAnswered, false, 0}},
+		{"an NFS client on port 993 is no imaps server",
+			want{"tcpdump-tests/nfs-write-verf-cookie.pcapng", "10.207.74.149:993", "10.98.159.117:2049", "10.207.74.149:993", flow.ByPayload, flow.StateEstablished, false, 0}},
+		{"DHCP replies 67 to 68: the replier is the server",
+			want{"protocols/google-testrun__conn__captures__monitor.pcap", "10.10.10.2:67", "10.10.10.15:68", "10.10.10.15:68", flow.ByPayload, flow.StateAnswered, false, 0}},
+		{"DHCPv6: the 546 side asks",
+			want{"tcpdump-tests/dhcpv6-domain-list.pcap", "[fe80::20c:29ff:fe38:f368]:546", "[fe80::20c:29ff:fe9b:a15d]:547", "[fe80::20c:29ff:fe38:f368]:546", flow.ByPayload, flow.StateOneWay, false, 0}},
+		{"a fragmented DNS answer over IPv6: the later fragment is in the flow",
+			want{"protocols/nDPI__dns_fragmented.pcap", "[2a00:1450:4013:c03::10a]:46433", "[2001:470:765b::a25:53]:53", "[2a00:1450:4013:c03::10a]:46433", flow.ByPayload, flow.StateAnswered, false, 1}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.why, func(t *testing.T) {
+			obs, err := readCorpus(filepath.Join(dir, tc.file))
+			if obs == nil {
+				t.Fatal(err)
+			}
+			a, b := netip.MustParseAddrPort(tc.a), netip.MustParseAddrPort(tc.b)
+			var f *flow.Flow
+			for i := range obs.Flows {
+				k := obs.Flows[i].Key
+				if k.Proto.HasPorts() && (k == flow.MakeKey(k.Proto, a, b)) {
+					f = &obs.Flows[i]
+				}
+			}
+			if f == nil {
+				t.Fatalf("no flow %s - %s in %s", a, b, tc.file)
+			}
+			cs, m := f.Client(hints)
+			got := want{tc.file, tc.a, tc.b, netip.AddrPortFrom(f.Key.Addr(cs), f.Key.Port(cs)).String(), m, f.State(cs), f.OneSided(cs), f.Fragments}
+			if got != tc.want {
+				t.Errorf("got  %+v\nwant %+v", got, tc.want)
+			}
+		})
+	}
+
+	// A header that lies: an IPv4 header claiming 34,817 bytes in a
+	// 97-byte frame is malformed, not a flow.
+	obs, _ := readCorpus(filepath.Join(dir, "tcpdump-tests/ip-snmp-leftshift-unsigned.pcap"))
+	if obs == nil || obs.Malformed.Malformed != 1 || len(obs.Flows) != 0 {
+		t.Errorf("ip-snmp-leftshift-unsigned.pcap: %+v", obs)
+	}
 }
