@@ -208,7 +208,9 @@ func (e *engines) user(fr []byte) {
 	var p packet.Parsed
 	ts := int64(e.packets)
 	e.packets++
-	if err := p.Decode(layers.LinkTypeEthernet, fr); err != nil {
+	// The kernel sees the whole frame: what the IP header declares
+	// beyond it is a lie (packet.Parsed.CheckLength).
+	if err := p.CheckLength(p.Decode(layers.LinkTypeEthernet, fr), len(fr), len(fr)); err != nil {
 		if errors.Is(err, packet.ErrTruncated) {
 			e.truncated++
 		} else {

@@ -4,6 +4,7 @@ package bpf
 
 import (
 	"bytes"
+	"encoding/binary"
 	"net"
 	"net/netip"
 	"testing"
@@ -253,23 +254,38 @@ func TestEthernetPadding(t *testing.T) {
 // TestTruncatedChainsAndTags cuts frames with extension-header chains, tags
 // and fragments at every length the test run accepts (BPF_PROG_TEST_RUN
 // refuses IPv6 frames shorter than the fixed header): both engines agree on
-// each cut, and every cut inside a header that is needed is truncated.
+// each cut, and every cut inside a header that is needed is truncated. Each
+// cut's IPv6 payload length is made to match the cut (a frame whose header
+// declares more than it holds lies: TestHeadersThatLie), so that the walk
+// itself meets the end.
 func TestTruncatedChainsAndTags(t *testing.T) {
-	frames := map[string][]byte{
-		"AH then TCP":       ip6Chain(t, nil, cli6, srv6, []ext{optsExt(nhHopByHop, 0), ahExt()}, nhTCP, tcpHeader(1, 2, 0x02)),
-		"routing then UDP":  ip6Chain(t, []uint16{0x8100}, cli6, srv6, []ext{routingExt(), optsExt(nhDestOpts, 1)}, nhUDP, udpHeader(1, 2, "")),
-		"fragment then UDP": ip6Chain(t, []uint16{0x88a8, 0x8100}, cli6, srv6, []ext{fragExt(0, true, 5)}, nhUDP, udpHeader(1, 2, "")),
+	type cut struct {
+		frame []byte
+		ip    int // offset of the IPv6 header
+	}
+	frames := map[string]cut{
+		"AH then TCP":       {ip6Chain(t, nil, cli6, srv6, []ext{optsExt(nhHopByHop, 0), ahExt()}, nhTCP, tcpHeader(1, 2, 0x02)), 14},
+		"routing then UDP":  {ip6Chain(t, []uint16{0x8100}, cli6, srv6, []ext{routingExt(), optsExt(nhDestOpts, 1)}, nhUDP, udpHeader(1, 2, "")), 18},
+		"fragment then UDP": {ip6Chain(t, []uint16{0x88a8, 0x8100}, cli6, srv6, []ext{fragExt(0, true, 5)}, nhUDP, udpHeader(1, 2, "")), 22},
 	}
 	c := loadCounter(t, Options{})
-	for name, frame := range frames {
+	for name, fc := range frames {
 		t.Run(name, func(t *testing.T) {
+			frame := fc.frame
+			if frame[fc.ip]>>4 != 6 {
+				t.Fatalf("no IPv6 header at %d", fc.ip)
+			}
 			tested, truncated := 0, 0
 			for n := 14; n < len(frame); n++ {
 				if err := c.reset(); err != nil {
 					t.Fatal(err)
 				}
 				e := &engines{tb: t, c: c, tab: flow.NewTable(1)}
-				if e.feed(frame[:n]) == 0 {
+				f := bytes.Clone(frame[:n])
+				if n >= fc.ip+40 {
+					binary.BigEndian.PutUint16(f[fc.ip+4:], uint16(n-fc.ip-40))
+				}
+				if e.feed(f) == 0 {
 					continue
 				}
 				tested++
@@ -289,5 +305,29 @@ func TestTruncatedChainsAndTags(t *testing.T) {
 				t.Errorf("%d cuts tested, %d truncated: want every one (and at least 20)", tested, truncated)
 			}
 		})
+	}
+}
+
+// TestHeadersThatLie: an IP header that declares more bytes than the frame
+// holds (the kernel sees whole frames) is malformed in both engines, even
+// where the transport header is cut too; segmentation offload's zero
+// lengths are not lies.
+func TestHeadersThatLie(t *testing.T) {
+	lie4 := udp4(t, cli4, srv4, 40000, 53, "query")
+	binary.BigEndian.PutUint16(lie4[14+2:], 58941)
+	cut4 := bytes.Clone(lie4[:14+20+4]) // the UDP header cut too
+	binary.BigEndian.PutUint16(cut4[14+2:], 100)
+	lie6 := ip6Chain(t, nil, cli6, srv6, nil, nhUDP, udpHeader(40000, 53, "query"))
+	binary.BigEndian.PutUint16(lie6[14+4:], 1000)
+	tso4 := udp4(t, cli4, srv4, 40001, 53, "query")
+	binary.BigEndian.PutUint16(tso4[14+2:], 0)
+	tso6 := ip6Chain(t, nil, cli6, srv6, nil, nhUDP, udpHeader(40001, 53, "query"))
+	binary.BigEndian.PutUint16(tso6[14+4:], 0)
+
+	e := newEngines(t, Options{})
+	e.feed(lie4, cut4, lie6, tso4, tso6)
+	fs := e.check()
+	if e.malformed != 3 || e.truncated != 0 || len(fs) != 2 {
+		t.Errorf("malformed %d truncated %d flows %d: want the three lies malformed and the two offload frames as flows", e.malformed, e.truncated, len(fs))
 	}
 }

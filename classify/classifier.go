@@ -34,7 +34,7 @@ func New(flowHint int) *Classifier {
 
 // Add classifies one frame.
 func (c *Classifier) Add(fr *capture.Frame) {
-	err := c.p.Decode(fr.LinkType, fr.Data)
+	err := c.p.CheckLength(c.p.Decode(fr.LinkType, fr.Data), len(fr.Data), fr.WireLen)
 	if c.d.set(c.table, &c.p, err, fr) {
 		c.addTransport(&c.d, fr)
 	} else {

@@ -56,6 +56,7 @@ func (in *Inspector) Payload(f *flow.Flow, side flow.Side, t *packet.Tuple, payl
 	}
 	app := service.Detect(t.Proto, t.SrcPort, t.DstPort, payload)
 	f.App[side] = uint8(app)
+	f.Says[side] = uint8(service.Says(app, t.Proto, t.SrcPort, t.DstPort, payload))
 	if app != service.AppTLS {
 		return
 	}

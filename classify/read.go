@@ -67,7 +67,7 @@ func (c *Classifier) Read(name string, src capture.Source, keep func(*capture.Fr
 				continue
 			}
 			fr := &b.frames[i]
-			err := c.p.Decode(fr.LinkType, fr.Data)
+			err := c.p.CheckLength(c.p.Decode(fr.LinkType, fr.Data), len(fr.Data), fr.WireLen)
 			c.addParsed(&c.p, err, fr)
 		}
 		n += b.read
@@ -146,7 +146,7 @@ func (b *batch) decode(tab *flow.Table, p *packet.Parsed) {
 	var d decoded
 	for i := range b.n {
 		fr := &b.frames[i]
-		err := p.Decode(fr.LinkType, fr.Data)
+		err := p.CheckLength(p.Decode(fr.LinkType, fr.Data), len(fr.Data), fr.WireLen)
 		// d is made on the stack and stored in one go: hashing the key
 		// reads it back, and from the stack that does not wait on the
 		// batch's stores.

@@ -316,8 +316,8 @@ __noinline int parse_ipv4(struct __sk_buff *skb, __u32 off, struct parsed *p)
 	__u32 total = be16(h + 2);
 	if (total == 0)
 		total = avail; /* segmentation offload fills the length in later */
-	else if (total < ihl)
-		return PARSE_MALFORMED;
+	else if (total < ihl || total > avail)
+		return PARSE_MALFORMED; /* more than the wire carried: packet.Parsed.CheckLength */
 	else if (total < avail)
 		c->end = off + total; /* drop link-layer padding */
 
@@ -359,6 +359,8 @@ __noinline int parse_ipv6(struct __sk_buff *skb, __u32 off, struct parsed *p)
 	__s64 avail = (__s64)c->end - off - 40;
 	if (plen == 0)
 		plen = avail; /* jumbogram or BIG TCP: trust the frame */
+	else if (plen > avail)
+		return PARSE_MALFORMED; /* more than the wire carried: packet.Parsed.CheckLength */
 	else if (plen < avail)
 		c->end = off + 40 + plen;
 	if (load(c, off + 8, p->t.src, 16) || load(c, off + 24, p->t.dst, 16))

@@ -52,6 +52,10 @@ type Flow struct {
 	TLSVersion, TLSCipher uint16
 
 	FirstSide Side
+	// Says is what the first payload each side sent says of its sender,
+	// a service.Role: a request (a client's) or a response (a server's),
+	// 0 when it says neither. Client weighs it after the handshake.
+	Says [2]uint8
 
 	// SNI is the server name the client asked for in a TLS ClientHello,
 	// as a handle: 1 + its index in the names list of the classifier that

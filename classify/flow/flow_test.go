@@ -6,6 +6,7 @@ import (
 
 	"github.com/wirecheck/wirecheck/classify/ipproto"
 	"github.com/wirecheck/wirecheck/classify/packet"
+	"github.com/wirecheck/wirecheck/classify/service"
 )
 
 var (
@@ -52,6 +53,23 @@ func TestTCPStates(t *testing.T) {
 		{"unanswered", []seg{{true, syn, 0}, {true, syn, 0}, {true, syn, 0}}, StateUnanswered},
 		{"mid-stream both ways", []seg{{true, ack, 100}, {false, ack, 0}}, StateEstablished},
 		{"mid-stream one way", []seg{{true, ack, 100}, {true, ack, 100}}, StateOneWay},
+		// Issue 16: a lone mid-stream segment gets one state whichever
+		// side sent it.
+		{"lone mid-stream segment from the client", []seg{{true, ack, 100}}, StateOneWay},
+		{"lone mid-stream segment from the server", []seg{{false, ack, 100}}, StateOneWay},
+		// Half-open: the SYN-ACK was never acknowledged.
+		{"half-open", []seg{{true, syn, 0}, {false, synack, 0}, {false, synack, 0}, {false, synack, 0}, {false, synack, 0}, {false, synack, 0}}, StateHalfOpen},
+		{"half-open, the client resets", []seg{{true, syn, 0}, {false, synack, 0}, {true, rst, 0}}, StateHalfOpen},
+		{"half-open, the server gives up", []seg{{true, syn, 0}, {false, synack, 0}, {false, synack, 0}, {false, rstack, 0}}, StateHalfOpen},
+		{"half-open seen from the server only", []seg{{false, synack, 0}, {false, synack, 0}}, StateHalfOpen},
+		{"client's ACK lost in the capture, the server sent data", []seg{{true, syn, 0}, {false, synack, 0}, {false, ack, 100}}, StateEstablished},
+		{"handshake then the client resets", []seg{{true, syn, 0}, {false, synack, 0}, {true, ack, 0}, {true, rstack, 0}}, StateReset},
+		// One direction captured: the client's acknowledgements after
+		// its SYN prove the server answered.
+		{"client side only", []seg{{true, syn, 0}, {true, ack, 0}, {true, ack, 100}}, StateEstablished},
+		{"client side only, closed", []seg{{true, syn, 0}, {true, ack, 0}, {true, ack, 100}, {true, fin, 0}}, StateClosed},
+		{"client side only, an RST alone proves nothing", []seg{{true, syn, 0}, {true, rstack, 0}}, StateUnanswered},
+		{"server side only", []seg{{false, synack, 0}, {false, ack, 100}, {false, fin, 0}}, StateClosed},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -189,5 +207,107 @@ func TestTableUpdateNoAllocs(t *testing.T) {
 	tab.Packet(&p, 0, 60)
 	if n := testing.AllocsPerRun(1000, func() { tab.Packet(&p, 1, 60) }); n != 0 {
 		t.Fatalf("Packet allocates %v times per packet", n)
+	}
+}
+
+// TestOneSided: only flows whose one captured direction proves the other
+// are one-sided; a lone segment or unanswered SYNs are not.
+func TestOneSided(t *testing.T) {
+	tests := []struct {
+		name string
+		segs []seg
+		want bool
+	}{
+		{"client side only", []seg{{true, syn, 0}, {true, ack, 0}, {true, ack, 100}}, true},
+		{"server side only", []seg{{false, synack, 0}, {false, ack, 100}}, true},
+		{"SYN-ACKs only", []seg{{false, synack, 0}, {false, synack, 0}}, true},
+		{"both sides", []seg{{true, syn, 0}, {false, synack, 0}, {true, ack, 0}}, false},
+		{"unanswered", []seg{{true, syn, 0}, {true, syn, 0}}, false},
+		{"lone mid-stream segment", []seg{{false, ack, 10}}, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			tab := NewTable(4)
+			for i, s := range tc.segs {
+				p := tcpPacket(s, 40000, 443)
+				tab.Packet(&p, int64(i), 60)
+			}
+			f := tab.Flow(0)
+			c, _ := f.Client(PortHints{})
+			if got := f.OneSided(c); got != tc.want {
+				t.Errorf("OneSided = %v (state %v), want %v", got, f.State(c), tc.want)
+			}
+		})
+	}
+}
+
+// TestUDPAnsweredNeedsBothSides: a lone reply (an NBNS answer to a
+// broadcast query the capture did not hold) is one-way, not answered.
+func TestUDPAnsweredNeedsBothSides(t *testing.T) {
+	tab := NewTable(2)
+	reply := packet.Parsed{Kind: packet.KindTransport, PayloadLen: 50,
+		Tuple: packet.Tuple{Src: srv.As16(), Dst: cli.As16(), SrcPort: 137, DstPort: 137, Proto: ipproto.UDP}}
+	tab.Packet(&reply, 1, 92)
+	f := tab.Flow(0)
+	for _, c := range []Side{SideA, SideB} {
+		if st := f.State(c); st != StateOneWay {
+			t.Errorf("client %v: state %v, want one-way", c, st)
+		}
+	}
+	query := reply
+	query.Tuple.Src, query.Tuple.Dst = cli.As16(), srv.As16()
+	tab.Packet(&query, 2, 92)
+	if st := f.State(SideA); st != StateAnswered {
+		t.Errorf("with both sides: state %v, want answered", st)
+	}
+}
+
+// TestClientByPayload: what the first payloads say outranks port guesses,
+// never the handshake, and is ignored when the sides contradict each other
+// or would make a multicast address the client.
+func TestClientByPayload(t *testing.T) {
+	const req, resp = uint8(service.RoleRequest), uint8(service.RoleResponse)
+	mk := func(proto ipproto.Proto, a, b netip.AddrPort, sa, sb uint8) *Flow {
+		f := &Flow{Key: MakeKey(proto, a, b)}
+		sideA := SideA
+		if f.Key.Addr(SideA) != a.Addr() || f.Key.APort != a.Port() {
+			sideA = SideB
+		}
+		f.Says[sideA], f.Says[sideA.Other()] = sa, sb
+		f.Packets = [2]uint64{1, 1}
+		f.FirstSide = sideA.Other() // the first packet would mislead
+		return f
+	}
+	ap := netip.AddrPortFrom
+	wk := PortHints{WellKnown: func(_ ipproto.Proto, p uint16) bool { return p < 1024 }}
+	mdns := netip.MustParseAddr("224.0.0.251")
+	tests := []struct {
+		name   string
+		f      *Flow
+		client netip.AddrPort
+		method Method
+	}{
+		{"rpc call from a reserved port", mk(ipproto.UDP, ap(cli, 706), ap(srv, 1048), req, resp), ap(cli, 706), ByPayload},
+		{"nfs client on 993", mk(ipproto.TCP, ap(cli, 993), ap(srv, 2049), req, 0), ap(cli, 993), ByPayload},
+		{"lone dns response 53 to 53", mk(ipproto.UDP, ap(srv, 53), ap(cli, 53), resp, 0), ap(cli, 53), ByPayload},
+		{"dhcp reply 67 to 68", mk(ipproto.UDP, ap(srv, 67), ap(cli, 68), resp, 0), ap(cli, 68), ByPayload},
+		{"enip requests from 2430", mk(ipproto.TCP, ap(cli, 2430), ap(srv, 44818), req, resp), ap(cli, 2430), ByPayload},
+		{"both requests say nothing", mk(ipproto.UDP, ap(cli, 53), ap(srv, 5353), req, req), ap(srv, 5353), ByWellKnownPort},
+		{"mdns announcement to the group", mk(ipproto.UDP, ap(cli, 5353), ap(mdns, 5353), resp, 0), ap(mdns, 5353), ByFirstPacket},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c, m := tc.f.Client(wk)
+			if got := ap(tc.f.Key.Addr(c), tc.f.Key.Port(c)); got != tc.client || m != tc.method {
+				t.Errorf("client %v by %v, want %v by %v", got, m, tc.client, tc.method)
+			}
+		})
+	}
+	// The handshake outranks the payload.
+	f := mk(ipproto.TCP, ap(cli, 40000), ap(srv, 443), resp, req)
+	s, _ := f.Client(wk)
+	f.SYNs[s] = 1
+	if c, m := f.Client(wk); c != s || m != ByHandshake {
+		t.Errorf("with a SYN: client side %v by %v, want %v by handshake", c, m, s)
 	}
 }

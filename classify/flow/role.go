@@ -1,6 +1,11 @@
 package flow
 
-import "github.com/wirecheck/wirecheck/classify/ipproto"
+import (
+	"net/netip"
+
+	"github.com/wirecheck/wirecheck/classify/ipproto"
+	"github.com/wirecheck/wirecheck/classify/service"
+)
 
 // Method records how a flow's client was told from its server.
 type Method uint8
@@ -17,6 +22,10 @@ const (
 	ByFirstPacket
 	// ByLowerPort: the side with the higher port is the client.
 	ByLowerPort
+	// ByPayload: a side's first payload was a request (a DNS query, an
+	// RPC call, a ClientHello, an HTTP request, ...) or a response
+	// (service.Says), and the other side's did not say the same.
+	ByPayload
 )
 
 var methodNames = [...]string{
@@ -25,6 +34,7 @@ var methodNames = [...]string{
 	ByWellKnownPort: "well-known-port",
 	ByFirstPacket:   "first-packet",
 	ByLowerPort:     "lower-port",
+	ByPayload:       "payload",
 }
 
 func (m Method) String() string {
@@ -74,6 +84,11 @@ func (f *Flow) Client(h PortHints) (Side, Method) {
 		// Known only from an ICMP error quoting the client's packet.
 		return f.FirstSide, ByFirstPacket
 	}
+	// What the payloads say outranks every port guess: an NFS client on
+	// a reserved port, or a DNS response from 53 to 53, keeps its role.
+	if c, ok := f.clientBySays(); ok {
+		return c, ByPayload
+	}
 	pa, pb, proto := f.Key.APort, f.Key.BPort, f.Key.Proto
 	for _, hint := range []struct {
 		is func(ipproto.Proto, uint16) bool
@@ -98,3 +113,34 @@ func (f *Flow) Client(h PortHints) (Side, Method) {
 	}
 	return SideA, ByLowerPort
 }
+
+const (
+	saysRequest  = uint8(service.RoleRequest)
+	saysResponse = uint8(service.RoleResponse)
+)
+
+// clientBySays returns the client the payloads name: the side whose first
+// payload was a request, or the other side of one whose first payload was
+// a response, when the two sides do not contradict each other (both
+// requests, as two DNS servers querying each other from port 53, say
+// nothing). A multicast or broadcast address is never made the client: an
+// mDNS announcement or a DHCP offer to everyone is a response sent to no
+// one in particular.
+func (f *Flow) clientBySays() (Side, bool) {
+	a, b := f.Says[SideA], f.Says[SideB]
+	var c Side
+	switch {
+	case a == saysRequest && b != saysRequest, b == saysResponse && a != saysResponse:
+		c = SideA
+	case b == saysRequest && a != saysRequest, a == saysResponse && b != saysResponse:
+		c = SideB
+	default:
+		return 0, false
+	}
+	if addr := f.Key.Addr(c); addr.IsMulticast() || addr == broadcast4 {
+		return 0, false
+	}
+	return c, true
+}
+
+var broadcast4 = netip.AddrFrom4([4]byte{255, 255, 255, 255})

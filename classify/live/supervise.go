@@ -495,7 +495,7 @@ func (r *rollup) fold(f *flow.Flow, sni string) {
 		c.Flags[d] |= f.Flags[s]
 		c.SYNs[d] += f.SYNs[s]
 		if c.App[d] == 0 {
-			c.App[d] = f.App[s]
+			c.App[d], c.Says[d] = f.App[s], f.Says[s]
 		}
 	}
 	if f.First != 0 && (c.First == 0 || f.First < c.First) {

@@ -157,11 +157,21 @@ func stateText(f *FlowResult) string {
 		return textout.Count(uint64(f.Flow.SYNs[c]), "SYN") + ", no answer"
 	case flow.StateRefused:
 		return "refused (SYN answered by RST)"
+	case flow.StateHalfOpen:
+		from := textout.Count(f.Flow.Packets[c.Other()], "packet") + " from the server"
+		if f.Flow.Packets[c] == 0 {
+			return "half-open (SYN-ACK, " + from + ", never acknowledged; the client's packets are not in the capture)"
+		}
+		return "half-open (" + textout.Count(uint64(f.Flow.SYNs[c]), "SYN") + " answered by SYN-ACK, " + from + ", never acknowledged by the client)"
 	case flow.StateUnreachable:
 		return fmt.Sprintf("unreachable (%s from %s)", UnreachableName(f.Flow.UnreachableType, f.Flow.UnreachableCode), netip.AddrFrom16(f.Flow.UnreachableFrom).Unmap())
 	}
 	p, b := f.Flow.Total()
-	return f.State.String() + ", " + textout.Count(p, "packet") + ", " + textout.Count(b, "byte")
+	st := f.State.String()
+	if f.OneSided() {
+		st += " (one-sided: the " + map[bool]string{true: "server", false: "client"}[f.Flow.Packets[c] > 0] + "'s packets are not in the capture)"
+	}
+	return st + ", " + textout.Count(p, "packet") + ", " + textout.Count(b, "byte")
 }
 
 func (r *Result) blockedText(rr RuleResult) string {
@@ -181,6 +191,8 @@ func remedy(f *FlowResult) string {
 		return "likely dropped by a firewall or security group"
 	case flow.StateRefused:
 		return "the server is reachable but nothing listens on the port, or a firewall rejects it"
+	case flow.StateHalfOpen:
+		return "the server answers but the handshake never completed: its SYN-ACK does not reach the client, or the client's ACK does not reach the server (a stateful firewall or asymmetric route on the way back)"
 	case flow.StateUnreachable:
 		return "a router or the server says it cannot be reached: check routes and firewall rules"
 	}

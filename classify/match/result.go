@@ -137,6 +137,27 @@ func (f *FlowResult) Why() []string { return f.extra().why }
 func (f *FlowResult) Packets() uint64 { p, _ := f.Flow.Total(); return p }
 func (f *FlowResult) Bytes() uint64   { _, b := f.Flow.Total(); return b }
 
+// OneSided reports whether only one side of the flow was captured while
+// that side's packets prove the other took part (flow.Flow.OneSided): its
+// state was judged from one direction.
+func (f *FlowResult) OneSided() bool { return f.Flow.OneSided(f.ClientSide) }
+
+// OneDirection reports whether the whole observation holds one direction
+// only: no flow has packets from both sides, and at least one flow's
+// packets prove that the other direction existed (a one-sided SPAN port,
+// tcpdump -Q in or out). UDP flows in such a capture cannot show answers.
+func (r *Result) OneDirection() bool {
+	proven := false
+	for i := range r.Flows {
+		f := r.Flows[i].Flow
+		if f.Packets[0] > 0 && f.Packets[1] > 0 {
+			return false
+		}
+		proven = proven || r.Flows[i].OneSided()
+	}
+	return proven
+}
+
 // ClientPackets returns what the client and the server each sent.
 func (f *FlowResult) Sent(fromClient bool) (packets, bytes uint64) {
 	s := f.ClientSide
@@ -152,7 +173,7 @@ type RuleStatus uint8
 const (
 	RuleUnused       RuleStatus = iota // a rule that is not required matched nothing
 	RuleSeen                           // a flow matched that was not a failed attempt
-	RuleBlocked                        // only failed attempts (refused, unanswered, unreachable) matched
+	RuleBlocked                        // only failed attempts (refused, unanswered, half-open, unreachable) matched
 	RuleMissing                        // a required rule matched nothing
 	RuleInconclusive                   // a required rule matched nothing, but the observation is incomplete
 	RuleInactive                       // the rule's phase is not the one being checked

@@ -86,6 +86,11 @@ type Parsed struct {
 	// Quoted is the tuple of the packet an ICMP error quotes.
 	Quoted Tuple
 
+	// Beyond is how many bytes the IP header declares past the end of
+	// the frame's data. A snap length may have cut that many; a header
+	// declaring more than the wire carried lies (CheckLength).
+	Beyond int
+
 	Other Other
 }
 
@@ -123,6 +128,20 @@ func IsUnreachable(proto ipproto.Proto, typ uint8) bool {
 func IsEchoRequest(proto ipproto.Proto, typ uint8) bool {
 	return (proto == ipproto.ICMPv4 && typ == icmp4Echo) ||
 		(proto == ipproto.ICMPv6 && typ == icmp6Echo)
+}
+
+// CheckLength returns err, or ErrMalformed when the IP header of the frame
+// p was decoded from declares more bytes than the wire carried: captured of
+// the frame's wireLen bytes were stored, and only the difference may be
+// missing. An IPv4 header claiming 58,941 bytes in a 75-byte frame is not a
+// flow, and a header cut short in such a frame (ErrTruncated) was not cut by
+// the capture but lies. Segmentation offload (an IPv4 length of 0, an IPv6
+// payload length of 0) declares nothing, and passes.
+func (p *Parsed) CheckLength(err error, captured, wireLen int) error {
+	if (err == nil || err == ErrTruncated) && p.Beyond > wireLen-captured {
+		return ErrMalformed
+	}
+	return err
 }
 
 // Link types that exist under several numbers.
@@ -262,6 +281,8 @@ func (p *Parsed) ipv4(b []byte) error {
 		return ErrMalformed
 	case total < len(b):
 		b = b[:total] // drop link-layer padding
+	default:
+		p.Beyond = total - len(b)
 	}
 	proto := ipproto.Proto(b[9])
 	p.Other.IPProto = proto
@@ -303,6 +324,8 @@ func (p *Parsed) ipv6(b []byte) error {
 		plen = len(b) - 40
 	case 40+plen < len(b):
 		b = b[:40+plen]
+	default:
+		p.Beyond = 40 + plen - len(b)
 	}
 	t := &p.Tuple
 	copy(t.Src[:], b[8:24])

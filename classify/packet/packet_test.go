@@ -1,6 +1,8 @@
 package packet
 
 import (
+	"bytes"
+	"encoding/binary"
 	"net"
 	"net/netip"
 	"testing"
@@ -210,5 +212,45 @@ func BenchmarkDecode(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		p.Decode(layers.LinkTypeEthernet, frame)
+	}
+}
+
+// TestCheckLength: a frame cut by the capture's snap length may lack what
+// its IP header declares, as many bytes as were cut and no more; a header
+// that declares more than the wire carried lies, whether or not the
+// transport header is whole; offload's zero lengths declare nothing.
+func TestCheckLength(t *testing.T) {
+	v4 := build(t, eth(layers.EthernetTypeIPv4), ip4(layers.IPProtocolUDP), &layers.UDP{SrcPort: 40000, DstPort: 53}, gopacket.Payload(make([]byte, 100)))
+	v6 := build(t, eth(layers.EthernetTypeIPv6), ip6(layers.IPProtocolUDP), &layers.UDP{SrcPort: 40000, DstPort: 53}, gopacket.Payload(make([]byte, 100)))
+	with := func(b []byte, off int, v uint16) []byte {
+		c := bytes.Clone(b)
+		binary.BigEndian.PutUint16(c[off:], v)
+		return c
+	}
+	tests := []struct {
+		name              string
+		frame             []byte
+		captured, wireLen int
+		want              error
+	}{
+		{"whole v4", v4, len(v4), len(v4), nil},
+		{"snapped v4", v4[:60], 60, len(v4), nil},
+		{"snapped inside the UDP header", v4[:14+20+4], 14 + 20 + 4, len(v4), ErrTruncated},
+		{"v4 claims 58941 bytes in a 142-byte frame", with(v4, 14+2, 58941), len(v4), len(v4), ErrMalformed},
+		{"v4 claims one byte more than the wire", with(v4, 14+2, uint16(len(v4)-14+1)), len(v4), len(v4), ErrMalformed},
+		{"v4 lies and is cut inside the UDP header", with(v4, 14+2, 1000)[:14+20+4], 14 + 20 + 4, 14 + 20 + 4, ErrMalformed},
+		{"v4 length 0 (segmentation offload)", with(v4, 14+2, 0), len(v4), len(v4), nil},
+		{"whole v6", v6, len(v6), len(v6), nil},
+		{"v6 claims 1000 bytes", with(v6, 14+4, 1000), len(v6), len(v6), ErrMalformed},
+		{"v6 snapped", with(v6, 14+4, 1000)[:80], 80, 14 + 40 + 1000, nil},
+		{"v6 length 0 (jumbogram, BIG TCP)", with(v6, 14+4, 0), len(v6), len(v6), nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var p Parsed
+			if got := p.CheckLength(p.Decode(layers.LinkTypeEthernet, tc.frame), tc.captured, tc.wireLen); got != tc.want {
+				t.Errorf("got %v, want %v (Beyond %d)", got, tc.want, p.Beyond)
+			}
+		})
 	}
 }

@@ -89,6 +89,7 @@ type Summary struct {
 	Malformed       uint64  `json:"malformed"`
 	OrphanFragments uint64  `json:"orphan_fragments"`
 	NamesDropped    uint64  `json:"names_dropped"`
+	OneDirection    bool    `json:"one_direction,omitempty"`
 }
 
 type Problem struct {
@@ -128,6 +129,7 @@ type Flow struct {
 	ClientMethod string       `json:"client_method"`
 	Direction    string       `json:"direction"`
 	State        string       `json:"state"`
+	OneSided     bool         `json:"one_sided,omitempty"`
 	Service      string       `json:"service"`
 	App          string       `json:"app"`
 	Mismatch     bool         `json:"protocol_mismatch"`
@@ -219,6 +221,7 @@ func buildHead(res *match.Result, problems []match.Problem) *Report {
 		Summary: Summary{
 			Packets: obs.Packets, Bytes: obs.Bytes, Flows: len(res.Flows),
 			Malformed: obs.Malformed.Total(), OrphanFragments: obs.OrphanFragments,
+			OneDirection: res.OneDirection(),
 		},
 	}
 	if obs.Packets > 0 {
@@ -290,7 +293,7 @@ func buildFlow(f *match.FlowResult) Flow {
 	out := Flow{
 		Proto: f.Proto.String(), Client: f.Client().String(), ClientPort: f.ClientPort,
 		Server: f.Server().String(), ServerPort: f.ServerPort, ClientMethod: f.Method.String(),
-		Direction: f.Direction.String(), State: f.State.String(), Service: f.Service(),
+		Direction: f.Direction.String(), State: f.State.String(), OneSided: f.OneSided(), Service: f.Service(),
 		App: f.App.String(), Mismatch: f.Mismatch,
 		Names:   Names{Client: textout.NonNil(f.ClientNames()), Server: textout.NonNil(f.ServerNames()), SNI: f.SNI()},
 		Packets: cp + sp, Bytes: cb + sb,

@@ -69,6 +69,9 @@ func Text(w io.Writer, res *match.Result) error {
 		span = fmt.Sprintf(", %s to %s", shortTime(*s.First), shortTime(*s.Last))
 	}
 	ew.Printf("traffic: %s, %s, %s%s\n", textout.Count(s.Packets, "packet"), textout.Count(s.Bytes, "byte"), textout.Count(uint64(s.Flows), "flow"), span)
+	if s.OneDirection {
+		ew.Printf("direction: the capture holds one direction of each flow only (a one-sided SPAN port, tcpdump -Q); TCP states are judged from the acknowledgements it holds, UDP flows cannot show answers\n")
+	}
 	if fo := rep.Folded; fo != nil {
 		n := fmt.Sprint(fo.Flows)
 		if !fo.Exact {
@@ -183,6 +186,9 @@ func (r *flowRow) fill(f *match.FlowResult, ruleIDs map[*profile.Rule]string) {
 	b = append(b, f.Direction.String()...)
 	r.end[5] = len(b)
 	b = append(b, f.State.String()...)
+	if f.OneSided() {
+		b = append(b, " (one-sided)"...)
+	}
 	r.end[6] = len(b)
 	b = strconv.AppendUint(b, f.Packets(), 10)
 	r.end[7] = len(b)

@@ -39,6 +39,14 @@ func FuzzDetect(f *testing.F) {
 		if a >= numApps {
 			t.Fatalf("Detect returned %d, beyond the last App", a)
 		}
+		// Says reads what Detect recognised, and for unrecognised
+		// payloads a few protocols of its own: never a panic, never a
+		// role beyond the two.
+		for _, app := range []App{a, AppUnknown} {
+			if r := Says(app, p, src, dst, payload); r > RoleResponse {
+				t.Fatalf("Says(%v) = %d", app, r)
+			}
+		}
 		if len(payload) == 0 || !p.HasPorts() {
 			if a != AppNone {
 				t.Fatalf("Detect(%v, empty=%v) = %v, want none", p, len(payload) == 0, a)

@@ -248,15 +248,17 @@ func TestWatchInterfaceDownUp(t *testing.T) {
 	}
 }
 
-// soakFrames writes into buf the two frames of short TCP flow i: the
-// client's SYN to 10.218.0.1:2049 and the server's SYN-ACK. Clients are
+// soakFrames writes into buf the three frames of short TCP flow i: the
+// client's SYN to 10.218.0.1:2049, the server's SYN-ACK and the client's
+// ACK of it (without that ACK the flow is half-open, a failed attempt,
+// and the required rule would rightly not be seen). Clients are
 // 10.218.1.1 to .16, each with ports from 1024 up, so that a million flows
 // never reuse a key.
-func soakFrames(buf *[2][54]byte, i int, hostMAC, peerMAC net.HardwareAddr) {
+func soakFrames(buf *[3][54]byte, i int, hostMAC, peerMAC net.HardwareAddr) {
 	client := [4]byte{10, 218, 1, byte(1 + i%16)}
 	server := [4]byte{10, 218, 0, 1}
 	cport := uint16(1024 + i/16)
-	for d := range 2 {
+	for d := range 3 {
 		f := buf[d][:]
 		copy(f[0:6], peerMAC)
 		copy(f[6:12], hostMAC)
@@ -268,8 +270,11 @@ func soakFrames(buf *[2][54]byte, i int, hostMAC, peerMAC net.HardwareAddr) {
 		ip[6], ip[7], ip[8], ip[9] = 0x40, 0, 64, 6
 		ip[10], ip[11] = 0, 0
 		src, dst, sport, dport, flags := client, server, cport, uint16(2049), byte(0x02)
-		if d == 1 {
+		switch d {
+		case 1:
 			src, dst, sport, dport, flags = server, client, 2049, cport, 0x12
+		case 2:
+			flags = 0x10
 		}
 		copy(ip[12:16], src[:])
 		copy(ip[16:20], dst[:])
@@ -279,8 +284,13 @@ func soakFrames(buf *[2][54]byte, i int, hostMAC, peerMAC net.HardwareAddr) {
 		binary.BigEndian.PutUint16(tcp[2:], dport)
 		binary.BigEndian.PutUint32(tcp[4:], uint32(i)*7919)
 		binary.BigEndian.PutUint32(tcp[8:], 0)
-		if d == 1 {
+		switch d {
+		case 1:
+			binary.BigEndian.PutUint32(tcp[4:], uint32(i)*104729)
 			binary.BigEndian.PutUint32(tcp[8:], uint32(i)*7919+1)
+		case 2:
+			binary.BigEndian.PutUint32(tcp[4:], uint32(i)*7919+1)
+			binary.BigEndian.PutUint32(tcp[8:], uint32(i)*104729+1)
 		}
 		tcp[12], tcp[13] = 5<<4, flags
 		binary.BigEndian.PutUint16(tcp[14:], 64240)
@@ -376,11 +386,11 @@ func TestWatchSoakMillionFlows(t *testing.T) {
 	var quarter sample
 	var lastEvicted, lastSwept float64
 	var quarterHWM uint64
-	var frames [2][frameSz]byte
+	var frames [3][frameSz]byte
 	start := time.Now()
 	for i := 0; i < flows; i++ {
 		soakFrames(&frames, i, hostMAC, peerMAC)
-		for d := range 2 {
+		for d := range frames {
 			for {
 				_, err := unix.Write(fd, frames[d][:])
 				if err == nil {
@@ -430,16 +440,16 @@ func TestWatchSoakMillionFlows(t *testing.T) {
 		{"wirecheck_flows_swept_total", flows},
 		{"wirecheck_conversations", 16},
 		{"wirecheck_swept_flows_dropped_total", 0},
-		{"wirecheck_packets_total", 2 * flows},
-		{"wirecheck_bytes_total", 2 * flows * frameSz},
+		{"wirecheck_packets_total", 3 * flows},
+		{"wirecheck_bytes_total", 3 * flows * frameSz},
 		{"wirecheck_observation_complete", 1},
 	} {
 		if got := metricValue(t, mf, c.name); got != c.want {
 			t.Errorf("%s = %v, want %v", c.name, got, c.want)
 		}
 	}
-	if got := metricValue(t, mf, "wirecheck_rule_packets", "rule", "nfs"); got != 2*flows {
-		t.Errorf("nfs rule packets %v, want %d", got, 2*flows)
+	if got := metricValue(t, mf, "wirecheck_rule_packets", "rule", "nfs"); got != 3*flows {
+		t.Errorf("nfs rule packets %v, want %d", got, 3*flows)
 	}
 	if got := metricValue(t, mf, "wirecheck_required_rule_status", "rule", "nfs", "status", "seen"); got != 1 {
 		t.Errorf("nfs rule not seen (%v)", got)
