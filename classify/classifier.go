@@ -4,6 +4,8 @@ import (
 	"cmp"
 	"slices"
 
+	"github.com/gopacket/gopacket/layers"
+
 	"github.com/wirecheck/wirecheck/capture"
 	"github.com/wirecheck/wirecheck/classify/flow"
 	"github.com/wirecheck/wirecheck/classify/names"
@@ -17,6 +19,7 @@ type Classifier struct {
 	table  *flow.Table
 	in     *Inspector
 	other  map[packet.Other]*OtherCount
+	links  map[layers.LinkType]uint64 // Malformed.UnknownLink by link type
 	obs    Observation
 	inputs []Input
 	lim    Limits
@@ -119,6 +122,10 @@ func (c *Classifier) addParsed(p *packet.Parsed, err error, fr *capture.Frame) {
 			o.Malformed.Truncated++
 		case packet.ErrLinkType:
 			o.Malformed.UnknownLink++
+			if c.links == nil {
+				c.links = make(map[layers.LinkType]uint64)
+			}
+			c.links[fr.LinkType]++
 		default:
 			o.Malformed.Malformed++
 		}
@@ -161,6 +168,11 @@ func (c *Classifier) observation(flows []flow.Flow, sni []string, nt *names.Tabl
 	o.OrphanFragments = c.table.OrphanFragments
 	o.Inputs = slices.Clone(c.inputs)
 	o.Folded = c.folder.snapshot()
+	o.Malformed.Links = nil
+	for t, n := range c.links {
+		o.Malformed.Links = append(o.Malformed.Links, LinkCount{t, n})
+	}
+	slices.SortFunc(o.Malformed.Links, func(a, b LinkCount) int { return cmp.Compare(a.LinkType, b.LinkType) })
 	o.Other = make([]OtherCount, 0, len(c.other))
 	for _, oc := range c.other {
 		o.Other = append(o.Other, *oc)

@@ -2,6 +2,7 @@ package classify
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -42,8 +43,9 @@ const (
 )
 
 // TestCorpus reads every corpus capture: no panic, allocations linear in the
-// file's size, bounded heap, and either a clean end or an error that names
-// the file and the packet where reading stopped.
+// file's size, bounded heap, either a clean end or an error that names
+// the file and the packet where reading stopped, and every frame accounted
+// for (checkAccounted).
 func TestCorpus(t *testing.T) {
 	var ok, stopped, refused int
 	dir, files := corpusFiles(t)
@@ -63,6 +65,9 @@ func TestCorpus(t *testing.T) {
 			}
 			if ms.HeapAlloc > corpusHeapLimit {
 				t.Errorf("heap %d MB after reading", ms.HeapAlloc>>20)
+			}
+			if obs != nil {
+				checkAccounted(t, obs)
 			}
 			switch {
 			case err == nil:
@@ -101,4 +106,56 @@ func readCorpus(file string) (obs *Observation, err error) {
 		err = nil
 	}
 	return c.Observation(), err
+}
+
+// checkAccounted fails t unless every frame obs counted is in a flow, in the
+// non-flow summary (Other), in a folded service, or in a loss that names it
+// (frames not decoded by link type, frames with cut or damaged headers),
+// and unless obs is incomplete whenever a loss is not zero.
+func checkAccounted(t *testing.T, obs *Observation) {
+	t.Helper()
+	var inFlows, other, folded uint64
+	for i := range obs.Flows {
+		p, _ := obs.Flows[i].Total()
+		inFlows += p
+	}
+	for _, o := range obs.Other {
+		other += o.Packets
+	}
+	for _, s := range obs.Folded.Services {
+		folded += s.Packets
+	}
+	m := obs.Malformed
+	if sum := inFlows + other + folded + m.Total(); sum != obs.Packets {
+		t.Errorf("%d frames: %d in flows, %d other, %d folded, %d malformed (sum %d)", obs.Packets, inFlows, other, folded, m.Total(), sum)
+	}
+	var named, linkNamed uint64
+	lost := false
+	for _, l := range obs.AllLosses() {
+		if l.Count > 0 && !l.Degraded {
+			lost = true
+		}
+		switch {
+		case strings.HasPrefix(l.What, "frames of link type "):
+			linkNamed += l.Count
+			named += l.Count
+		case strings.HasPrefix(l.What, "frames with "):
+			named += l.Count
+		}
+	}
+	if named != m.Total() || linkNamed != m.UnknownLink {
+		t.Errorf("%d malformed frames (%d of unknown link types), %d in named losses (%d by link type): %+v", m.Total(), m.UnknownLink, named, linkNamed, obs.AllLosses())
+	}
+	for _, in := range obs.Inputs {
+		if in.Skipped.Records > 0 && !strings.Contains(fmt.Sprint(obs.AllLosses()), "damaged records skipped in "+in.Name) {
+			t.Errorf("%d records skipped in %s, not among the losses", in.Skipped.Records, in.Name)
+		}
+		lost = lost || in.Skipped.Records > 0 || in.Stopped != nil
+	}
+	if lost && obs.Complete() {
+		t.Errorf("losses %+v, yet complete", obs.AllLosses())
+	}
+	if !lost && !obs.Complete() && len(obs.Folded.Services) == 0 {
+		t.Errorf("nothing lost, yet incomplete")
+	}
 }

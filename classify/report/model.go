@@ -227,7 +227,7 @@ func buildHead(res *match.Result, problems []match.Problem) *Report {
 		}
 		rep.Inputs = append(rep.Inputs, ri)
 	}
-	for _, l := range obs.Losses {
+	for _, l := range obs.AllLosses() {
 		rep.Losses = append(rep.Losses, Loss(l))
 	}
 	for _, p := range problems {
