@@ -192,6 +192,7 @@ func compareOther(a, b packet.Other) int {
 		cmp.Compare(a.EtherType, b.EtherType),
 		cmp.Compare(a.IPProto, b.IPProto),
 		cmp.Compare(a.ICMPType, b.ICMPType),
+		cmp.Compare(a.LinkProto, b.LinkProto),
 	)
 }
 

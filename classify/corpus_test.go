@@ -159,3 +159,53 @@ func checkAccounted(t *testing.T, obs *Observation) {
 		t.Errorf("nothing lost, yet incomplete")
 	}
 }
+
+// TestCorpusLinkTypes reads real captures of the link types beyond
+// Ethernet: every frame decoded (none lost), and the TCP and UDP flows
+// tshark's conversation tables list (tshark -q -z conv,tcp -z conv,udp;
+// brcm-tag.pcap, which tshark cannot read, against tcpdump -n).
+func TestCorpusLinkTypes(t *testing.T) {
+	dir := testcorpus.Dir(t)
+	tests := []struct {
+		file     string
+		tcp, udp int
+	}{
+		{"tcpdump-tests/lspping-fec-ldp.pcap", 2, 2},                    // PPP in HDLC, MPLS
+		{"tcpdump-tests/lspping-fec-rsvp.pcap", 0, 2},                   // PPP in HDLC
+		{"tcpdump-tests/arcnet-rfc1051-arp-icmp-http.pcap", 1, 1},       // ARCNET (Linux), RFC 1051
+		{"tcpdump-tests/ieee802.11_htc.pcap", 0, 1},                     // radiotap, 802.11 QoS data with HT control
+		{"tcpdump-tests/nflog.pcap", 0, 4},                              // Linux NFLOG
+		{"tcpdump-tests/LINKTYPE_PKTAP.pcap", 0, 1},                     // Apple PKTAP
+		{"tcpdump-tests/LINKTYPE_USER2_PKTAP.pcap", 0, 1},               // PKTAP as USER2
+		{"tcpdump-tests/brcm-tag.pcap", 0, 3},                           // Broadcom switch tag
+		{"tcpdump-tests/LINKTYPE_IPV4.pcap", 0, 1},                      // raw IPv4
+		{"tcpdump-tests/RADIUS-RFC4675.pcap", 0, 3},                     // Linux SLL
+		{"protocols/suricata-verify__decode-sll2-01__input.pcap", 1, 0}, // Linux SLL2
+		{"protocols/PcapPlusPlus__null_loopback.pcap", 1, 2},            // NULL
+		{"protocols/zeek__mixed-vlan-mpls.pcap", 3, 0},                  // 802.1Q and MPLS
+		{"protocols/tcpdump__LINKTYPE_RAW_ipv4.pcap", 0, 1},             // raw IP
+	}
+	for _, tc := range tests {
+		t.Run(tc.file, func(t *testing.T) {
+			obs, err := readCorpus(filepath.Join(dir, tc.file))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var tcp, udp int
+			for i := range obs.Flows {
+				switch obs.Flows[i].Key.Proto {
+				case 6:
+					tcp++
+				case 17:
+					udp++
+				}
+			}
+			if tcp != tc.tcp || udp != tc.udp {
+				t.Errorf("%d TCP and %d UDP flows, want %d and %d", tcp, udp, tc.tcp, tc.udp)
+			}
+			if obs.Malformed.Total() != 0 || !obs.Complete() {
+				t.Errorf("malformed %+v, complete %v: want every frame decoded", obs.Malformed, obs.Complete())
+			}
+		})
+	}
+}
