@@ -15,6 +15,8 @@ import (
 // Classifier builds an Observation from frames.
 type Classifier struct {
 	p      packet.Parsed // the frame being added, on the rare path
+	inner  packet.Parsed // the packet inside a tunnel
+	tun    tunnels
 	d      decoded
 	table  *flow.Table
 	in     *Inspector
@@ -59,7 +61,7 @@ type decoded struct {
 // set makes d of frame fr, decoded into p with error err. It reports whether
 // the frame takes the common path.
 func (d *decoded) set(tab *flow.Table, p *packet.Parsed, err error, fr *capture.Frame) bool {
-	if err != nil || p.Kind != packet.KindTransport || p.FirstFragment {
+	if err != nil || p.Kind != packet.KindTransport || p.FirstFragment || p.MaybeTunnel() {
 		d.u.Key.Proto = 0
 		return false
 	}
@@ -102,17 +104,25 @@ func (c *Classifier) addTransport(d *decoded, fr *capture.Frame) int {
 }
 
 // addParsed counts frame fr, decoded into p with error err, when set did not
-// take it.
-func (c *Classifier) addParsed(p *packet.Parsed, err error, fr *capture.Frame) {
+// take it. It returns the index of the frame's flow, or -1 when it is in
+// none.
+func (c *Classifier) addParsed(p *packet.Parsed, err error, fr *capture.Frame) int {
+	if err == nil && !c.tun.inside && c.lim.Tunnels != TunnelsOff && p.MaybeTunnel() {
+		if i, ok := c.decapsulate(p, fr); ok {
+			return i
+		}
+	}
 	if err == nil && p.Kind == packet.KindTransport {
-		// A first fragment: counted as any other packet of its flow,
-		// then its later fragments are tied to the flow.
+		// A first fragment (or a packet a tunnel might have carried):
+		// counted as any other packet of its flow, then a first
+		// fragment's later fragments are tied to the flow.
 		d := decoded{payload: p.Payload}
 		d.u.Set(c.table, p, fr.Time, fr.WireLen)
-		if i := c.addTransport(&d, fr); i >= 0 {
+		i := c.addTransport(&d, fr)
+		if i >= 0 && p.FirstFragment {
 			c.table.FirstFragment(p, i, d.u.Side)
 		}
-		return
+		return i
 	}
 	c.count(fr.Time, fr.WireLen)
 	o := &c.obs
@@ -129,12 +139,12 @@ func (c *Classifier) addParsed(p *packet.Parsed, err error, fr *capture.Frame) {
 		default:
 			o.Malformed.Malformed++
 		}
-		return
+		return -1
 	}
 	switch p.Kind {
 	case packet.KindFragment:
-		if c.table.Fragment(p, fr.Time, fr.WireLen) >= 0 {
-			return
+		if i := c.table.Fragment(p, fr.Time, fr.WireLen); i >= 0 {
+			return i
 		}
 	case packet.KindICMPError:
 		// A full table takes no new flow from an error's quote either.
@@ -149,6 +159,7 @@ func (c *Classifier) addParsed(p *packet.Parsed, err error, fr *capture.Frame) {
 	}
 	oc.Packets++
 	oc.Bytes += uint64(fr.WireLen)
+	return -1
 }
 
 // AddInput records a source that was read, for the report.
@@ -168,6 +179,7 @@ func (c *Classifier) observation(flows []flow.Flow, sni []string, nt *names.Tabl
 	o.OrphanFragments = c.table.OrphanFragments
 	o.Inputs = slices.Clone(c.inputs)
 	o.Folded = c.folder.snapshot()
+	o.Tunnels, o.Tunneled = c.tun.snapshot()
 	o.Malformed.Links = nil
 	for t, n := range c.links {
 		o.Malformed.Links = append(o.Malformed.Links, LinkCount{t, n})

@@ -23,6 +23,9 @@ type Limits struct {
 	// asked once, with the flows kept, when the first flow is folded.
 	Host      []netip.Prefix
 	InferHost func([]flow.Flow) []netip.Addr
+	// Tunnels says which tunnels' packets are judged as the packets inside
+	// them (see Tunnels).
+	Tunnels Tunnels
 
 	foldKeys int // tests: the bound on folded flows counted one by one
 }

@@ -38,6 +38,12 @@ type Observation struct {
 	// Losses are packets or flows the engine knows it missed: capture drops,
 	// map evictions, lost events. Any loss makes the observation incomplete.
 	Losses []Loss
+	// Tunnels lists the tunnels whose packets were judged as the packets
+	// inside them (Limits.Tunnels), and Tunneled names, for each flow that
+	// came out of a tunnel, the tunnel its first such packet came from.
+	// A decapsulated frame is counted once, as its inner packet.
+	Tunnels  []TunnelCount
+	Tunneled map[flow.Key]string
 	// Folded counts the flows beyond Limits.MaxFlows per service. They were
 	// seen but not kept one by one, so they cannot be matched to rules:
 	// any folded flow makes the observation incomplete.
