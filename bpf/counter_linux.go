@@ -235,7 +235,8 @@ func clockOffset() int64 {
 func (c *Counter) Program() *ebpf.Program { return c.objs.WirecheckTc }
 
 // Attach attaches the counter to the ingress and egress of interface
-// ifname with TCX links. The links belong to this process: they are not
+// ifname (the ingress alone of a loopback interface, see hooks) with TCX
+// links. The links belong to this process: they are not
 // pinned, so they go when the process exits, however it exits. On kernels
 // without TCX (before 6.6) it falls back to a clsact qdisc and tc filters,
 // which do outlive a killed process; see doc.go.
@@ -260,10 +261,7 @@ func (c *Counter) Attach(ifname string) error {
 		return c.attachLegacy(iface)
 	}
 	var links []link.Link
-	for _, dir := range []struct {
-		name   string
-		attach ebpf.AttachType
-	}{{"ingress", ebpf.AttachTCXIngress}, {"egress", ebpf.AttachTCXEgress}} {
+	for _, dir := range hooks(iface) {
 		l, err := link.AttachTCX(link.TCXOptions{
 			Interface: iface.Index,
 			Program:   c.objs.WirecheckTc,
@@ -283,6 +281,24 @@ func (c *Counter) Attach(ifname string) error {
 	c.links = append(c.links, links...)
 	c.ifaces[iface.Index] = true
 	return nil
+}
+
+// hook is one TC hook of an interface.
+type hook struct {
+	name   string
+	attach ebpf.AttachType
+	parent uint32 // the clsact hook of the tc filter fallback
+}
+
+// hooks returns the hooks to count iface's frames on: ingress and egress,
+// but only ingress on a loopback interface, where every frame sent is
+// received too and both hooks see it (libpcap shows it once).
+func hooks(iface *net.Interface) []hook {
+	in := hook{"ingress", ebpf.AttachTCXIngress, legacyParents[0]}
+	if iface.Flags&net.FlagLoopback != 0 {
+		return []hook{in}
+	}
+	return []hook{in, {"egress", ebpf.AttachTCXEgress, legacyParents[1]}}
 }
 
 // attachLegacy attaches with tc filters; c.mu is held.

@@ -1,7 +1,9 @@
 // Package bpf is wirecheck's eBPF capture engine: a TC program, attached to
 // an interface's ingress and egress, that counts every frame to its flow in
 // the kernel, and the loader that reads those counts as classify/flow
-// values.
+// values. On a loopback interface, where each frame sent is also received
+// and both hooks see it, the program is attached to the ingress alone, so
+// that every frame is counted once, as libpcap shows it.
 //
 // # Contract
 //

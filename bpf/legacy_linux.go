@@ -41,6 +41,7 @@ type legacyAttachment struct {
 	h       *netlink.Handle
 	ifindex int
 	name    string
+	hooks   []hook
 }
 
 func attachLegacy(iface *net.Interface, prog *ebpf.Program) (*legacyAttachment, error) {
@@ -53,7 +54,7 @@ func attachLegacy(iface *net.Interface, prog *ebpf.Program) (*legacyAttachment, 
 	if err != nil {
 		return nil, fmt.Errorf("netlink: %w", err)
 	}
-	a := &legacyAttachment{h: h, ifindex: iface.Index, name: legacyName(os.Getpid())}
+	a := &legacyAttachment{h: h, ifindex: iface.Index, name: legacyName(os.Getpid()), hooks: hooks(iface)}
 	if err := a.attach(prog); err != nil {
 		a.detach()
 		return nil, err
@@ -76,7 +77,8 @@ func (a *legacyAttachment) attach(prog *ebpf.Program) error {
 	if err := removeStaleFilters(a.h, lnk); err != nil {
 		return err
 	}
-	for _, parent := range legacyParents {
+	for _, hk := range a.hooks {
+		parent := hk.parent
 		f := &netlink.BpfFilter{
 			FilterAttrs: netlink.FilterAttrs{
 				LinkIndex: a.ifindex,

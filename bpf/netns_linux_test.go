@@ -310,6 +310,43 @@ func TestAttachCountsRealTraffic(t *testing.T) {
 	}
 }
 
+// TestAttachLoopbackIngressOnly: on a loopback interface every frame sent
+// is received too, and both TC hooks see it; the counter attaches to the
+// ingress alone, so it counts each frame once, as libpcap does (the
+// engines test in cmd/wirecheck compares the counts).
+func TestAttachLoopbackIngressOnly(t *testing.T) {
+	n := newTestNet(t)
+	requireTCX(t, n)
+	c := loadCounter(t, Options{})
+	inNetns(t, n.a, func() {
+		if err := c.Attach("lo"); err != nil {
+			t.Error(err)
+		}
+	})
+	if got := attachedPrograms(t, n.a, "lo"); len(got) != 1 || got[0] != "TCXIngress:wirecheck_tc" {
+		t.Fatalf("attached to lo: %v, want the ingress alone", got)
+	}
+	// A UDP datagram to a closed port over lo: the datagram and the ICMP
+	// port unreachable, one frame each.
+	inNetns(t, n.a, func() {
+		conn, err := net.Dial("udp", "127.0.0.1:9")
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		conn.Write([]byte("x"))
+		conn.Close()
+	})
+	time.Sleep(100 * time.Millisecond)
+	st, err := c.Stats()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Packets != 2 {
+		t.Errorf("%d packets counted on lo, want 2 (the datagram and the ICMP error, once each)", st.Packets)
+	}
+}
+
 // TestHelperProcess is run as a child by the tests below; on its own it
 // skips.
 func TestHelperProcess(t *testing.T) {

@@ -10,13 +10,21 @@
 // Reading errors are values: a file that is truncated or corrupt part-way
 // yields its packets up to the damage and then a *ReadError naming the file
 // and the last good packet, so that callers can analyse and report what was
-// read before saying where reading stopped.
+// read before saying where reading stopped. A file cut inside a record,
+// even right after its header, is cut short; only one that ends between
+// records ends cleanly. A damaged record whose length still leads to the
+// next one is skipped and counted (File.Skipped) and reading goes on, as in
+// tcpdump and tshark: a pcap record whose captured length exceeds its
+// original length, a pcapng packet with any impossible length (its block
+// frames it).
 //
 // Files are hostile input. No header makes the reader allocate more than
 // MaxCaptureLength (libpcap's largest snap length) per frame before the bytes
-// are there, whatever snap length or record length it declares; a longer
-// record, an original length beyond MaxWireLength, or (in pcap format 2.4) a
-// captured length above the original one stops reading with a *ReadError.
+// are there, whatever snap length or record length it declares; a pcap
+// record longer than that, or with an original length beyond MaxWireLength,
+// stops reading with a *ReadError: its lengths cannot be trusted to find the
+// next record.
+//
 // Old pcap files (format 2.0 to 2.3) are read as libpcap reads them.
 // Timestamps that do not fit int64 nanoseconds are clamped. FuzzRead holds
 // the reader to these bounds.

@@ -25,12 +25,12 @@ type File struct {
 	closer  io.Closer
 	size    int64 // bytes in the file on disk, or -1 (standard input)
 	counter *countingReader
-	read    func() ([]byte, gopacket.CaptureInfo, error)
 	ng      *pcapgo.NgReader
 	link    layers.LinkType // of a pcap file
 	ngLinks []layers.LinkType
-	pcap    *pcapRecords // for ReadFrames; nil for pcapng
+	pcap    *pcapRecords // nil for pcapng
 	packets uint64
+	skipped Skipped
 	// shown is packets as another goroutine may read it (Progress),
 	// published every packetsShownEvery packets: an atomic store per
 	// packet would cost more than reading the packet.
@@ -104,8 +104,14 @@ func (f *File) init(r io.Reader) error {
 		return err
 	}
 	in := br
-	if magic[0] == 0x1f && magic[1] == 0x8b {
-		zr, err := gzip.NewReader(br)
+	// A compressed file may be compressed again (a .gz of a .pcap.gz);
+	// two layers are unpacked, as before wirecheck read records itself
+	// (pcapgo unpacked the inner one).
+	for layer := 0; magic[0] == 0x1f && magic[1] == 0x8b; layer++ {
+		if layer == 2 {
+			return errors.New("gzip: compressed more than twice")
+		}
+		zr, err := gzip.NewReader(in)
 		if err != nil {
 			return gzipError(err)
 		}
@@ -123,17 +129,14 @@ func (f *File) init(r io.Reader) error {
 		if err != nil {
 			return fmt.Errorf("pcapng: %w", err)
 		}
-		f.ng, f.read = ng, ng.ZeroCopyReadPacketData
+		f.ng = ng
 		return nil
 	}
-	// pcapgo reads straight from a bufio.Reader (it would wrap anything
-	// else in one of its own), so ReadFrames can read the records from the
-	// same one after pcapgo has read the file header.
+	// pcapgo reads the file header (from recs itself: it wraps only what
+	// is not a bufio.Reader); pcapRecords reads the records, for Next and
+	// ReadFrames alike, and skips damaged ones where pcapgo stops.
 	big := binary.LittleEndian.Uint32(magic) == pcapMicroBE || binary.LittleEndian.Uint32(magic) == pcapNanoBE
-	// gzip in gzip: pcapgo unpacks the inner layer itself, so that its
-	// records are not in recs.
-	nested := magic[0] == 0x1f && magic[1] == 0x8b
-	var recs io.Reader = in
+	recs := in
 	if old := upgradeOldPcap(in); old != io.Reader(in) {
 		recs = bufio.NewReaderSize(old, 1<<12)
 	}
@@ -149,16 +152,9 @@ func (f *File) init(r io.Reader) error {
 	if err != nil {
 		return fmt.Errorf("not a pcap or pcapng file (%w)", err)
 	}
-	if pr.Snaplen() > MaxCaptureLength {
-		// Records longer than this are then refused with an error before
-		// their bytes are read.
-		pr.SetSnaplen(MaxCaptureLength)
-	}
-	f.link, f.read = pr.LinkType(), pr.ZeroCopyReadPacketData
-	if nested {
-		return nil
-	}
-	f.pcap = &pcapRecords{r: recs, big: big, snaplen: pr.Snaplen(), nanos: 1}
+	snaplen := min(pr.Snaplen(), MaxCaptureLength)
+	f.link = pr.LinkType()
+	f.pcap = &pcapRecords{r: recs, big: big, snaplen: snaplen, nanos: 1}
 	if pr.Resolution() == gopacket.TimestampResolutionMicrosecond {
 		f.pcap.nanos = 1000
 	}
@@ -190,39 +186,85 @@ func (f *File) Progress() (read, size int64, packets uint64) {
 func (f *File) Packets() uint64 { return f.packets }
 
 // Next reads the next packet into fr. It returns io.EOF at the end of the
-// file and a *ReadError when the file is damaged; both are sticky.
+// file and a *ReadError when the file is damaged; both are sticky. A
+// damaged record whose length still leads to the next one is skipped and
+// counted (Skipped) instead.
 func (f *File) Next(fr *Frame) error {
 	if f.err != nil {
 		return f.err
 	}
-	data, ci, err := f.read()
-	if err != nil {
-		return f.fail(err)
-	}
-	// The pcap reader refuses long records before reading them; pcapng
-	// records are refused after, which costs at most the bytes the file
-	// really holds (gopacket grows such buffers as bytes arrive).
-	switch {
-	case len(data) > MaxCaptureLength:
-		err = fmt.Errorf("packet %d: capture length %d bytes exceeds the maximum of %d", f.packets+1, len(data), MaxCaptureLength)
-	case ci.Length > MaxWireLength || ci.Length < 0:
-		err = fmt.Errorf("packet %d: original length %d bytes is impossible (damaged record header)", f.packets+1, ci.Length)
+	var err error
+	if f.pcap != nil {
+		err = f.pcap.next(f, fr)
+	} else {
+		err = f.nextNg(fr)
 	}
 	if err != nil {
 		return f.fail(err)
-	}
-	link := f.link
-	if f.ng != nil {
-		if link, err = f.ngLink(ci.InterfaceIndex); err != nil {
-			return f.fail(err)
-		}
 	}
 	f.packets++
 	if f.packets%packetsShownEvery == 0 {
 		f.shown.Store(f.packets)
 	}
-	fr.Data, fr.WireLen, fr.Time, fr.LinkType = data, max(ci.Length, len(data)), unixNano(ci.Timestamp), link
 	return nil
+}
+
+// nextNg reads the next good packet of a pcapng file into fr. A block
+// frames its packet whatever the lengths inside say, so a packet with
+// impossible lengths is skipped and reading goes on: a captured length
+// above the original one (which tcpdump and tshark flag) or above
+// MaxCaptureLength (whose bytes gopacket has already read, growing its
+// buffer as they arrived), or an original length beyond MaxWireLength.
+func (f *File) nextNg(fr *Frame) error {
+	for {
+		data, ci, err := f.ng.ZeroCopyReadPacketData()
+		if err != nil {
+			return err
+		}
+		link, err := f.ngLink(ci.InterfaceIndex)
+		if err != nil {
+			return err
+		}
+		if why := damage(len(data), ci.Length); why != "" {
+			f.skip(why)
+			continue
+		}
+		fr.Data, fr.WireLen, fr.Time, fr.LinkType = data, ci.Length, unixNano(ci.Timestamp), link
+		return nil
+	}
+}
+
+// damage says what is wrong with a record of caplen captured bytes of an
+// original length bytes, or "" when nothing is.
+func damage(caplen, length int) string {
+	switch {
+	case caplen > MaxCaptureLength:
+		return fmt.Sprintf("captured length %d exceeds the maximum of %d", caplen, MaxCaptureLength)
+	case length > MaxWireLength || length < 0:
+		return fmt.Sprintf("original length %d is impossible", length)
+	case caplen > length:
+		return fmt.Sprintf("captured length %d exceeds original length %d", caplen, length)
+	}
+	return ""
+}
+
+// Skipped is what a file held that reading passed over: damaged records
+// whose framing still led to the next record.
+type Skipped struct {
+	Records uint64
+	// First says which record was the first skipped and why, e.g. "record
+	// 3: captured length 64 exceeds original length 34".
+	First string
+}
+
+// Skipped returns the damaged records skipped so far.
+func (f *File) Skipped() Skipped { return f.skipped }
+
+func (f *File) skip(why string) {
+	if f.skipped.Records == 0 {
+		f.skipped.First = fmt.Sprintf("record %d: %s", f.packets+f.skipped.Records+1, why)
+	}
+	f.skipped.Records++
 }
 
 // unixNano is t.UnixNano clamped to what an int64 holds: a damaged pcapng

@@ -157,18 +157,45 @@ func TestLongRecordRefused(t *testing.T) {
 	wantReadError(t, err, "long.pcap", 1, "exceeds snap length")
 }
 
-func TestPcapngLongRecordRefused(t *testing.T) {
+func TestPcapngLongRecordSkipped(t *testing.T) {
+	// A pcapng block frames its packet, so a packet longer than
+	// MaxCaptureLength is skipped, counted, and reading goes on.
 	var b bytes.Buffer
 	w, _ := pcapgo.NewNgWriter(&b, layers.LinkTypeEthernet)
 	w.WritePacket(gopacket.CaptureInfo{Timestamp: time.Unix(1, 0), CaptureLength: len(frame), Length: len(frame)}, frame)
 	long := make([]byte, MaxCaptureLength+1)
 	w.WritePacket(gopacket.CaptureInfo{Timestamp: time.Unix(2, 0), CaptureLength: len(long), Length: len(long)}, long)
+	w.WritePacket(gopacket.CaptureInfo{Timestamp: time.Unix(3, 0), CaptureLength: len(frame), Length: len(frame)}, frame)
 	w.Flush()
-	frames, err := readAll(t, "long.pcapng", b.Bytes())
-	if len(frames) != 1 {
-		t.Errorf("%d frames, want 1", len(frames))
+	frames, sk, err := readSkipping(t, "long.pcapng", b.Bytes())
+	if err != nil || len(frames) != 2 || frames[1].Time != 3e9 {
+		t.Fatalf("%d frames, err %v: want the two good ones", len(frames), err)
 	}
-	wantReadError(t, err, "long.pcapng", 1, "capture length 262145 bytes exceeds the maximum")
+	if sk.Records != 1 || sk.First != "record 2: captured length 262145 exceeds the maximum of 262144" {
+		t.Errorf("skipped %+v", sk)
+	}
+}
+
+// readSkipping is readAll that also returns what the file skipped.
+func readSkipping(t testing.TB, name string, data []byte) ([]Frame, Skipped, error) {
+	t.Helper()
+	f, err := NewReader(name, bytes.NewReader(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []Frame
+	for {
+		var fr Frame
+		err := f.Next(&fr)
+		if err == io.EOF {
+			return out, f.Skipped(), nil
+		}
+		if err != nil {
+			return out, f.Skipped(), err
+		}
+		fr.Data = bytes.Clone(fr.Data)
+		out = append(out, fr)
+	}
 }
 
 func TestPcapngHugeBlockLength(t *testing.T) {
@@ -196,13 +223,17 @@ func TestPcapngHugeBlockLength(t *testing.T) {
 
 func TestImpossibleLengths(t *testing.T) {
 	t.Run("pcap caplen > len", func(t *testing.T) {
+		// tcpdump and tshark flag such a record and read on: so does
+		// wirecheck, counting it.
 		data := pcapFile(t, 65535, times(3)...)
 		binary.LittleEndian.PutUint32(data[pcapRecord(1)+12:], 20) // len 20 < caplen 60
-		frames, err := readAll(t, "a.pcap", data)
-		if len(frames) != 1 {
-			t.Errorf("%d frames, want 1", len(frames))
+		frames, sk, err := readSkipping(t, "a.pcap", data)
+		if err != nil || len(frames) != 2 || frames[1].Time != times(3)[2].UnixNano() {
+			t.Fatalf("%d frames, err %v: want records 1 and 3", len(frames), err)
 		}
-		wantReadError(t, err, "a.pcap", 1, "capture length exceeds original packet length")
+		if sk.Records != 1 || sk.First != "record 2: captured length 60 exceeds original length 20" {
+			t.Errorf("skipped %+v", sk)
+		}
 	})
 	t.Run("pcap len huge", func(t *testing.T) {
 		data := pcapFile(t, 65535, times(3)...)
@@ -214,19 +245,40 @@ func TestImpossibleLengths(t *testing.T) {
 		wantReadError(t, err, "b.pcap", 2, "packet 3: original length 4026531840 bytes is impossible")
 	})
 	t.Run("pcapng caplen > len", func(t *testing.T) {
-		// pcapng readers (tshark too) take such a frame; its wire length
-		// is then at least what was captured.
-		data := pcapngFile(t, times(1)...)
+		data := pcapngFile(t, times(2)...)
 		i := bytes.LastIndex(data, []byte{6, 0, 0, 0})
 		binary.LittleEndian.PutUint32(data[i+24:], 20)
-		frames, err := readAll(t, "c.pcapng", data)
+		frames, sk, err := readSkipping(t, "c.pcapng", data)
 		if err != nil || len(frames) != 1 {
 			t.Fatalf("%d frames, err %v", len(frames), err)
 		}
-		if frames[0].WireLen != len(frame) {
-			t.Errorf("wire length %d, want %d", frames[0].WireLen, len(frame))
+		if sk.Records != 1 || sk.First != "record 2: captured length 60 exceeds original length 20" {
+			t.Errorf("skipped %+v", sk)
 		}
 	})
+}
+
+func TestCutAfterRecordHeader(t *testing.T) {
+	// A file that ends right after a record header (86 bytes announced,
+	// none there) is cut short, as one cut a byte later is; only a file
+	// that ends between records ends cleanly.
+	data := pcapFile(t, 65535, times(3)...)
+	for i := range 3 {
+		for _, extra := range []int{0, 1, 15, 16, 17} {
+			cut := pcapRecord(i) + extra
+			frames, err := readAll(t, "cut.pcap", data[:cut])
+			if len(frames) != i {
+				t.Errorf("cut at record %d + %d: %d frames, want %d", i, extra, len(frames), i)
+			}
+			if extra == 0 {
+				if err != nil {
+					t.Errorf("cut between records: %v", err)
+				}
+				continue
+			}
+			wantReadError(t, err, "cut.pcap", uint64(i), "unexpected EOF")
+		}
+	}
 }
 
 func TestTimesBeyondInt64Clamp(t *testing.T) {

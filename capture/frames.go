@@ -116,10 +116,12 @@ func copyFrames(src Source, buf []byte, frames []Frame) (int, error) {
 	return len(frames), nil
 }
 
-// pcapRecords walks the records of a pcap file for ReadFrames, with the
-// checks and errors of pcapgo.Reader.ZeroCopyReadPacketData and Next.
+// pcapRecords walks the records of a pcap file, for Next one by one and
+// for ReadFrames a buffer at a time, with the same checks and errors.
 type pcapRecords struct {
 	r       io.Reader // the bytes after the file header
+	hdr     [16]byte  // next's record header
+	data    []byte    // next's frame buffer
 	big     bool      // big-endian
 	nanos   uint32    // factor from the fraction of a second to nanoseconds
 	snaplen uint32    // as pcapgo has it: capped at MaxCaptureLength
@@ -139,18 +141,19 @@ func (p *pcapRecords) frames(f *File, buf []byte, frames []Frame) (int, error) {
 		if avail >= 16 {
 			h := buf[off : off+16]
 			sec, frac, caplen, length := p.header(h)
-			// pcapgo checks the lengths before reading the data.
-			if caplen > MaxCaptureLength {
-				return n, f.fail(fmt.Errorf("capture length exceeds snap length: %d > %d", caplen, p.snaplen))
-			}
-			if caplen > length {
-				return n, f.fail(fmt.Errorf("capture length exceeds original packet length: %d > %d", caplen, length))
+			if caplen > MaxCaptureLength || length > MaxWireLength {
+				// The lengths are not to be trusted to find the next
+				// record.
+				return n, f.fail(p.broken(f, caplen, length))
 			}
 			need += int(caplen)
 			if avail >= need {
-				// Next checks the original length after the data.
-				if length > MaxWireLength {
-					return n, f.fail(fmt.Errorf("packet %d: original length %d bytes is impossible (damaged record header)", f.packets+1, length))
+				if caplen > length {
+					// Damaged, but its length led to the next record,
+					// as it does in tcpdump and tshark.
+					f.skip(damage(int(caplen), int(length)))
+					off += need
+					continue
 				}
 				data := buf[off+16 : off+need : off+need]
 				frames[n] = Frame{
@@ -169,13 +172,11 @@ func (p *pcapRecords) frames(f *File, buf []byte, frames []Frame) (int, error) {
 			}
 		}
 		if rerr != nil {
-			if rerr == io.EOF {
-				// io.ReadFull's errors, as pcapgo reads the header and then
-				// the data: a record with its header but none of its data
-				// ends the file cleanly, as in pcapgo.
-				if avail != 0 && avail != 16 {
-					rerr = io.ErrUnexpectedEOF
-				}
+			if rerr == io.EOF && avail != 0 {
+				// A file cut inside a record, even right after its
+				// header, is cut short: only a file that ends between
+				// records ends cleanly.
+				rerr = io.ErrUnexpectedEOF
 			}
 			return n, f.fail(rerr)
 		}
@@ -191,6 +192,46 @@ func (p *pcapRecords) frames(f *File, buf []byte, frames []Frame) (int, error) {
 	}
 	p.rest = buf[off:end]
 	return n, nil
+}
+
+// next is File.Next for a pcap file: ReadFrames' checks, one record at a
+// time through p.r, a bufio.Reader.
+func (p *pcapRecords) next(f *File, fr *Frame) error {
+	for {
+		h := p.hdr[:]
+		if _, err := io.ReadFull(p.r, h); err != nil {
+			return err // io.EOF between records, io.ErrUnexpectedEOF inside a header
+		}
+		sec, frac, caplen, length := p.header(h)
+		if caplen > MaxCaptureLength || length > MaxWireLength {
+			return p.broken(f, caplen, length)
+		}
+		if cap(p.data) < int(caplen) {
+			// Grown as records need, never past MaxCaptureLength.
+			p.data = make([]byte, max(int(caplen), min(2*cap(p.data), MaxCaptureLength), 2048))
+		}
+		data := p.data[:caplen:caplen]
+		if _, err := io.ReadFull(p.r, data); err != nil {
+			if err == io.EOF {
+				err = io.ErrUnexpectedEOF
+			}
+			return err
+		}
+		if caplen > length {
+			f.skip(damage(int(caplen), int(length)))
+			continue
+		}
+		*fr = Frame{Data: data, WireLen: int(length), Time: int64(sec)*1e9 + int64(frac*p.nanos), LinkType: f.link}
+		return nil
+	}
+}
+
+// broken is the error of a record header whose lengths cannot be trusted.
+func (p *pcapRecords) broken(f *File, caplen, length uint32) error {
+	if caplen > MaxCaptureLength {
+		return fmt.Errorf("capture length exceeds snap length: %d > %d", caplen, p.snaplen)
+	}
+	return fmt.Errorf("packet %d: original length %d bytes is impossible (damaged record header)", f.packets+1, length)
 }
 
 func (p *pcapRecords) header(h []byte) (sec, frac, caplen, length uint32) {

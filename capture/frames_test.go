@@ -29,6 +29,7 @@ type readEnd struct {
 	err     error
 	packets uint64
 	read    int64
+	skipped Skipped
 }
 
 // readNext reads r to the end with Next.
@@ -47,6 +48,7 @@ func readNext(name string, r io.Reader) (readEnd, error) {
 		out.frames = append(out.frames, fr)
 	}
 	out.read, _, out.packets = f.Progress()
+	out.skipped = f.Skipped()
 	return out, nil
 }
 
@@ -98,6 +100,7 @@ func readBatches(t *testing.T, name string, r io.Reader, bufs [][]byte, per int)
 		}
 	}
 	out.read, _, out.packets = f.Progress()
+	out.skipped = f.Skipped()
 	return out, nil
 }
 
@@ -158,6 +161,9 @@ func sameRead(t *testing.T, name string, data []byte, quick bool) {
 			}
 			// How far a reader reads ahead of damage is its own affair;
 			// at a clean end both have read the whole file.
+			if want.skipped != got.skipped {
+				t.Fatalf("%s: Next skipped %+v, ReadFrames %+v", where, want.skipped, got.skipped)
+			}
 			if want.packets != got.packets || (want.err == io.EOF && want.read != got.read) {
 				t.Fatalf("%s: Progress at the end: Next %d packets %d bytes, ReadFrames %d packets %d bytes", where, want.packets, want.read, got.packets, got.read)
 			}
@@ -202,8 +208,9 @@ func TestReadFramesEqualsNext(t *testing.T) {
 }
 
 // TestReadFramesCutEverywhere cuts small captures at every byte: the frames
-// before the cut and the error (io.EOF at a record boundary or after a
-// whole header, io.ErrUnexpectedEOF elsewhere) are those of Next.
+// before the cut and the error (io.EOF at a record boundary,
+// io.ErrUnexpectedEOF elsewhere, right after a header too) are those of
+// Next.
 func TestReadFramesCutEverywhere(t *testing.T) {
 	files := map[string][]byte{
 		"le-nanos.pcap": pcapFile(t, 65535, times(4)...),

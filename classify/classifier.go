@@ -4,6 +4,8 @@ import (
 	"cmp"
 	"slices"
 
+	"github.com/gopacket/gopacket/layers"
+
 	"github.com/wirecheck/wirecheck/capture"
 	"github.com/wirecheck/wirecheck/classify/flow"
 	"github.com/wirecheck/wirecheck/classify/names"
@@ -13,10 +15,13 @@ import (
 // Classifier builds an Observation from frames.
 type Classifier struct {
 	p      packet.Parsed // the frame being added, on the rare path
+	inner  packet.Parsed // the packet inside a tunnel
+	tun    tunnels
 	d      decoded
 	table  *flow.Table
 	in     *Inspector
 	other  map[packet.Other]*OtherCount
+	links  map[layers.LinkType]uint64 // Malformed.UnknownLink by link type
 	obs    Observation
 	inputs []Input
 	lim    Limits
@@ -56,7 +61,7 @@ type decoded struct {
 // set makes d of frame fr, decoded into p with error err. It reports whether
 // the frame takes the common path.
 func (d *decoded) set(tab *flow.Table, p *packet.Parsed, err error, fr *capture.Frame) bool {
-	if err != nil || p.Kind != packet.KindTransport || p.FirstFragment {
+	if err != nil || p.Kind != packet.KindTransport || p.FirstFragment || p.MaybeTunnel() {
 		d.u.Key.Proto = 0
 		return false
 	}
@@ -99,17 +104,25 @@ func (c *Classifier) addTransport(d *decoded, fr *capture.Frame) int {
 }
 
 // addParsed counts frame fr, decoded into p with error err, when set did not
-// take it.
-func (c *Classifier) addParsed(p *packet.Parsed, err error, fr *capture.Frame) {
+// take it. It returns the index of the frame's flow, or -1 when it is in
+// none.
+func (c *Classifier) addParsed(p *packet.Parsed, err error, fr *capture.Frame) int {
+	if err == nil && !c.tun.inside && c.lim.Tunnels != TunnelsOff && p.MaybeTunnel() {
+		if i, ok := c.decapsulate(p, fr); ok {
+			return i
+		}
+	}
 	if err == nil && p.Kind == packet.KindTransport {
-		// A first fragment: counted as any other packet of its flow,
-		// then its later fragments are tied to the flow.
+		// A first fragment (or a packet a tunnel might have carried):
+		// counted as any other packet of its flow, then a first
+		// fragment's later fragments are tied to the flow.
 		d := decoded{payload: p.Payload}
 		d.u.Set(c.table, p, fr.Time, fr.WireLen)
-		if i := c.addTransport(&d, fr); i >= 0 {
+		i := c.addTransport(&d, fr)
+		if i >= 0 && p.FirstFragment {
 			c.table.FirstFragment(p, i, d.u.Side)
 		}
-		return
+		return i
 	}
 	c.count(fr.Time, fr.WireLen)
 	o := &c.obs
@@ -119,15 +132,19 @@ func (c *Classifier) addParsed(p *packet.Parsed, err error, fr *capture.Frame) {
 			o.Malformed.Truncated++
 		case packet.ErrLinkType:
 			o.Malformed.UnknownLink++
+			if c.links == nil {
+				c.links = make(map[layers.LinkType]uint64)
+			}
+			c.links[fr.LinkType]++
 		default:
 			o.Malformed.Malformed++
 		}
-		return
+		return -1
 	}
 	switch p.Kind {
 	case packet.KindFragment:
-		if c.table.Fragment(p, fr.Time, fr.WireLen) >= 0 {
-			return
+		if i := c.table.Fragment(p, fr.Time, fr.WireLen); i >= 0 {
+			return i
 		}
 	case packet.KindICMPError:
 		// A full table takes no new flow from an error's quote either.
@@ -142,6 +159,7 @@ func (c *Classifier) addParsed(p *packet.Parsed, err error, fr *capture.Frame) {
 	}
 	oc.Packets++
 	oc.Bytes += uint64(fr.WireLen)
+	return -1
 }
 
 // AddInput records a source that was read, for the report.
@@ -161,6 +179,12 @@ func (c *Classifier) observation(flows []flow.Flow, sni []string, nt *names.Tabl
 	o.OrphanFragments = c.table.OrphanFragments
 	o.Inputs = slices.Clone(c.inputs)
 	o.Folded = c.folder.snapshot()
+	o.Tunnels, o.Tunneled = c.tun.snapshot()
+	o.Malformed.Links = nil
+	for t, n := range c.links {
+		o.Malformed.Links = append(o.Malformed.Links, LinkCount{t, n})
+	}
+	slices.SortFunc(o.Malformed.Links, func(a, b LinkCount) int { return cmp.Compare(a.LinkType, b.LinkType) })
 	o.Other = make([]OtherCount, 0, len(c.other))
 	for _, oc := range c.other {
 		o.Other = append(o.Other, *oc)
@@ -180,6 +204,7 @@ func compareOther(a, b packet.Other) int {
 		cmp.Compare(a.EtherType, b.EtherType),
 		cmp.Compare(a.IPProto, b.IPProto),
 		cmp.Compare(a.ICMPType, b.ICMPType),
+		cmp.Compare(a.LinkProto, b.LinkProto),
 	)
 }
 

@@ -23,6 +23,11 @@ type Limits struct {
 	// asked once, with the flows kept, when the first flow is folded.
 	Host      []netip.Prefix
 	InferHost func([]flow.Flow) []netip.Addr
+	// Tunnels says which tunnels' packets are judged as the packets inside
+	// them (see Tunnels).
+	Tunnels Tunnels
+
+	foldKeys int // tests: the bound on folded flows counted one by one
 }
 
 // FoldDirection is the direction of a folded service relative to the host.
@@ -57,7 +62,8 @@ type FoldedService struct {
 
 // Folded accounts for the flows beyond Limits.MaxFlows. Their packets and
 // bytes are counted exactly; the number of distinct flows is exact up to
-// a bound proportional to MaxFlows and a lower bound after it (Exact).
+// foldKeysMin flows (or foldKeysPerFlow per kept flow, when more) and a
+// lower bound after it (Exact).
 type Folded struct {
 	Flows    uint64
 	Exact    bool
@@ -65,15 +71,22 @@ type Folded struct {
 	Services []FoldedService
 }
 
-// foldKeysPerFlow bounds the set that tells a folded flow's first packet
-// from its later ones: 8 bytes per key hash, up to this many per kept flow.
-const foldKeysPerFlow = 4
+// The set that tells a folded flow's first packet from its later ones, and
+// remembers the service its first packet decided, holds a 64-bit hash and
+// a pointer per flow (about 20 bytes with the map's overhead, against some
+// 150 for a kept flow): up to foldKeysMin flows, or foldKeysPerFlow per kept
+// flow when that is more. A million folded flows cost about 20 MB and are
+// counted exactly; beyond the bound the count is a lower bound.
+const (
+	foldKeysPerFlow = 64
+	foldKeysMin     = 1 << 20
+)
 
 type folder struct {
 	started  bool
 	host     []netip.Prefix
 	seed     maphash.Seed
-	keys     map[uint64]struct{}
+	keys     map[uint64]*FoldedService // by flow key hash: the service its first packet decided
 	maxKeys  int
 	flows    uint64
 	exact    bool
@@ -111,10 +124,35 @@ func (c *Classifier) fold(p *packet.Parsed, k flow.Key, wireLen int) {
 			}
 		}
 		f.seed = maphash.MakeSeed()
-		f.maxKeys = max(foldKeysPerFlow*c.lim.MaxFlows, 1024)
-		f.keys = make(map[uint64]struct{})
+		f.maxKeys = max(foldKeysPerFlow*c.lim.MaxFlows, foldKeysMin)
+		if c.lim.foldKeys > 0 {
+			f.maxKeys = c.lim.foldKeys
+		}
+		f.keys = make(map[uint64]*FoldedService)
 		f.services = make(map[FoldKey]*FoldedService)
 	}
+	t := &p.Tuple
+	h := maphash.Comparable(f.seed, k)
+	s := f.keys[h]
+	if s == nil {
+		s = f.service(p)
+		if len(f.keys) < f.maxKeys {
+			f.keys[h] = s
+			s.Flows++
+			f.flows++
+		} else {
+			f.exact = false
+		}
+	}
+	s.Packets++
+	s.Bytes += uint64(wireLen)
+	// Names still come from DNS answers; nothing else is inspected.
+	c.in.DNS(t, p.Payload)
+}
+
+// service returns the folded service of the flow whose first folded packet
+// p is, made when new.
+func (f *folder) service(p *packet.Parsed) *FoldedService {
 	t := &p.Tuple
 	client, server, port := t.Src, t.Dst, t.DstPort
 	if !serverIsDst(p) {
@@ -129,30 +167,20 @@ func (c *Classifier) fold(p *packet.Parsed, k flow.Key, wireLen int) {
 		s = &FoldedService{FoldKey: fk}
 		f.services[fk] = s
 	}
-	s.Packets++
-	s.Bytes += uint64(wireLen)
-	h := maphash.Comparable(f.seed, k)
-	if _, seen := f.keys[h]; !seen {
-		if len(f.keys) < f.maxKeys {
-			f.keys[h] = struct{}{}
-			s.Flows++
-			f.flows++
-		} else {
-			f.exact = false
-		}
-	}
-	// Names still come from DNS answers; nothing else is inspected.
-	c.in.DNS(t, p.Payload)
+	return s
 }
 
-// serverIsDst tells, from one packet alone, whether its destination is the
-// server, so that both directions of a folded flow agree: the echo request's
-// target, else the end whose port is a well-known service port, else the
-// lower port.
+// serverIsDst tells, from the first packet of a folded flow, whether its
+// destination is the server (its later packets are counted with it): the
+// SYN's destination, the SYN-ACK's source, the echo request's target, else
+// the end whose port is a well-known service port, else the lower port.
 func serverIsDst(p *packet.Parsed) bool {
 	t := &p.Tuple
 	if t.Proto.IsICMP() {
 		return packet.IsEchoRequest(t.Proto, p.ICMPType)
+	}
+	if t.Proto == ipproto.TCP && p.TCPFlags&packet.SYN != 0 {
+		return p.TCPFlags&packet.ACK == 0
 	}
 	sw, dw := service.WellKnown(t.Proto, t.SrcPort), service.WellKnown(t.Proto, t.DstPort)
 	if sw != dw {

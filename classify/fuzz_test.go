@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"reflect"
 	"slices"
 	"testing"
 
@@ -185,7 +186,7 @@ func diffObservations(a, b *Observation) string {
 	switch {
 	case a.Packets != b.Packets || a.Bytes != b.Bytes || a.First != b.First || a.Last != b.Last:
 		return fmt.Sprintf("totals %d/%d %d..%d vs %d/%d %d..%d", a.Packets, a.Bytes, a.First, a.Last, b.Packets, b.Bytes, b.First, b.Last)
-	case a.Malformed != b.Malformed || a.OrphanFragments != b.OrphanFragments:
+	case !reflect.DeepEqual(a.Malformed, b.Malformed) || a.OrphanFragments != b.OrphanFragments:
 		return fmt.Sprintf("malformed %+v %d vs %+v %d", a.Malformed, a.OrphanFragments, b.Malformed, b.OrphanFragments)
 	case !slices.Equal(a.Flows, b.Flows):
 		return fmt.Sprintf("flows %+v vs %+v", a.Flows, b.Flows)

@@ -218,10 +218,10 @@ func TestMaxFlowsFolds(t *testing.T) {
 }
 
 func TestFoldedFlowCountBound(t *testing.T) {
-	// Beyond foldKeysPerFlow keys per kept flow (at least 1024), the count
+	// Beyond the bound on the folded flows counted one by one, the count
 	// of distinct folded flows becomes a lower bound; packets stay exact.
 	c := New(4)
-	c.SetLimits(Limits{MaxFlows: 1})
+	c.SetLimits(Limits{MaxFlows: 1, foldKeys: 1024})
 	const n = 1500
 	for i := range n {
 		data := pkt{src: "10.0.0.1", dst: "10.0.0.2", sport: uint16(10000 + i), dport: 53, udp: true}.frame(t)
@@ -230,6 +230,61 @@ func TestFoldedFlowCountBound(t *testing.T) {
 	fo := c.Observation().Folded
 	if fo.Exact || fo.Flows != 1024 || fo.Services[0].Packets != n-1 {
 		t.Errorf("folded %d flows (exact %v), %d packets; want 1024, inexact, %d", fo.Flows, fo.Exact, fo.Services[0].Packets, n-1)
+	}
+}
+
+// TestFoldedFlowCountExact: 59,000 flows beyond --max-flows 1000 are
+// counted exactly (the report once said "at least 4000").
+func TestFoldedFlowCountExact(t *testing.T) {
+	c := New(4)
+	c.SetLimits(Limits{MaxFlows: 1000})
+	const n = 60_000
+	for i := range n {
+		src := netip.AddrFrom4([4]byte{10, 1, byte(i >> 8), byte(i)}).String()
+		for _, syn := range []bool{true, false} { // two packets a flow
+			data := pkt{src: src, dst: "10.0.0.2", sport: 40000, dport: 443, syn: syn, ack: !syn}.frame(t)
+			c.Add(&capture.Frame{Data: data, WireLen: len(data), LinkType: layers.LinkTypeEthernet})
+		}
+	}
+	fo := c.Observation().Folded
+	if !fo.Exact || fo.Flows != n-1000 || fo.Services[0].Packets != 2*(n-1000) {
+		t.Errorf("folded %d flows (exact %v), %d packets; want exactly %d flows, %d packets", fo.Flows, fo.Exact, fo.Services[0].Packets, n-1000, 2*(n-1000))
+	}
+}
+
+// TestFoldedDirectionFromHandshake: a folded TCP flow's client is the end
+// that sent the SYN (or received the SYN-ACK, when the capture began after
+// the SYN), whatever its ports; its later packets count to the same
+// service.
+func TestFoldedDirectionFromHandshake(t *testing.T) {
+	host := "10.0.0.5"
+	pkts := []pkt{{src: host, dst: "192.0.2.1", sport: 50000, dport: 22, syn: true}} // kept
+	// A SYN from the host's port 3306 to a peer's 8080, its SYN-ACK and an
+	// ACK: outbound TCP 8080, not inbound TCP 3306.
+	pkts = append(pkts,
+		pkt{src: host, dst: "192.0.2.2", sport: 3306, dport: 8080, syn: true},
+		pkt{src: "192.0.2.2", dst: host, sport: 8080, dport: 3306, syn: true, ack: true},
+		pkt{src: host, dst: "192.0.2.2", sport: 3306, dport: 8080, ack: true})
+	// Only the SYN-ACK and later of a peer's connection from its port 53
+	// to the host's 9000: inbound TCP 9000.
+	pkts = append(pkts,
+		pkt{src: host, dst: "192.0.2.3", sport: 9000, dport: 53, syn: true, ack: true},
+		pkt{src: "192.0.2.3", dst: host, sport: 53, dport: 9000, ack: true})
+	obs := classifyPcap(t, pcapOf(t, pkts...), Limits{MaxFlows: 1, Host: []netip.Prefix{netip.MustParsePrefix(host + "/32")}})
+	want := []FoldedService{
+		{FoldKey{ipproto.TCP, 8080, FoldOutbound}, 1, 3, 0},
+		{FoldKey{ipproto.TCP, 9000, FoldInbound}, 1, 2, 0},
+	}
+	fo := obs.Folded
+	if fo.Flows != 2 || len(fo.Services) != 2 {
+		t.Fatalf("folded %+v", fo)
+	}
+	for i, w := range want {
+		got := fo.Services[i]
+		got.Bytes = 0
+		if got != w {
+			t.Errorf("folded service %d: %+v, want %+v", i, got, w)
+		}
 	}
 }
 

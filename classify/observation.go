@@ -1,6 +1,11 @@
 package classify
 
 import (
+	"fmt"
+
+	"github.com/gopacket/gopacket/layers"
+
+	"github.com/wirecheck/wirecheck/capture"
 	"github.com/wirecheck/wirecheck/classify/flow"
 	"github.com/wirecheck/wirecheck/classify/names"
 	"github.com/wirecheck/wirecheck/classify/packet"
@@ -42,6 +47,12 @@ type Observation struct {
 	Filter         string
 	FilterExcluded uint64
 	FilterCounted  bool
+	// Tunnels lists the tunnels whose packets were judged as the packets
+	// inside them (Limits.Tunnels), and Tunneled names, for each flow that
+	// came out of a tunnel, the tunnel its first such packet came from.
+	// A decapsulated frame is counted once, as its inner packet.
+	Tunnels  []TunnelCount
+	Tunneled map[flow.Key]string
 	// Folded counts the flows beyond Limits.MaxFlows per service. They were
 	// seen but not kept one by one, so they cannot be matched to rules:
 	// any folded flow makes the observation incomplete.
@@ -72,6 +83,15 @@ func (o OtherCount) Name() string {
 // Malformed counts undecodable frames by reason.
 type Malformed struct {
 	Truncated, Malformed, UnknownLink uint64
+	// Links counts the UnknownLink frames by link type, in link type
+	// order, where the engine knows the link type (capture files).
+	Links []LinkCount
+}
+
+// LinkCount is the number of frames of one link type.
+type LinkCount struct {
+	LinkType layers.LinkType
+	Frames   uint64
 }
 
 // Total returns the number of malformed frames.
@@ -81,6 +101,9 @@ func (m Malformed) Total() uint64 { return m.Truncated + m.Malformed + m.Unknown
 type Input struct {
 	Name    string
 	Packets uint64
+	// Skipped counts the damaged records reading passed over: frames the
+	// file held that were not read.
+	Skipped capture.Skipped
 	// Stopped is set when reading ended early (a *capture.ReadError for a
 	// damaged file): only the packets before it were observed.
 	Stopped error
@@ -96,8 +119,65 @@ type Loss struct {
 	Degraded bool
 }
 
+// AllLosses returns Losses and the losses the frames themselves show:
+// damaged records skipped in an input, frames of a link type wirecheck
+// does not decode (by link type), and frames whose headers were cut short
+// or damaged. Any of those frames may have been a flow's packet, so they
+// hide traffic. Every frame an engine counted is in a flow, in Other, or in
+// one of these.
+func (o *Observation) AllLosses() []Loss {
+	out := append([]Loss(nil), o.Losses...)
+	for _, in := range o.Inputs {
+		if in.Skipped.Records > 0 {
+			out = append(out, Loss{What: fmt.Sprintf("damaged records skipped in %s (first: %s)", in.Name, in.Skipped.First), Count: in.Skipped.Records})
+		}
+	}
+	m := o.Malformed
+	named := uint64(0)
+	for _, l := range m.Links {
+		out = append(out, Loss{What: fmt.Sprintf("frames of %s not decoded", linkName(l.LinkType)), Count: l.Frames})
+		named += l.Frames
+	}
+	if m.UnknownLink > named {
+		out = append(out, Loss{What: "frames of a link type not decoded", Count: m.UnknownLink - named})
+	}
+	if m.Truncated > 0 {
+		out = append(out, Loss{What: "frames with headers cut short (no flow could be told)", Count: m.Truncated})
+	}
+	if m.Malformed > 0 {
+		out = append(out, Loss{What: "frames with damaged headers (no flow could be told)", Count: m.Malformed})
+	}
+	return out
+}
+
+// linkName names a link type for a loss: "link type PPP (9)", or "link
+// type 182" when gopacket has no name for it.
+func linkName(t layers.LinkType) string {
+	if s := t.String(); s != "" && s != "UnknownLinkType" {
+		return fmt.Sprintf("link type %s (%d)", s, uint32(t))
+	}
+	return fmt.Sprintf("link type %d", uint32(t))
+}
+
+// Undecoded reports whether the observation holds frames (or skipped
+// records) of which none could be decoded: nothing was judged.
+func (o *Observation) Undecoded() bool {
+	if o.Packets > o.Malformed.Total() {
+		return false
+	}
+	if o.Packets > 0 {
+		return true
+	}
+	for _, in := range o.Inputs {
+		if in.Skipped.Records > 0 {
+			return true
+		}
+	}
+	return false
+}
+
 // Complete reports whether the observation saw everything it was given:
-// every input read to its end and nothing lost.
+// every input read to its end and nothing lost (AllLosses).
 func (o *Observation) Complete() bool {
 	if len(o.Folded.Services) > 0 {
 		return false
@@ -110,7 +190,7 @@ func (o *Observation) Complete() bool {
 			return false
 		}
 	}
-	for _, l := range o.Losses {
+	for _, l := range o.AllLosses() {
 		if l.Count > 0 && !l.Degraded {
 			return false
 		}

@@ -72,7 +72,7 @@ func (c *Classifier) Read(name string, src capture.Source, keep func(*capture.Fr
 		}
 		n += b.read
 		if b.err != nil {
-			return c.endInput(name, n, b.err)
+			return c.endInput(name, src, n, b.err)
 		}
 		free <- b
 	}
@@ -185,7 +185,7 @@ func (c *Classifier) readSerial(name string, src capture.Source, keep func(*capt
 	var n uint64
 	for {
 		if err := src.Next(&fr); err != nil {
-			return c.endInput(name, n, err)
+			return c.endInput(name, src, n, err)
 		}
 		n++
 		if keep == nil || keep(&fr) {
@@ -194,13 +194,18 @@ func (c *Classifier) readSerial(name string, src capture.Source, keep func(*capt
 	}
 }
 
-// endInput records the input that ended with err after n frames.
-func (c *Classifier) endInput(name string, n uint64, err error) error {
+// endInput records the input src that ended with err after n frames.
+func (c *Classifier) endInput(name string, src capture.Source, n uint64, err error) error {
+	in := Input{Name: name, Packets: n}
+	if s, ok := src.(interface{ Skipped() capture.Skipped }); ok {
+		in.Skipped = s.Skipped()
+	}
 	if err == io.EOF {
-		c.AddInput(Input{Name: name, Packets: n})
+		c.AddInput(in)
 		return nil
 	}
-	c.AddInput(Input{Name: name, Packets: n, Stopped: err})
+	in.Stopped = err
+	c.AddInput(in)
 	return err
 }
 

@@ -3,11 +3,14 @@ package live
 import (
 	"fmt"
 	"net"
+	"net/netip"
+	"slices"
 	"sync"
 
 	"github.com/wirecheck/wirecheck/bpf"
 	"github.com/wirecheck/wirecheck/classify"
 	"github.com/wirecheck/wirecheck/classify/flow"
+	"github.com/wirecheck/wirecheck/classify/ipproto"
 )
 
 // EBPF is the kernel engine: the bpf counter aggregates flows on the hot
@@ -17,6 +20,7 @@ import (
 type EBPF struct {
 	c     *bpf.Counter
 	iface string
+	opts  EBPFOptions
 	done  sync.WaitGroup
 	once  sync.Once
 
@@ -32,6 +36,12 @@ type EBPFOptions struct {
 	// sent to user space at once.
 	ServerPorts []bpf.PortKey
 	MaxFlows    int
+	// Host and Tunnels are classify.Limits' (its Tunnels rule): the kernel
+	// program does not decapsulate, so the packets of VXLAN and GENEVE
+	// tunnels the rule would decapsulate are reported as a loss, not
+	// judged as the outer flow they are counted in.
+	Host    []netip.Prefix
+	Tunnels classify.Tunnels
 }
 
 // OpenEBPF loads the counter and attaches it to iface.
@@ -49,7 +59,7 @@ func OpenEBPF(iface string, opts EBPFOptions) (*EBPF, error) {
 		c.Close()
 		return nil, err
 	}
-	e := &EBPF{c: c, iface: iface, in: classify.NewInspector(), shadow: map[flow.Key]*flow.Flow{}}
+	e := &EBPF{c: c, iface: iface, in: classify.NewInspector(), shadow: map[flow.Key]*flow.Flow{}, opts: opts}
 	e.done.Add(2)
 	go e.newFlows()
 	go e.payloads()
@@ -135,7 +145,38 @@ func (e *EBPF) Observation() (*classify.Observation, error) {
 		}
 		obs.Last = max(obs.Last, f.Last)
 	}
+	var n uint64
+	obs.Flows, n = e.dropTunnels(obs.Flows)
+	if n > 0 {
+		obs.Losses = append(obs.Losses, classify.Loss{What: "packets of VXLAN or GENEVE tunnels, not decapsulated by the eBPF engine (the flows inside are not judged: use --engine pcap, or --tunnels off to judge the outer flows)", Count: n})
+	}
 	return obs, nil
+}
+
+// dropTunnels takes out of flows those on the VXLAN and GENEVE ports that
+// the Tunnels rule would decapsulate, which the kernel counts as their
+// outer UDP flow: judged, such a flow would be a false alarm on a mirror
+// target. It returns the flows left and the packets taken out.
+func (e *EBPF) dropTunnels(flows []flow.Flow) ([]flow.Flow, uint64) {
+	if e.opts.Tunnels == classify.TunnelsOff {
+		return flows, 0
+	}
+	var n uint64
+	kept := flows[:0]
+	for i := range flows {
+		k := &flows[i].Key
+		if k.Proto == ipproto.UDP && (k.APort == 4789 || k.BPort == 4789 || k.APort == 6081 || k.BPort == 6081) {
+			a, b := netip.AddrFrom16(k.A).Unmap(), netip.AddrFrom16(k.B).Unmap()
+			if !slices.ContainsFunc(e.opts.Host, func(h netip.Prefix) bool { return h.Contains(a) || h.Contains(b) }) {
+				p, _ := flows[i].Total()
+				n += p
+				continue
+			}
+			// The host is a tunnel end: the outer flow is its traffic.
+		}
+		kept = append(kept, flows[i])
+	}
+	return kept, n
 }
 
 // Fresh returns the flows the kernel reported because no profile port

@@ -198,7 +198,7 @@ type Verdict uint8
 const (
 	Conformant    Verdict = iota
 	NotConformant         // an unexpected or forbidden flow, or a blocked or missing required rule
-	Inconclusive          // no fault seen, but a required rule was not seen in an incomplete observation, or flows were folded unjudged
+	Inconclusive          // no fault seen, but a required rule was not seen in an incomplete observation, flows were folded unjudged, or no frame could be decoded
 )
 
 func (v Verdict) String() string {
@@ -386,6 +386,9 @@ func verdict(res *Result) Verdict {
 	}
 	if v == Conformant && len(res.Obs.Folded.Services) > 0 {
 		v = Inconclusive // no fault among the flows kept; the folded ones were not judged
+	}
+	if v == Conformant && res.Obs.Undecoded() {
+		v = Inconclusive // frames, none of them decoded: nothing was judged
 	}
 	return v
 }

@@ -38,8 +38,38 @@ func (o Other) String() string {
 			return n
 		}
 		return fmt.Sprintf("EtherType 0x%04x", uint16(o.EtherType))
+	case o.LinkProto != 0:
+		return o.linkProtoName()
 	}
 	return fmt.Sprintf("link type %s", o.LinkType)
+}
+
+// linkProtoName names traffic a link header identifies (Other.LinkProto).
+func (o Other) linkProtoName() string {
+	switch o.LinkType {
+	case layers.LinkTypePPP, layers.LinkTypePPP_HDLC, layers.LinkTypePPPEthernet:
+		if n, ok := pppNames[o.LinkProto]; ok {
+			return "PPP " + n
+		}
+		return fmt.Sprintf("PPP protocol 0x%04x", o.LinkProto)
+	case layers.LinkTypeFRelay:
+		if o.LinkProto > 0xff {
+			return fmt.Sprintf("frame relay, control 0x%02x", o.LinkProto&0xff)
+		}
+		return fmt.Sprintf("frame relay NLPID 0x%02x", o.LinkProto)
+	case layers.LinkTypeIEEE802_11, layers.LinkTypeIEEE80211Radio:
+		return [...]string{dot11Management: "802.11 management", dot11Control: "802.11 control", dot11NoData: "802.11 data without payload", dot11NotIP: "802.11 data, not LLC/SNAP"}[o.LinkProto]
+	case layers.LinkTypeARCNetLinux:
+		return fmt.Sprintf("ARCNET protocol 0x%02x", o.LinkProto)
+	case linkTypeNFLog:
+		return "NFLOG without payload"
+	}
+	return fmt.Sprintf("link type %s, protocol 0x%x", o.LinkType, o.LinkProto)
+}
+
+var pppNames = map[uint16]string{
+	0xc021: "LCP", 0x8021: "IPCP", 0x8057: "IPv6CP", 0xc023: "PAP", 0xc223: "CHAP", 0x80fd: "CCP",
+	0x00fd: "compressed datagram", 0x003d: "multilink", 0x8281: "MPLSCP", 0x0023: "OSI", 0x8023: "OSINLCP",
 }
 
 var etherNames = map[layers.EthernetType]string{

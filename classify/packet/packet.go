@@ -59,6 +59,10 @@ type Other struct {
 	IPProto   ipproto.Proto       // set for IP packets
 	ICMPType  uint8               // set when IPProto is ICMP or ICMPv6
 	IsICMP    bool
+	// LinkProto is what a link header says a frame without IP is, in the
+	// link type's own numbering: a PPP protocol (LCP, IPCP, ...), a frame
+	// relay NLPID, an ARCNET protocol, an 802.11 frame kind.
+	LinkProto uint16
 }
 
 // Parsed is one decoded frame. The zero value is ready for Decode.
@@ -155,6 +159,15 @@ const (
 func (p *Parsed) Decode(link layers.LinkType, b []byte) error {
 	*p = Parsed{}
 	p.Other.LinkType = link
+	if link == layers.LinkTypeEthernet { // nearly every frame
+		return p.ethernet(b)
+	}
+	return p.decodeLink(link, b, 0)
+}
+
+// decodeLink is Decode after the reset, for link headers that carry another
+// link type too (depth of them already walked).
+func (p *Parsed) decodeLink(link layers.LinkType, b []byte, depth int) error {
 	switch link {
 	case layers.LinkTypeEthernet:
 		return p.ethernet(b)
@@ -179,7 +192,7 @@ func (p *Parsed) Decode(link layers.LinkType, b []byte) error {
 		}
 		return p.etherType(layers.EthernetType(binary.BigEndian.Uint16(b[0:])), b[20:])
 	}
-	return ErrLinkType
+	return p.link(link, b, depth)
 }
 
 func (p *Parsed) ethernet(b []byte) error {
@@ -425,6 +438,8 @@ func (p *Parsed) transport(proto ipproto.Proto, b []byte, l4len int, v6 bool) er
 		p.ICMPType, p.ICMPCode = b[0], b[1]
 		p.Other.ICMPType, p.Other.IsICMP = b[0], true
 		return p.icmp(proto, b, l4len)
+	case protoIPIP, protoIPv6, protoGRE:
+		p.Payload = b // for Encapsulated
 	}
 	return nil
 }

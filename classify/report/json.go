@@ -33,7 +33,7 @@ func JSON(w io.Writer, res *match.Result) error {
 	if len(res.Flows) > 0 {
 		var buf bytes.Buffer
 		for i := range res.Flows {
-			raw, err := json.Marshal(buildFlow(&res.Flows[i]))
+			raw, err := json.Marshal(buildFlow(&res.Flows[i], res.Obs.Tunneled))
 			if err != nil {
 				return err
 			}

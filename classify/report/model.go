@@ -4,6 +4,7 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/wirecheck/wirecheck/classify/flow"
 	"github.com/wirecheck/wirecheck/classify/match"
 	"github.com/wirecheck/wirecheck/classify/profile"
 	"github.com/wirecheck/wirecheck/classify/service"
@@ -33,6 +34,9 @@ type Report struct {
 	Rules    []Rule         `json:"rules"`
 	Flows    []Flow         `json:"flows"`
 	Other    []OtherTraffic `json:"other"`
+	// Tunnels lists the tunnels whose packets were judged as the packets
+	// inside them.
+	Tunnels []Tunnel `json:"tunnels,omitempty"`
 	// Folded is present only when flows beyond --max-flows were folded.
 	Folded *Folded `json:"folded,omitempty"`
 }
@@ -148,6 +152,9 @@ type Flow struct {
 	Verdict      string       `json:"verdict"`
 	Unverified   []string     `json:"unverified"`
 	Why          []string     `json:"why"`
+	// Tunnel names the tunnel the flow came out of ("vxlan 10.0.0.9 ->
+	// 10.0.0.10"), "" for a flow seen as it was on the wire.
+	Tunnel string `json:"tunnel,omitempty"`
 }
 
 type Names struct {
@@ -182,6 +189,13 @@ type Unreachable struct {
 	From    string `json:"from"`
 }
 
+// Tunnel is one decapsulated tunnel: its kind and outer ends, and the
+// packets it carried.
+type Tunnel struct {
+	Tunnel  string `json:"tunnel"`
+	Packets uint64 `json:"packets"`
+}
+
 type OtherTraffic struct {
 	Kind    string `json:"kind"`
 	Packets uint64 `json:"packets"`
@@ -193,7 +207,7 @@ func Build(res *match.Result) *Report {
 	rep := buildHead(res, res.Problems())
 	rep.Flows = make([]Flow, 0, len(res.Flows)) // one allocation: 100k flows grew by copying for 0.6 s
 	for i := range res.Flows {
-		rep.Flows = append(rep.Flows, buildFlow(&res.Flows[i]))
+		rep.Flows = append(rep.Flows, buildFlow(&res.Flows[i], res.Obs.Tunneled))
 	}
 	return rep
 }
@@ -241,7 +255,7 @@ func buildHead(res *match.Result, problems []match.Problem) *Report {
 		}
 		rep.Inputs = append(rep.Inputs, ri)
 	}
-	for _, l := range obs.Losses {
+	for _, l := range obs.AllLosses() {
 		rep.Losses = append(rep.Losses, Loss(l))
 	}
 	if obs.Filter != "" {
@@ -275,6 +289,9 @@ func buildHead(res *match.Result, problems []match.Problem) *Report {
 	for _, o := range obs.Other {
 		rep.Other = append(rep.Other, OtherTraffic{Kind: o.Name(), Packets: o.Packets, Bytes: o.Bytes})
 	}
+	for _, tc := range obs.Tunnels {
+		rep.Tunnels = append(rep.Tunnels, Tunnel{Tunnel: tc.Name, Packets: tc.Packets})
+	}
 	if fo := obs.Folded; len(fo.Services) > 0 {
 		rep.Folded = &Folded{Flows: fo.Flows, Exact: fo.Exact, Services: []FoldedService{}}
 		for _, s := range fo.Services {
@@ -287,7 +304,9 @@ func buildHead(res *match.Result, problems []match.Problem) *Report {
 	return rep
 }
 
-func buildFlow(f *match.FlowResult) Flow {
+// buildFlow is one flow of the report; tunneled names the tunnel of each
+// flow that came out of one (classify.Observation.Tunneled).
+func buildFlow(f *match.FlowResult, tunneled map[flow.Key]string) Flow {
 	cp, cb := f.Sent(true)
 	sp, sb := f.Sent(false)
 	out := Flow{
@@ -311,6 +330,7 @@ func buildFlow(f *match.FlowResult) Flow {
 			ForwardSecrecy: service.ForwardSecret(f.Flow.TLSCipher),
 		}
 	}
+	out.Tunnel = tunneled[f.Flow.Key]
 	if f.Flow.Unreachable > 0 {
 		out.Unreachable = &Unreachable{
 			Count:   f.Flow.Unreachable,

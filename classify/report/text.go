@@ -117,6 +117,19 @@ func Text(w io.Writer, res *match.Result) error {
 	ew.Printf("\nFlows:\n")
 	writeFlows(ew, res.Flows)
 
+	if len(rep.Tunnels) > 0 {
+		// Which flows came out of which tunnel: the JSON report's
+		// flows[].tunnel has it flow by flow.
+		flows := map[string]int{}
+		for _, name := range res.Obs.Tunneled {
+			flows[name]++
+		}
+		ew.Printf("\nTunnels (decapsulated: the flows inside them were judged; --tunnels off judges the outer packets):\n")
+		for _, tc := range rep.Tunnels {
+			ew.Printf("  %s: %d packets, %d flows\n", tc.Tunnel, tc.Packets, flows[tc.Tunnel])
+		}
+	}
+
 	if len(rep.Other) > 0 || s.Malformed > 0 || s.OrphanFragments > 0 {
 		ew.Printf("\nNot port flows (never judged):\n")
 		for _, o := range rep.Other {

@@ -23,8 +23,9 @@ import (
 // no panic, an exit status of 0, 1 or 2, and standard error either empty or
 // at most two lines, each naming the file (where reading stopped, or why it
 // could not start; that no flow gave the host); status 2 always comes with
-// such a line, since nothing else can make these runs undecidable. Heap
-// stays bounded after each file.
+// such a line or with a loss the report names (frames not decoded, damaged
+// records skipped), since nothing else can make these runs undecidable.
+// Heap stays bounded after each file.
 func TestCorpusCLI(t *testing.T) {
 	dir := testcorpus.Dir(t)
 	var files []string
@@ -48,8 +49,8 @@ func TestCorpusCLI(t *testing.T) {
 			}
 			lines := strings.Split(strings.TrimSuffix(stderr, "\n"), "\n")
 			switch {
-			case stderr == "" && code == exitError:
-				t.Errorf("exit 2 with nothing on standard error; stdout:\n%s", out)
+			case stderr == "" && code == exitError && !strings.Contains(out, "(the report is built on incomplete data)"):
+				t.Errorf("exit 2 with nothing on standard error and no loss in the report; stdout:\n%s", out)
 			case stderr != "" && len(lines) > 2:
 				t.Errorf("standard error is more than two lines: %q", stderr)
 			}

@@ -13,6 +13,7 @@ import (
 // limitFlags bound what a run keeps in memory.
 type limitFlags struct {
 	maxFlows int
+	tunnels  string
 }
 
 // defaultMaxFlows keeps a hostile or enormous capture from exhausting
@@ -23,12 +24,18 @@ const defaultMaxFlows = 1_000_000
 
 func (l *limitFlags) register(cmd *cobra.Command) {
 	cmd.Flags().IntVar(&l.maxFlows, "max-flows", defaultMaxFlows, "keep at most this many flows; later flows are counted per service (protocol, server port, direction) but not judged, and the verdict is at best inconclusive (0: no limit)")
+	registerTunnels(cmd, &l.tunnels)
+}
+
+// registerTunnels adds --tunnels to cmd.
+func registerTunnels(cmd *cobra.Command, v *string) {
+	cmd.Flags().StringVar(v, "tunnels", "auto", "auto: judge the flows inside VXLAN, GENEVE, GRE/ERSPAN and IP-in-IP tunnels, unless the host (--host) is a tunnel end (a mirror target: give --host the mirrored host's address); off: judge every packet as it is on the wire")
 }
 
 // apply sets c's limits; hosts are the --host values, which give folded
 // services their direction (inferred from the flows kept when not given).
 func (l *limitFlags) apply(c *classify.Classifier, hosts []string) error {
-	lim, err := flowLimits(l.maxFlows, hosts)
+	lim, err := flowLimits(l.maxFlows, l.tunnels, hosts)
 	if err != nil {
 		return err
 	}
@@ -37,12 +44,16 @@ func (l *limitFlags) apply(c *classify.Classifier, hosts []string) error {
 }
 
 // flowLimits are the classifier's limits for at most maxFlows flows (0: no
-// limit) on a host with the given addresses.
-func flowLimits(maxFlows int, hosts []string) (classify.Limits, error) {
+// limit) on a host with the given addresses, with --tunnels tunnels.
+func flowLimits(maxFlows int, tunnels string, hosts []string) (classify.Limits, error) {
 	if maxFlows < 0 {
 		return classify.Limits{}, fmt.Errorf("--max-flows %d: use a positive number, or 0 for no limit", maxFlows)
 	}
-	lim := classify.Limits{MaxFlows: maxFlows, InferHost: match.InferHost}
+	tun, err := classify.ParseTunnels(tunnels)
+	if err != nil {
+		return classify.Limits{}, fmt.Errorf("--tunnels %v", err)
+	}
+	lim := classify.Limits{MaxFlows: maxFlows, InferHost: match.InferHost, Tunnels: tun}
 	for _, h := range hosts {
 		p, err := profile.ParsePrefix(h)
 		if err != nil {

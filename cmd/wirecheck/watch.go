@@ -29,6 +29,7 @@ type watchFlags struct {
 	interval time.Duration
 	duration time.Duration
 	maxFlows int
+	tunnels  string
 	svc      serviceFlags // service.go
 }
 
@@ -57,6 +58,7 @@ the kernel; pcap reads packets with libpcap.`,
 	f.DurationVar(&wf.interval, "interval", 10*time.Second, "how often to print a summary")
 	f.DurationVar(&wf.duration, "duration", 0, "stop after this long (default: until SIGINT or SIGTERM)")
 	f.IntVar(&wf.maxFlows, "max-flows", bpf.DefaultMaxFlows, "flows kept: the size of the eBPF engine's kernel map; with libpcap, later flows are counted per service but not judged")
+	registerTunnels(cmd, &wf.tunnels)
 	wf.svc.register(f)
 	cmd.MarkFlagRequired("interface")
 	return cmd
@@ -126,7 +128,7 @@ func (wf *watchFlags) run(cmd *cobra.Command) error {
 // open starts the chosen engine; without a choice, eBPF where the kernel and
 // privileges allow it, else libpcap (saying why).
 func (wf *watchFlags) open(stderr io.Writer, m *match.Matcher) (live.Engine, error) {
-	lim, err := flowLimits(wf.maxFlows, wf.hosts)
+	lim, err := flowLimits(wf.maxFlows, wf.tunnels, wf.hosts)
 	if err != nil {
 		return nil, err
 	}
@@ -137,7 +139,7 @@ func (wf *watchFlags) open(stderr io.Writer, m *match.Matcher) (live.Engine, err
 		if wf.filter != "" { // only without --engine: run refused --filter with ebpf
 			return live.OpenPcap(wf.iface, wf.filter, lim)
 		}
-		e, err := live.OpenEBPF(wf.iface, live.EBPFOptions{ServerPorts: serverPorts(m), MaxFlows: wf.maxFlows})
+		e, err := live.OpenEBPF(wf.iface, live.EBPFOptions{ServerPorts: serverPorts(m), MaxFlows: wf.maxFlows, Host: lim.Host, Tunnels: lim.Tunnels})
 		if err == nil || wf.engine == "ebpf" || errors.Is(err, bpf.ErrNoInterface) {
 			return e, err
 		}

@@ -49,7 +49,7 @@ func TestExactAndDeterministic(t *testing.T) {
 		if len(obs.Flows) != cfg.Flows {
 			t.Errorf("format %d: %d flows, want %d", format, len(obs.Flows), cfg.Flows)
 		}
-		if obs.Malformed != (classify.Malformed{}) {
+		if obs.Malformed.Total() != 0 {
 			t.Errorf("format %d: malformed frames %+v", format, obs.Malformed)
 		}
 		var inFlows uint64
