@@ -93,7 +93,9 @@ func (c *Classifier) addTransport(d *decoded, fr *capture.Frame) int {
 	}
 	if len(d.payload) > 0 {
 		t := u.Key.From(u.Side)
-		c.in.Payload(c.table.Flow(i), u.Side, &t, d.payload)
+		f := c.table.Flow(i)
+		c.in.Payload(f, u.Side, &t, d.payload)
+		c.in.Announce(f, u.Side, &t, u.Time, d.payload)
 	}
 	return i
 }
@@ -151,7 +153,10 @@ func (c *Classifier) AddInput(in Input) { c.inputs = append(c.inputs, in) }
 // the Classifier, which can go on adding frames.
 func (c *Classifier) Observation() *Observation {
 	sni, nt := c.in.Snapshot()
-	return c.observation(slices.Clone(c.table.Flows()), sni, nt)
+	o := c.observation(slices.Clone(c.table.Flows()), sni, nt)
+	ann, dropped := c.in.Related()
+	AddRelated(o, ann, dropped)
+	return o
 }
 
 // observation builds the Observation around flows and what was learned.

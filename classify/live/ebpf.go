@@ -80,11 +80,14 @@ func (e *EBPF) payloads() {
 			sh = &flow.Flow{Key: p.Key}
 			e.shadow[p.Key] = sh
 		}
-		if sh != nil {
-			e.in.Payload(sh, p.Side, &t, p.Data)
-		} else {
-			e.in.Payload(&flow.Flow{Key: p.Key}, p.Side, &t, p.Data)
+		if sh == nil {
+			sh = &flow.Flow{Key: p.Key}
 		}
+		e.in.Payload(sh, p.Side, &t, p.Data)
+		// Control flows' payloads (FTP, portmapper, endpoint mapper) are
+		// all copied, so the announcements they carry are learned as
+		// analyse learns them.
+		e.in.Announce(sh, p.Side, &t, p.Time, p.Data)
 		e.mu.Unlock()
 	}
 }
@@ -124,7 +127,9 @@ func (e *EBPF) Observation() (*classify.Observation, error) {
 		}
 	}
 	obs.ServerNames, obs.Names = e.in.Snapshot()
+	ann, dropped := e.in.Related()
 	e.mu.Unlock()
+	classify.AddRelated(obs, ann, dropped)
 	for i := range obs.Flows {
 		f := &obs.Flows[i]
 		if f.Packets[0]+f.Packets[1] == 0 {

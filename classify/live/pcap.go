@@ -83,10 +83,10 @@ func (p *Pcap) Observation() (*classify.Observation, error) {
 	if err != nil {
 		return obs, fmt.Errorf("capture statistics on %s: %w", p.iface, err)
 	}
-	obs.Losses = []classify.Loss{
+	obs.Losses = append([]classify.Loss{
 		{What: "packets dropped by libpcap (the reader fell behind)", Count: st.Dropped},
 		{What: "packets dropped by the interface", Count: st.IfDropped},
-	}
+	}, obs.Losses...) // the classifier's own (announcements not kept)
 	return obs, nil
 }
 
