@@ -63,17 +63,17 @@ var rpcPrograms = map[string]uint32{
 	"rquotad": 100011, "nlockmgr": 100021, "status": 100024, "nfs_acl": 100227,
 }
 
-// RPCProgramName returns the usual name of an ONC RPC program, or its
+// rpcProgramNames are the names rpcinfo prints.
+var rpcProgramNames = map[uint32]string{
+	100000: "portmapper", 100003: "nfs", 100005: "mountd", 100011: "rquotad",
+	100021: "nlockmgr", 100024: "status", 100227: "nfs_acl",
+}
+
+// RPCProgramName returns the name rpcinfo gives an ONC RPC program, or its
 // number.
 func RPCProgramName(prog uint32) string {
-	best := ""
-	for name, p := range rpcPrograms {
-		if p == prog && (best == "" || name < best) {
-			best = name
-		}
-	}
-	if best != "" {
-		return best
+	if name, ok := rpcProgramNames[prog]; ok {
+		return name
 	}
 	return strconv.FormatUint(uint64(prog), 10)
 }
