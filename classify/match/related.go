@@ -21,6 +21,8 @@ type Relation struct {
 	Control     flow.Key
 	Announcer   flow.Side
 	ControlFlow int
+	// ControlClient is the control flow's client, as its judgement found.
+	ControlClient flow.Side
 	Time        int64 // when the announcement was sent (Unix ns)
 }
 
@@ -79,13 +81,16 @@ func (m *Matcher) relate(res *Result, ctx flowContext) {
 		}
 		server := fr.ClientSide.Other()
 		l := listener{keyAddr(&fr.Flow.Key, server), fr.ServerPort, fr.Proto}
-		for _, ai := range byListener[l] {
-			a := &anns[ai]
+		// The latest announcement that can explain the flow names it:
+		// a client asks the portmapper again before each mount.
+		as := byListener[l]
+		for j := len(as) - 1; j >= 0; j-- {
+			a := &anns[as[j]]
 			ci := controls[a.Control]
 			if ci < 0 || !m.accepts(fr, a, &res.Flows[ci]) {
 				continue
 			}
-			fr.setRelated(a, ci)
+			fr.setRelated(a, ci, res.Flows[ci].ClientSide)
 			break
 		}
 	}
@@ -112,7 +117,7 @@ func (m *Matcher) RelateFlow(fr *FlowResult, anns []related.Announcement, host [
 		return false
 	}
 	l := listener{keyAddr(&fr.Flow.Key, fr.ClientSide.Other()), fr.ServerPort, fr.Proto}
-	for i := range anns {
+	for i := len(anns) - 1; i >= 0; i-- { // the latest first, as relate
 		a := &anns[i]
 		if (listener{a.Addr, a.Port, a.Proto}) != l {
 			continue
@@ -120,7 +125,7 @@ func (m *Matcher) RelateFlow(fr *FlowResult, anns []related.Announcement, host [
 		cf := &flow.Flow{Key: a.Control}
 		ctrl := m.Flow(cf, host, nil, nil)
 		if m.accepts(fr, a, &ctrl) {
-			fr.setRelated(a, -1)
+			fr.setRelated(a, -1, ctrl.ClientSide)
 			return true
 		}
 	}
@@ -177,11 +182,11 @@ func (m *Matcher) compiledOf(r *profile.Rule) *compiled {
 
 // setRelated records the relation in f's explanations, which become f's
 // own: results that share an extra have no relation.
-func (f *FlowResult) setRelated(a *related.Announcement, control int) {
+func (f *FlowResult) setRelated(a *related.Announcement, control int, controlClient flow.Side) {
 	x := *f.extra()
 	x.rules = []*profile.Rule{f.Rule}
 	x.why, x.unverified = nil, nil
-	x.related = &Relation{How: a.How, Program: a.Program, Control: a.Control, Announcer: a.Announcer, ControlFlow: control, Time: a.Time}
+	x.related = &Relation{How: a.How, Program: a.Program, Control: a.Control, Announcer: a.Announcer, ControlFlow: control, ControlClient: controlClient, Time: a.Time}
 	f.x = &x
 }
 
