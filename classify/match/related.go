@@ -23,7 +23,7 @@ type Relation struct {
 	ControlFlow int
 	// ControlClient is the control flow's client, as its judgement found.
 	ControlClient flow.Side
-	Time        int64 // when the announcement was sent (Unix ns)
+	Time          int64 // when the announcement was sent (Unix ns)
 }
 
 // Related returns how the flow was accepted as related to a control flow,
