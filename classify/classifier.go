@@ -8,6 +8,7 @@ import (
 	"github.com/wirecheck/wirecheck/classify/flow"
 	"github.com/wirecheck/wirecheck/classify/names"
 	"github.com/wirecheck/wirecheck/classify/packet"
+	"github.com/wirecheck/wirecheck/classify/related"
 )
 
 // Classifier builds an Observation from frames.
@@ -186,6 +187,13 @@ func compareOther(a, b packet.Other) int {
 		cmp.Compare(a.IPProto, b.IPProto),
 		cmp.Compare(a.ICMPType, b.ICMPType),
 	)
+}
+
+// Related returns a copy of the announcements of related flows learned so
+// far (Observation.Related).
+func (c *Classifier) Related() []related.Announcement {
+	ann, _ := c.in.Related()
+	return ann
 }
 
 // FlowsSince returns copies of the flows created after the first n, in the

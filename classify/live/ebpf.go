@@ -8,6 +8,7 @@ import (
 	"github.com/wirecheck/wirecheck/bpf"
 	"github.com/wirecheck/wirecheck/classify"
 	"github.com/wirecheck/wirecheck/classify/flow"
+	"github.com/wirecheck/wirecheck/classify/related"
 )
 
 // EBPF is the kernel engine: the bpf counter aggregates flows on the hot
@@ -141,6 +142,14 @@ func (e *EBPF) Observation() (*classify.Observation, error) {
 		obs.Last = max(obs.Last, f.Last)
 	}
 	return obs, nil
+}
+
+// Related returns the announcements of related flows learned so far.
+func (e *EBPF) Related() []related.Announcement {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	ann, _ := e.in.Related()
+	return ann
 }
 
 // Fresh returns the flows the kernel reported because no profile port

@@ -122,8 +122,15 @@ func (m *Matcher) RelateFlow(fr *FlowResult, anns []related.Announcement, host [
 		if (listener{a.Addr, a.Port, a.Proto}) != l {
 			continue
 		}
-		cf := &flow.Flow{Key: a.Control}
-		ctrl := m.Flow(cf, host, nil, nil)
+		// The control flow's roles follow from the message: the server
+		// announces in every reply, the client in PORT and EPRT.
+		client := a.Announcer.Other()
+		if a.How == related.PORT || a.How == related.EPRT {
+			client = a.Announcer
+		}
+		var ctrl FlowResult
+		ctx := flowContext{host: hostSet(host), hints: m.PortHints()}
+		m.judge(&ctrl, &flow.Flow{Key: a.Control}, client, flow.ByAnnouncement, ctx)
 		if m.accepts(fr, a, &ctrl) {
 			fr.setRelated(a, -1, ctrl.ClientSide)
 			return true
