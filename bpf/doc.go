@@ -56,9 +56,11 @@
 //     that packet, so an alert needs no map read.
 //   - payloads: BPF_MAP_TYPE_RINGBUF of struct payload {key, time, sender,
 //     reasons, declared length, up to 512 bytes}, only with Options.Payloads:
-//     every TCP or UDP payload from a DNS port (53, 5353, 5355), and the
-//     first payload each side of a TCP or UDP flow sends (TLS ClientHello
-//     for the server name, application detection). A ring of its own, so
+//     every TCP or UDP payload from a DNS port (53, 5353, 5355), every
+//     payload of a control flow that may announce a related flow (TCP 21
+//     either way, TCP/UDP 111 either way, from TCP 135), and the first
+//     payload each side of a TCP or UDP flow sends (TLS ClientHello for
+//     the server name, application detection). A ring of its own, so
 //     payload bursts cannot crowd out new-flow records. Payloads delivers
 //     them. With the option off, a read-only variable (send_payloads) lets
 //     the verifier drop that code.

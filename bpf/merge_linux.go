@@ -105,8 +105,9 @@ func decodeNewFlow(raw []byte, offset int64) (NewFlow, bool) {
 
 // Reasons of struct payload (c/types.h).
 const (
-	payloadFirst = 1
-	payloadDNS   = 2
+	payloadFirst   = 1
+	payloadDNS     = 2
+	payloadControl = 4
 )
 
 // decodePayload decodes a ring-buffer record (struct payload), copying the
@@ -118,12 +119,13 @@ func decodePayload(raw []byte, offset int64) (Payload, bool) {
 	}
 	n := min(int(ev.Len), len(ev.Data))
 	return Payload{
-		Key:   flowKey(&ev.Key),
-		Side:  flow.Side(ev.Side & 1),
-		Time:  int64(ev.TimeNs) + offset,
-		Data:  append([]byte(nil), ev.Data[:n]...),
-		Len:   int(ev.Declared),
-		First: ev.Reasons&payloadFirst != 0,
-		DNS:   ev.Reasons&payloadDNS != 0,
+		Key:     flowKey(&ev.Key),
+		Side:    flow.Side(ev.Side & 1),
+		Time:    int64(ev.TimeNs) + offset,
+		Data:    append([]byte(nil), ev.Data[:n]...),
+		Len:     int(ev.Declared),
+		First:   ev.Reasons&payloadFirst != 0,
+		DNS:     ev.Reasons&payloadDNS != 0,
+		Control: ev.Reasons&payloadControl != 0,
 	}, true
 }

@@ -121,3 +121,46 @@ func TestPayloadDropsAreCounted(t *testing.T) {
 		t.Errorf("delivered %d + dropped %d != %d DNS answers", delivered, st.PayloadDrops, n)
 	}
 }
+
+// TestPayloadsOfControlFlows: every payload of FTP control (TCP 21 either
+// way), the portmapper (TCP/UDP 111 either way) and the endpoint mapper's
+// responses (from TCP 135) is copied, not only the first of each side, so
+// user space learns the related flows they announce as analyse does.
+func TestPayloadsOfControlFlows(t *testing.T) {
+	c := loadCounter(t, Options{Payloads: true})
+	c.run(t, tcp4(t, false, 40000, 21, "PA", "220 FTP ready\r\n"))                                  // first, control
+	c.run(t, tcp4(t, true, 40000, 21, "PA", "USER ftp\r\n"))                                        // first, control
+	c.run(t, tcp4(t, false, 40000, 21, "PA", "227 Entering Passive Mode (10,0,0,5,195,80).\r\n"))   // control
+	c.run(t, tcp4(t, true, 40000, 21, "PA", "PORT 10,0,0,1,156,64\r\n"))                            // control
+	c.run(t, udp4(t, cli4, srv4, 700, 111, "getport call"))                                         // first, control
+	c.run(t, udp4(t, srv4, cli4, 111, 700, "getport reply"))                                        // first, control
+	c.run(t, udp4(t, srv4, cli4, 111, 700, "getport reply 2"))                                      // control
+	c.run(t, tcp4(t, true, 40001, 135, "PA", "epm request"))                                        // first only
+	c.run(t, tcp4(t, true, 40001, 135, "PA", "epm request 2"))                                      // neither
+	c.run(t, tcp4(t, false, 40001, 135, "PA", "epm response"))                                      // first, control
+	c.run(t, tcp4(t, false, 40001, 135, "PA", "epm response 2"))                                    // control
+	c.run(t, tcp4(t, false, 40002, 2121, "PA", "227 Entering Passive Mode (10,0,0,5,195,81).\r\n")) // first only
+	c.run(t, tcp4(t, false, 40002, 2121, "PA", "227 Entering Passive Mode (10,0,0,5,195,82).\r\n")) // neither: FTP on 2121 is user space's to recognise
+	got := receivePayloads(t, c, 11)
+	want := []struct {
+		data           string
+		first, control bool
+	}{
+		{"220 FTP ready\r\n", true, true},
+		{"USER ftp\r\n", true, true},
+		{"227 Entering Passive Mode (10,0,0,5,195,80).\r\n", false, true},
+		{"PORT 10,0,0,1,156,64\r\n", false, true},
+		{"getport call", true, true},
+		{"getport reply", true, true},
+		{"getport reply 2", false, true},
+		{"epm request", true, false},
+		{"epm response", true, true},
+		{"epm response 2", false, true},
+		{"227 Entering Passive Mode (10,0,0,5,195,81).\r\n", true, false},
+	}
+	for i, w := range want {
+		if p := got[i]; string(p.Data) != w.data || p.First != w.first || p.Control != w.control {
+			t.Errorf("payload %d: %q first %v control %v; want %q first %v control %v", i, p.Data, p.First, p.Control, w.data, w.first, w.control)
+		}
+	}
+}

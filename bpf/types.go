@@ -105,6 +105,11 @@ type Payload struct {
 	// DNS: sent from a DNS, mDNS or LLMNR port (53, 5353, 5355); every
 	// such payload is copied.
 	DNS bool
+	// Control: a payload of a control flow that may announce a related
+	// flow (FTP control on TCP 21, the portmapper on TCP/UDP 111, the
+	// endpoint mapper's responses from TCP 135); every such payload is
+	// copied.
+	Control bool
 }
 
 // Stats are the counter's totals since Load. Every frame the program saw is

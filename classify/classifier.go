@@ -10,6 +10,7 @@ import (
 	"github.com/wirecheck/wirecheck/classify/flow"
 	"github.com/wirecheck/wirecheck/classify/names"
 	"github.com/wirecheck/wirecheck/classify/packet"
+	"github.com/wirecheck/wirecheck/classify/related"
 )
 
 // Classifier builds an Observation from frames.
@@ -98,7 +99,9 @@ func (c *Classifier) addTransport(d *decoded, fr *capture.Frame) int {
 	}
 	if len(d.payload) > 0 {
 		t := u.Key.From(u.Side)
-		c.in.Payload(c.table.Flow(i), u.Side, &t, d.payload)
+		f := c.table.Flow(i)
+		c.in.Payload(f, u.Side, &t, d.payload)
+		c.in.Announce(f, u.Side, &t, u.Time, d.payload)
 	}
 	return i
 }
@@ -169,7 +172,10 @@ func (c *Classifier) AddInput(in Input) { c.inputs = append(c.inputs, in) }
 // the Classifier, which can go on adding frames.
 func (c *Classifier) Observation() *Observation {
 	sni, nt := c.in.Snapshot()
-	return c.observation(slices.Clone(c.table.Flows()), sni, nt)
+	o := c.observation(slices.Clone(c.table.Flows()), sni, nt)
+	ann, dropped := c.in.Related()
+	AddRelated(o, ann, dropped)
+	return o
 }
 
 // observation builds the Observation around flows and what was learned.
@@ -206,6 +212,13 @@ func compareOther(a, b packet.Other) int {
 		cmp.Compare(a.ICMPType, b.ICMPType),
 		cmp.Compare(a.LinkProto, b.LinkProto),
 	)
+}
+
+// Related returns a copy of the announcements of related flows learned so
+// far (Observation.Related).
+func (c *Classifier) Related() []related.Announcement {
+	ann, _ := c.in.Related()
+	return ann
 }
 
 // FlowsSince returns copies of the flows created after the first n, in the

@@ -8,6 +8,7 @@ import (
 	"github.com/wirecheck/wirecheck/classify/ipproto"
 	"github.com/wirecheck/wirecheck/classify/names"
 	"github.com/wirecheck/wirecheck/classify/packet"
+	"github.com/wirecheck/wirecheck/classify/related"
 	"github.com/wirecheck/wirecheck/classify/service"
 )
 
@@ -23,7 +24,19 @@ type Inspector struct {
 	sni    []string
 	sniIDs map[string]uint32
 	dns    service.DNSReader // reused: DNS answers are parsed without allocating
+
+	// learner finds the data connections control flows announce (FTP
+	// PASV/PORT, portmapper replies, endpoint mapper responses); ann
+	// holds them, at most maxAnnouncements, and annDropped counts the
+	// rest.
+	learner    related.Learner
+	ann        []related.Announcement
+	annDropped uint64
 }
+
+// maxAnnouncements bounds the announcements an Inspector keeps (a live
+// engine runs for weeks; each is 64 bytes).
+const maxAnnouncements = 1 << 16
 
 // maxServerNames bounds the distinct server names an Inspector keeps (a
 // live engine runs for weeks); flows asking for a name past it get none,
@@ -68,6 +81,27 @@ func (in *Inspector) Payload(f *flow.Flow, side flow.Side, t *packet.Tuple, payl
 	}
 }
 
+// Announce learns the data connections a payload of a control flow
+// announces (related.Control says which flows those are); other payloads
+// cost a few comparisons. side of f sent payload in a packet with tuple t
+// at time now (Unix ns).
+func (in *Inspector) Announce(f *flow.Flow, side flow.Side, t *packet.Tuple, now int64, payload []byte) {
+	if related.Control(t.Proto, t.SrcPort, t.DstPort, f.App, uint8(service.AppFTP)) {
+		in.announce(f, side, t, now, payload)
+	}
+}
+
+func (in *Inspector) announce(f *flow.Flow, side flow.Side, t *packet.Tuple, now int64, payload []byte) {
+	ftp := t.Proto == ipproto.TCP && (t.SrcPort == 21 || t.DstPort == 21 ||
+		f.App[0] == uint8(service.AppFTP) || f.App[1] == uint8(service.AppFTP))
+	n := len(in.ann)
+	in.ann = in.learner.Learn(in.ann, &f.Key, side, now, ftp, payload)
+	if len(in.ann) > maxAnnouncements {
+		in.annDropped += uint64(len(in.ann) - max(n, maxAnnouncements))
+		in.ann = in.ann[:max(n, maxAnnouncements)]
+	}
+}
+
 // serverName returns the handle of name, adding it to the list when new
 // (0 when the list is full).
 func (in *Inspector) serverName(name string) uint32 {
@@ -100,4 +134,19 @@ func (in *Inspector) Snapshot() ([]string, *names.Table) {
 	t := names.New()
 	t.Merge(in.names)
 	return slices.Clone(in.sni), t
+}
+
+// Related returns a copy of the announcements learned so far, in the order
+// they were sent, and how many were not kept (past maxAnnouncements).
+func (in *Inspector) Related() ([]related.Announcement, uint64) {
+	return slices.Clone(in.ann), in.annDropped
+}
+
+// AddRelated puts what Related returned into o: the announcements, and a
+// loss for those not kept, which can only make related flows unexpected.
+func AddRelated(o *Observation, ann []related.Announcement, dropped uint64) {
+	o.Related = ann
+	if dropped > 0 {
+		o.Losses = append(o.Losses, Loss{What: "announcements of related flows not kept (their flows may be reported unexpected)", Count: dropped, Degraded: true})
+	}
 }

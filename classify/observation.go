@@ -9,6 +9,7 @@ import (
 	"github.com/wirecheck/wirecheck/classify/flow"
 	"github.com/wirecheck/wirecheck/classify/names"
 	"github.com/wirecheck/wirecheck/classify/packet"
+	"github.com/wirecheck/wirecheck/classify/related"
 )
 
 // Observation is everything an engine saw, ready to be matched.
@@ -19,6 +20,11 @@ type Observation struct {
 	// returns that name.
 	ServerNames []string
 	Names       *names.Table
+	// Related lists the data connections control flows announced (FTP
+	// PASV/PORT, portmapper replies, endpoint mapper responses), in the
+	// order they were sent; the matcher accepts flows to them under the
+	// control flow's rule when the rule allows the relation.
+	Related []related.Announcement
 
 	// Other summarises packets that formed no port flow, most packets first.
 	Other []OtherCount

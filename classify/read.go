@@ -215,6 +215,7 @@ func (c *Classifier) endInput(name string, src capture.Source, n uint64, err err
 // (152 MB for a million). The Classifier must not be used afterwards.
 func (c *Classifier) Finish() *Observation {
 	o := c.observation(c.table.Flows(), c.in.sni, c.in.names)
+	AddRelated(o, c.in.ann, c.in.annDropped)
 	c.table, c.in = nil, nil
 	return o
 }

@@ -3,7 +3,10 @@
  * Payload copies for user space, which learns names from them: every
  * payload sent from a DNS port (53, 5353, 5355: answers carry names and
  * addresses) and the first payload each side of a TCP or UDP flow sends
- * (application detection; a TLS ClientHello carries the server name). At
+ * (application detection; a TLS ClientHello carries the server name), and
+ * every payload of a control flow that may announce a related flow's port
+ * (FTP control on TCP 21, the portmapper on TCP/UDP 111, the endpoint
+ * mapper's responses from TCP 135; classify/related.Control). At
  * most PAYLOAD_MAX bytes of each are copied, into a ring buffer of their
  * own so that a burst of them cannot crowd out new-flow records. Off unless
  * the loader sets send_payloads.
@@ -38,6 +41,19 @@ static __always_inline int is_dns_port(__u16 port)
 	return port == 53 || port == 5353 || port == 5355;
 }
 
+/* is_control reports whether a payload may announce a related flow: FTP
+ * control (TCP 21), the portmapper (TCP or UDP 111: calls too, since a
+ * reply names neither program nor procedure) and the endpoint mapper's
+ * responses (from TCP 135). As classify/related.Control, less FTP on other
+ * ports, which only user space can recognise. */
+static __always_inline int is_control(const struct parsed *p)
+{
+	__u16 s = p->t.sport, d = p->t.dport;
+	if (p->t.proto == PROTO_TCP)
+		return s == 21 || d == 21 || s == 111 || d == 111 || s == 135;
+	return s == 111 || d == 111;
+}
+
 /* payload_reasons returns why a packet's payload should be copied (a
  * PAYLOAD_* mask), or 0. had_payload says whether this side of the flow
  * already sent payload (on this CPU). */
@@ -52,6 +68,8 @@ static __always_inline __u8 payload_reasons(const struct parsed *p, int had_payl
 		r |= PAYLOAD_FIRST;
 	if (is_dns_port(p->t.sport))
 		r |= PAYLOAD_DNS;
+	if (is_control(p))
+		r |= PAYLOAD_CONTROL;
 	return r;
 }
 

@@ -75,6 +75,7 @@ struct new_flow {
 /* Why a payload was copied (struct payload's reasons). */
 #define PAYLOAD_FIRST 1 /* the first payload this side of the flow sent */
 #define PAYLOAD_DNS 2   /* sent from a DNS, mDNS or LLMNR port */
+#define PAYLOAD_CONTROL 4 /* FTP control, portmapper or endpoint mapper: may announce a related flow */
 
 /* payload is the ring-buffer record of a copied payload. */
 struct payload {

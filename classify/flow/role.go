@@ -26,6 +26,10 @@ const (
 	// RPC call, a ClientHello, an HTTP request, ...) or a response
 	// (service.Says), and the other side's did not say the same.
 	ByPayload
+	// ByAnnouncement: a control flow announced one side's address and
+	// port as a listener (FTP PASV, a portmapper reply; classify/related),
+	// which the matcher trusts over port hints.
+	ByAnnouncement
 )
 
 var methodNames = [...]string{
@@ -35,6 +39,7 @@ var methodNames = [...]string{
 	ByFirstPacket:   "first-packet",
 	ByLowerPort:     "lower-port",
 	ByPayload:       "payload",
+	ByAnnouncement:  "announced",
 }
 
 func (m Method) String() string {

@@ -11,6 +11,7 @@ import (
 	"github.com/wirecheck/wirecheck/classify"
 	"github.com/wirecheck/wirecheck/classify/flow"
 	"github.com/wirecheck/wirecheck/classify/ipproto"
+	"github.com/wirecheck/wirecheck/classify/related"
 )
 
 // EBPF is the kernel engine: the bpf counter aggregates flows on the hot
@@ -90,11 +91,14 @@ func (e *EBPF) payloads() {
 			sh = &flow.Flow{Key: p.Key}
 			e.shadow[p.Key] = sh
 		}
-		if sh != nil {
-			e.in.Payload(sh, p.Side, &t, p.Data)
-		} else {
-			e.in.Payload(&flow.Flow{Key: p.Key}, p.Side, &t, p.Data)
+		if sh == nil {
+			sh = &flow.Flow{Key: p.Key}
 		}
+		e.in.Payload(sh, p.Side, &t, p.Data)
+		// Control flows' payloads (FTP, portmapper, endpoint mapper) are
+		// all copied, so the announcements they carry are learned as
+		// analyse learns them.
+		e.in.Announce(sh, p.Side, &t, p.Time, p.Data)
 		e.mu.Unlock()
 	}
 }
@@ -134,7 +138,9 @@ func (e *EBPF) Observation() (*classify.Observation, error) {
 		}
 	}
 	obs.ServerNames, obs.Names = e.in.Snapshot()
+	ann, dropped := e.in.Related()
 	e.mu.Unlock()
+	classify.AddRelated(obs, ann, dropped)
 	for i := range obs.Flows {
 		f := &obs.Flows[i]
 		if f.Packets[0]+f.Packets[1] == 0 {
@@ -177,6 +183,14 @@ func (e *EBPF) dropTunnels(flows []flow.Flow) ([]flow.Flow, uint64) {
 		kept = append(kept, flows[i])
 	}
 	return kept, n
+}
+
+// Related returns the announcements of related flows learned so far.
+func (e *EBPF) Related() []related.Announcement {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	ann, _ := e.in.Related()
+	return ann
 }
 
 // Fresh returns the flows the kernel reported because no profile port

@@ -9,6 +9,7 @@ import (
 	"github.com/wirecheck/wirecheck/capture"
 	"github.com/wirecheck/wirecheck/classify"
 	"github.com/wirecheck/wirecheck/classify/flow"
+	"github.com/wirecheck/wirecheck/classify/related"
 )
 
 // readTimeout bounds how long the reader waits in libpcap, and so how long
@@ -83,11 +84,18 @@ func (p *Pcap) Observation() (*classify.Observation, error) {
 	if err != nil {
 		return obs, fmt.Errorf("capture statistics on %s: %w", p.iface, err)
 	}
-	obs.Losses = []classify.Loss{
+	obs.Losses = append([]classify.Loss{
 		{What: "packets dropped by libpcap (the reader fell behind)", Count: st.Dropped},
 		{What: "packets dropped by the interface", Count: st.IfDropped},
-	}
+	}, obs.Losses...) // the classifier's own (announcements not kept)
 	return obs, nil
+}
+
+// Related returns the announcements of related flows learned so far.
+func (p *Pcap) Related() []related.Announcement {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.c.Related()
 }
 
 // Fresh returns every flow created since the last call: in user space each

@@ -12,6 +12,7 @@ import (
 	"github.com/wirecheck/wirecheck/bpf"
 	"github.com/wirecheck/wirecheck/classify"
 	"github.com/wirecheck/wirecheck/classify/flow"
+	"github.com/wirecheck/wirecheck/classify/related"
 )
 
 // Counters are an engine's own counts since it started, for metrics: what
@@ -367,6 +368,17 @@ func (s *Supervisor) Fresh() []flow.Flow {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.inner.Fresh()
+}
+
+// Related passes on the engine's announcements of related flows (nil
+// when the engine learns none).
+func (s *Supervisor) Related() []related.Announcement {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if r, ok := s.inner.(interface{ Related() []related.Announcement }); ok {
+		return r.Related()
+	}
+	return nil
 }
 
 // Err is always nil: the Supervisor retries a failed engine as long as it

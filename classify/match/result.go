@@ -82,6 +82,7 @@ type extra struct {
 	sni                      string
 	unverified, why          []string
 	serverLabels             []string // serverNames, else the SNI
+	related                  *Relation
 }
 
 // noExtra is the extra of a result that has none; never written.
@@ -290,6 +291,8 @@ func (m *Matcher) Evaluate(obs *classify.Observation) *Result {
 			m.judge(&res.Flows[j], &obs.Flows[i], roles[i].client, roles[i].method, ctx)
 		}
 	})
+
+	m.relate(res, ctx)
 
 	byRule := map[*profile.Rule]int{} // index in res.Rules
 	for _, c := range m.rules {

@@ -447,7 +447,7 @@ var protoNames = map[string]Protos{"tcp": TCP, "udp": UDP, "both": TCP | UDP, "i
 func (d *decoder) rule(n ast.Node, p *Profile) {
 	r := Rule{Profile: p.Name, Pos: nodePos(d.file, n)}
 	var fromN, toN, protoN, overlayN ast.Node
-	for _, f := range d.mapping(n, "a rule", "name", "from", "to", "bidirectional", "proto", "ports", "level", "phase", "overlay", "how", "note", "source", "tls") {
+	for _, f := range d.mapping(n, "a rule", "name", "from", "to", "bidirectional", "proto", "ports", "level", "phase", "overlay", "how", "note", "source", "tls", "related") {
 		switch f.key {
 		case "name":
 			r.Name = d.str(f.value, "name")
@@ -500,6 +500,8 @@ func (d *decoder) rule(n ast.Node, p *Profile) {
 			}
 		case "tls":
 			r.TLS = d.tls(f.value)
+		case "related":
+			r.Related = d.related(f.value)
 		}
 		if d.err != nil {
 			return
@@ -531,6 +533,10 @@ func (d *decoder) rule(n ast.Node, p *Profile) {
 		d.failf(overlayN, "rule %s: an overlay rule only adds a warning or a failure to flows other rules cover; use level discouraged or forbidden", r.Name)
 		return
 	}
+	if r.Related != nil && (r.Overlay || r.Level == LevelForbidden) {
+		d.failf(n, "rule %s: related flows are accepted under a rule that allows its flows; an overlay or forbidden rule cannot have related", r.Name)
+		return
+	}
 	if r.TLS != nil && r.Protos != TCP {
 		d.failf(protoN, "rule %s: a tls condition needs proto tcp", r.Name)
 		return
@@ -543,6 +549,21 @@ func (d *decoder) rule(n ast.Node, p *Profile) {
 	}
 	r.fromPos, r.toPos = nodePos(d.file, fromN), nodePos(d.file, toN)
 	p.Rules = append(p.Rules, r)
+}
+
+// related reads a rule's related list (related.go).
+func (d *decoder) related(n ast.Node) *Related {
+	rel := &Related{}
+	items := d.list(n)
+	for _, item := range items {
+		if err := parseRelated(rel, d.str(item, "related")); err != nil && d.err == nil {
+			d.failf(item, "%v", err)
+		}
+	}
+	if len(items) == 0 && d.err == nil {
+		d.failf(n, "related needs a list: ftp, rpc, rpc:PROGRAM or epm")
+	}
+	return rel
 }
 
 func orUnnamed(name string) string {

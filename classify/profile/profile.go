@@ -182,6 +182,9 @@ type Rule struct {
 	How     string // how the flow is used, as the vendor's table says
 	Note    string
 	TLS     *TLSCondition
+	// Related, when set, accepts under this rule the flows that its own
+	// flows (FTP control, the portmapper, the endpoint mapper) announced.
+	Related *Related
 	// Sources cite the seed tables the rule comes from.
 	Sources []Source
 	Pos     Pos

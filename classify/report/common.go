@@ -34,6 +34,34 @@ func ruleLevel(rr *match.RuleResult) string {
 	return l
 }
 
+// relationText says how a flow was accepted as related: "GETADDR of
+// mountd (100005) in udp 10.0.0.1:700 -> 10.0.0.5:111".
+func relationText(rel *match.Relation) string {
+	how := rel.How.String()
+	if rel.Program != 0 {
+		how += fmt.Sprintf(" of %s (%d)", profile.RPCProgramName(rel.Program), rel.Program)
+		if profile.RPCProgramName(rel.Program) == fmt.Sprint(rel.Program) {
+			how = fmt.Sprintf("%s of program %d", rel.How, rel.Program)
+		}
+	}
+	k, c := rel.Control, rel.ControlClient
+	proto := k.Proto.String()
+	return how + " in " + proto + " " + joinHostPort(k.Addr(c).String(), k.Port(c), proto) + " -> " +
+		joinHostPort(k.Addr(c.Other()).String(), k.Port(c.Other()), proto)
+}
+
+// ruleCell is a flow's rule as the tables show it: the id, and for a
+// related flow how it was announced.
+func ruleCell(f *Flow) string {
+	if f.Rule == nil {
+		return ""
+	}
+	if f.Related != nil {
+		return *f.Rule + " (related: " + f.Related.Text + ")"
+	}
+	return *f.Rule
+}
+
 // flowLine is one flow with everything that tells it from its siblings.
 func flowLine(f *Flow) string {
 	s := fmt.Sprintf("%s %s -> %s %s, %d %s, %d %s", f.Proto,
@@ -41,6 +69,9 @@ func flowLine(f *Flow) string {
 		f.State, f.Packets, textout.Plural(int(f.Packets), "packet", "packets"), f.Bytes, textout.Plural(int(f.Bytes), "byte", "bytes"))
 	if f.First != nil {
 		s += ", " + shortTime(*f.First) + " to " + shortTime(*f.Last)
+	}
+	if f.Related != nil {
+		s += ", related: " + f.Related.Text + " under " + f.Related.Rule
 	}
 	return s
 }

@@ -116,7 +116,7 @@ func Markdown(w io.Writer, res *match.Result) error {
 			}
 			rule := "–"
 			if f.Rule != nil {
-				rule = mdText(*f.Rule)
+				rule = mdText(ruleCell(&f))
 			}
 			ew.Printf("| %s | %s | %s | %s | %s | %s | %s | %d | %d | %s |\n", verdict, f.Proto,
 				mdText(joinHostPort(f.Client, f.ClientPort, f.Proto)), mdText(serverCell(&f)),

@@ -155,6 +155,23 @@ type Flow struct {
 	// Tunnel names the tunnel the flow came out of ("vxlan 10.0.0.9 ->
 	// 10.0.0.10"), "" for a flow seen as it was on the wire.
 	Tunnel string `json:"tunnel,omitempty"`
+	// Related is set when the flow was accepted through a control flow's
+	// announcement (FORMAT.md, related flows).
+	Related *Related `json:"related"`
+}
+
+// Related says which control flow announced a flow, how, and under which
+// rule the flow was accepted.
+type Related struct {
+	How         string `json:"how"`
+	Program     uint32 `json:"program"`
+	ProgramName string `json:"program_name"`
+	Control     string `json:"control"`
+	ControlFlow *int   `json:"control_flow"`
+	AnnouncedBy string `json:"announced_by"`
+	Announced   string `json:"announced"`
+	Rule        string `json:"rule"`
+	Text        string `json:"text"`
 }
 
 type Names struct {
@@ -344,6 +361,24 @@ func buildFlow(f *match.FlowResult, tunneled map[flow.Key]string) Flow {
 	}
 	for _, r := range f.Rules() {
 		out.Rules = append(out.Rules, r.ID())
+	}
+	if rel := f.Related(); rel != nil {
+		k, c := rel.Control, rel.ControlClient
+		proto := k.Proto.String()
+		out.Related = &Related{
+			How: rel.How.String(), Program: rel.Program, Rule: *out.Rule, Text: relationText(rel),
+			Control: proto + " " + joinHostPort(k.Addr(c).String(), k.Port(c), proto) + " -> " +
+				joinHostPort(k.Addr(c.Other()).String(), k.Port(c.Other()), proto),
+			AnnouncedBy: joinHostPort(k.Addr(rel.Announcer).String(), k.Port(rel.Announcer), proto),
+			Announced:   *stamp(rel.Time),
+		}
+		if rel.Program != 0 {
+			out.Related.ProgramName = profile.RPCProgramName(rel.Program)
+		}
+		if rel.ControlFlow >= 0 {
+			i := rel.ControlFlow
+			out.Related.ControlFlow = &i
+		}
 	}
 	return out
 }

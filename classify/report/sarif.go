@@ -36,6 +36,18 @@ func SARIF(w io.Writer, res *match.Result) error {
 		if len(r.Sources) > 0 {
 			props.Add("sources", rep.Rules[i].Sources)
 		}
+		// Related flows raise no result (they are expected); the rule
+		// lists them, so the dashboard still shows what was accepted
+		// through a control flow's announcement.
+		var relatedFlows []string
+		for _, fi := range rep.Rules[i].Flows {
+			if rep.Flows[fi].Related != nil {
+				relatedFlows = append(relatedFlows, flowLine(&rep.Flows[fi]))
+			}
+		}
+		if len(relatedFlows) > 0 {
+			props.Add("related_flows", relatedFlows)
+		}
 		d := run.AddRule(r.ID()).WithName(r.Name).
 			WithShortDescription(sarif.NewMultiformatMessageString().WithText(ruleWhat(r))).
 			WithFullDescription(sarif.NewMultiformatMessageString().WithText(desc)).

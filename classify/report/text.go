@@ -216,6 +216,11 @@ func (r *flowRow) fill(f *match.FlowResult, ruleIDs map[*profile.Rule]string) {
 			ruleIDs[f.Rule] = id
 		}
 		b = append(b, id...)
+		if rel := f.Related(); rel != nil {
+			b = append(b, " (related: "...)
+			b = append(b, relationText(rel)...)
+			b = append(b, ')')
+		}
 	}
 	r.end[9] = len(b)
 	r.buf = b

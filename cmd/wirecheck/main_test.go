@@ -44,7 +44,12 @@ var goldenCases = []goldenCase{
 	{"filegw-conformant", "filegw-conformant.pcapng", []string{"-p", "storage-gateway/file-nfs", "--host", "10.0.0.5"}, 0},
 	{"filegw-faulty", "filegw-faulty.pcap", []string{"-p", "storage-gateway/file-nfs", "--host", "10.0.0.5"}, 1},
 	{"misc", "misc.pcapng", []string{"-p", "storage-gateway/file-nfs", "--host", "10.0.0.5", "--host", "fd00::5"}, 1},
+	{"related", "related.pcapng", relatedArgs, 1},
 }
+
+// relatedArgs judge related.pcapng (FTP and rpcbind/statd, see
+// testdata/netns/record-related.sh) with the catalogue's FTP and NFS rules.
+var relatedArgs = []string{"-p", "storage-gateway/file-nfs", "-p", "ecs/ftp", "--host", "10.0.0.5"}
 
 func TestGoldenReports(t *testing.T) {
 	for _, tc := range goldenCases {

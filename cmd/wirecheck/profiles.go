@@ -106,6 +106,9 @@ func showSet(cmd *cobra.Command, set *profile.Set) error {
 			if r.TLS != nil {
 				proto += " " + describeTLS(r.TLS)
 			}
+			if r.Related != nil {
+				proto += " + related (" + strings.Join(r.Related.Strings(), ", ") + ")"
+			}
 			var srcs []string
 			for _, s := range r.Sources {
 				srcs = append(srcs, s.String())

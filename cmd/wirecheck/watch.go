@@ -18,6 +18,7 @@ import (
 	"github.com/wirecheck/wirecheck/classify/flow"
 	"github.com/wirecheck/wirecheck/classify/live"
 	"github.com/wirecheck/wirecheck/classify/match"
+	"github.com/wirecheck/wirecheck/classify/related"
 	"github.com/wirecheck/wirecheck/internal/textout"
 )
 
@@ -178,6 +179,7 @@ type watcher struct {
 	eng     live.Engine
 	out     io.Writer
 	alerted map[flow.Key]bool
+	held    []flow.Flow // unexpected new flows judged again at the next poll (fresh)
 	flows   int
 	svc     *service // service.go; nil-safe
 }
@@ -212,12 +214,46 @@ func (w *watcher) loop(ctx context.Context, interval time.Duration) error {
 }
 
 // fresh judges new flows at once, without names (those arrive with the
-// next summary, which judges every flow again in full).
+// next summary, which judges every flow again in full). A flow no rule
+// allows may be one a control flow announced (FTP PASV, a portmapper
+// reply): it is judged against the engine's announcements, and when none
+// explains it, held until the next poll and judged again before it is
+// alerted, since the eBPF engine may hand out the flow before the payload
+// that announced it.
 func (w *watcher) fresh() {
-	for _, f := range w.eng.Fresh() {
-		fr := w.m.Flow(&f, w.m.Host(), nil, nil)
+	rel, _ := w.eng.(relatedEngine)
+	var anns []related.Announcement
+	loaded := false
+	judge := func(f *flow.Flow) match.FlowResult {
+		fr := w.m.Flow(f, w.m.Host(), nil, nil)
+		if fr.Verdict == match.Unexpected && rel != nil {
+			if !loaded {
+				anns, loaded = rel.Related(), true
+			}
+			w.m.RelateFlow(&fr, anns, w.m.Host())
+		}
+		return fr
+	}
+	held := w.held
+	w.held = nil
+	for i := range held {
+		fr := judge(&held[i])
 		w.alert(&fr)
 	}
+	for _, f := range w.eng.Fresh() {
+		fr := judge(&f)
+		if fr.Verdict == match.Unexpected && rel != nil {
+			w.held = append(w.held, f)
+			continue
+		}
+		w.alert(&fr)
+	}
+}
+
+// relatedEngine is an engine that learns related flows' announcements
+// (both live engines do).
+type relatedEngine interface {
+	Related() []related.Announcement
 }
 
 func (w *watcher) alert(fr *match.FlowResult) {
