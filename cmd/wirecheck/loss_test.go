@@ -87,7 +87,7 @@ func TestDamagedRecordSkipped(t *testing.T) {
 	frames := synSynAck()
 	frames = [][]byte{frames[0], bytes.Repeat([]byte{0x45}, 64), frames[1]}
 	rep, _, code := analyseRequired(t, writePcap(t, layers.LinkTypeRaw, frames, map[int]int{1: 34}))
-	if rep.Summary.Packets != 2 || len(rep.Flows) != 1 || rep.Flows[0].State != "established" {
+	if rep.Summary.Packets != 2 || len(rep.Flows) != 1 || rep.Flows[0].State != "half-open" { // no client ACK: half-open (issue 16)
 		t.Fatalf("packets %d, flows %+v: want the SYN and SYN-ACK around the damage in one flow", rep.Summary.Packets, rep.Flows)
 	}
 	if rep.Complete || len(rep.Losses) != 1 || rep.Losses[0].Count != 1 ||
