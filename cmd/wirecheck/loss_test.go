@@ -17,8 +17,9 @@ import (
 	"github.com/wirecheck/wirecheck/classify/report"
 )
 
-// synSynAck is a TCP SYN from 10.0.0.5:40000 to 198.51.100.10:443 and its
-// SYN-ACK, as raw IPv4 packets.
+// synSynAck is a TCP handshake from 10.0.0.5:40000 to 198.51.100.10:443
+// (SYN, SYN-ACK and the client's ACK: without it the flow is half-open),
+// as raw IPv4 packets.
 func synSynAck() [][]byte {
 	pkt := func(src, dst [4]byte, sport, dport uint16, flags uint8) []byte {
 		b := make([]byte, 40)
@@ -31,7 +32,7 @@ func synSynAck() [][]byte {
 		return b
 	}
 	h, s := [4]byte{10, 0, 0, 5}, [4]byte{198, 51, 100, 10}
-	return [][]byte{pkt(h, s, 40000, 443, 0x02), pkt(s, h, 443, 40000, 0x12)}
+	return [][]byte{pkt(h, s, 40000, 443, 0x02), pkt(s, h, 443, 40000, 0x12), pkt(h, s, 40000, 443, 0x10)}
 }
 
 // writePcap writes frames of one link type; a frame's wire length is
@@ -85,10 +86,10 @@ func analyseRequired(t *testing.T, file string) (report.Report, string, int) {
 // the report is incomplete.
 func TestDamagedRecordSkipped(t *testing.T) {
 	frames := synSynAck()
-	frames = [][]byte{frames[0], bytes.Repeat([]byte{0x45}, 64), frames[1]}
+	frames = [][]byte{frames[0], bytes.Repeat([]byte{0x45}, 64), frames[1], frames[2]}
 	rep, _, code := analyseRequired(t, writePcap(t, layers.LinkTypeRaw, frames, map[int]int{1: 34}))
-	if rep.Summary.Packets != 2 || len(rep.Flows) != 1 || rep.Flows[0].State != "half-open" { // no client ACK: half-open (issue 16)
-		t.Fatalf("packets %d, flows %+v: want the SYN and SYN-ACK around the damage in one flow", rep.Summary.Packets, rep.Flows)
+	if rep.Summary.Packets != 3 || len(rep.Flows) != 1 || rep.Flows[0].State != "established" {
+		t.Fatalf("packets %d, flows %+v: want the handshake around the damage in one flow", rep.Summary.Packets, rep.Flows)
 	}
 	if rep.Complete || len(rep.Losses) != 1 || rep.Losses[0].Count != 1 ||
 		!strings.Contains(rep.Losses[0].What, "damaged records skipped in ") || !strings.Contains(rep.Losses[0].What, "record 2: captured length 64 exceeds original length 34") {
@@ -107,7 +108,7 @@ func TestDamagedRecordSkipped(t *testing.T) {
 func TestUndecodedLinkType(t *testing.T) {
 	file := writePcap(t, layers.LinkType(147), synSynAck(), nil) // LINKTYPE_USER0
 	rep, _, code := analyseRequired(t, file)
-	if rep.Complete || len(rep.Losses) != 1 || rep.Losses[0].What != "frames of link type 147 not decoded" || rep.Losses[0].Count != 2 {
+	if rep.Complete || len(rep.Losses) != 1 || rep.Losses[0].What != "frames of link type 147 not decoded" || rep.Losses[0].Count != 3 {
 		t.Errorf("complete %v, losses %+v", rep.Complete, rep.Losses)
 	}
 	if rep.Verdict != "inconclusive" || code != exitError || rep.Rules[0].Status != "inconclusive" {
