@@ -16,7 +16,9 @@ DEMO_DEPS :=
 
 all: build
 
+# The full binary: libpcap (cgo) for live capture with --engine pcap and -f.
 build:
+	./.ci/deps libpcap-dev
 	$(GO) build -o $(BIN) ./cmd/wirecheck
 
 # Offline analysis needs no libpcap: this is the binary for any laptop.
