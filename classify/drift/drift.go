@@ -349,6 +349,7 @@ func group(r *report.Report) map[Identity]*FlowSide {
 			s.States = append(s.States, f.State)
 		}
 		for _, n := range f.Names.ServerLabels() {
+			n = textout.Printable(n) // a report file may hold anything
 			if !slices.Contains(s.Names, n) {
 				s.Names = append(s.Names, n)
 			}

@@ -307,3 +307,22 @@ func TestErrorsSayWhatToDo(t *testing.T) {
 		t.Errorf("counts of one:\n%s", out)
 	}
 }
+
+// TestDiffEscapesReportNames: names read back from a report file (written
+// by hand, or by a wirecheck before names were escaped) reach the diff
+// escaped.
+func TestDiffEscapesReportNames(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join(golden, "filegw-faulty.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(data, []byte(`"mail.example.net"`)) {
+		t.Fatal("the golden report lost its mail.example.net name")
+	}
+	bad := filepath.Join(t.TempDir(), "bad.json")
+	os.WriteFile(bad, bytes.ReplaceAll(data, []byte(`"mail.example.net"`), []byte(`"mail\u001b[2J\nFORGED.example.net"`)), 0o644)
+	out, stderr, code := wirecheck(t, nil, "diff", filepath.Join(golden, "filegw-conformant.json"), bad)
+	if code != exitNotConformant || strings.ContainsAny(out, "\x1b") || strings.Contains(out, "\nFORGED") || !strings.Contains(out, `mail\x1b[2J\x0aFORGED.example.net`) {
+		t.Errorf("exit %d, stderr %q:\n%s", code, stderr, out)
+	}
+}

@@ -102,3 +102,16 @@ func Wire(s string) string {
 }
 
 const hexDigits = "0123456789abcdef"
+
+// Printable is Wire for text read back from a report: a name that needs
+// no escaping, or that Wire already escaped (a report of this wirecheck),
+// is returned as it is, so its backslashes are not doubled; anything else
+// (a report written by hand, or by a version before Wire) is escaped.
+func Printable(s string) string {
+	for _, r := range s {
+		if r <= ' ' || r == 0x7f || r == utf8.RuneError || (r >= utf8.RuneSelf && (!unicode.IsPrint(r) || unicode.Is(unicode.Cf, r))) {
+			return Wire(s)
+		}
+	}
+	return s
+}

@@ -67,3 +67,16 @@ func FuzzWire(f *testing.F) {
 		}
 	})
 }
+
+func TestPrintable(t *testing.T) {
+	for _, c := range []struct{ in, want string }{
+		{"s3.amazonaws.com", "s3.amazonaws.com"},
+		{`evil\x1b[2j.example`, `evil\x1b[2j.example`}, // escaped already: kept
+		{"evil\x1b[2J\n.example", `evil\x1b[2J\x0a.example`},
+		{"a\\b\x00", `a\\b\x00`},
+	} {
+		if got := Printable(c.in); got != c.want {
+			t.Errorf("Printable(%q) = %q, want %q", c.in, got, c.want)
+		}
+	}
+}
