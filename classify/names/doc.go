@@ -6,5 +6,7 @@
 // The zero Table is not usable; call New. Add must not run at the same time
 // as anything else on the Table; lookups (Lookup, Hosts) only read, so
 // goroutines may look up at once. It is bounded: past its limits new names
-// are counted, not stored.
+// are counted, not stored. Names are stored as Normalize makes them,
+// lower-case and escaped by textout.Wire: a DNS answer may hold any bytes,
+// and every report prints these names.
 package names
