@@ -54,7 +54,12 @@ func New() *Table { return &Table{m: make(map[netip.Addr][]Name)} }
 // case-insensitively and stored lower-case without a trailing dot. Add keeps
 // a copy of host, never host itself.
 func (t *Table) Add(addr netip.Addr, host string, src Source) {
-	host = Normalize(host)
+	t.add(addr, Normalize(host), src)
+}
+
+// add is Add of a host already normalized: Normalize escapes backslashes,
+// so normalizing twice would double them.
+func (t *Table) add(addr netip.Addr, host string, src Source) {
 	if host == "" || !addr.IsValid() {
 		return
 	}
@@ -106,7 +111,7 @@ func (t *Table) Len() int { return len(t.m) }
 func (t *Table) Merge(o *Table) {
 	for addr, names := range o.m {
 		for _, n := range names {
-			t.Add(addr, n.Host, n.Source)
+			t.add(addr, n.Host, n.Source) // normalized when o learned it
 		}
 	}
 	t.Dropped += o.Dropped

@@ -70,3 +70,22 @@ func TestLookupListsDoNotChange(t *testing.T) {
 		}
 	}
 }
+
+// TestNamesEscapedOnce: a name from the wire is stored escaped, and
+// merging tables (several inputs, a live engine's sweeps) keeps it as it
+// is rather than escaping its backslashes again.
+func TestNamesEscapedOnce(t *testing.T) {
+	a := netip.MustParseAddr("198.51.100.99")
+	t1 := New()
+	t1.Add(a, "Evil\x1b[2J\n.Example.", FromDNS)
+	const want = `evil\x1b[2j\x0a.example`
+	if got := t1.Hosts(a); len(got) != 1 || got[0] != want {
+		t.Fatalf("stored %q, want %q", got, want)
+	}
+	t2 := New()
+	t2.Merge(t1)
+	t2.Merge(t1)
+	if got := t2.Hosts(a); len(got) != 1 || got[0] != want {
+		t.Errorf("after Merge %q, want %q", got, want)
+	}
+}

@@ -10,7 +10,6 @@ import (
 
 	"github.com/wirecheck/wirecheck/classify/ipproto"
 	"github.com/wirecheck/wirecheck/classify/match"
-	"github.com/wirecheck/wirecheck/classify/names"
 	"github.com/wirecheck/wirecheck/classify/profile"
 	"github.com/wirecheck/wirecheck/internal/textout"
 )
@@ -175,7 +174,9 @@ func (b *builder) add(f *match.FlowResult) string {
 
 func addPeer(m map[netip.Addr][]string, a netip.Addr, hosts []string) {
 	for _, h := range hosts {
-		h = names.Normalize(h)
+		// Names from the observation are normalized (and escaped) already;
+		// a TLS server name may still be upper-case.
+		h = strings.ToLower(strings.TrimSuffix(h, "."))
 		if !slices.Contains(m[a], h) {
 			m[a] = append(m[a], h)
 		}
