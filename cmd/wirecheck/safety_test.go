@@ -4,10 +4,16 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+	"github.com/gopacket/gopacket/pcapgo"
 
 	"github.com/spf13/cobra"
 
@@ -324,5 +330,35 @@ func TestDiffEscapesReportNames(t *testing.T) {
 	out, stderr, code := wirecheck(t, nil, "diff", filepath.Join(golden, "filegw-conformant.json"), bad)
 	if code != exitNotConformant || strings.ContainsAny(out, "\x1b") || strings.Contains(out, "\nFORGED") || !strings.Contains(out, `mail\x1b[2J\x0aFORGED.example.net`) {
 		t.Errorf("exit %d, stderr %q:\n%s", code, stderr, out)
+	}
+}
+
+// TestSuggestDraftTooBig: a capture whose draft would be beyond a
+// profile's bounds (a port scan: a rule per port) gets the draft written
+// for reading and an error saying it is no profile wirecheck accepts.
+func TestSuggestDraftTooBig(t *testing.T) {
+	var b bytes.Buffer
+	w := pcapgo.NewWriter(&b)
+	w.WriteFileHeader(65535, layers.LinkTypeEthernet)
+	host, peer := net.IPv4(10, 0, 0, 5), net.IPv4(198, 51, 100, 7)
+	for port := range 700 {
+		buf := gopacket.NewSerializeBuffer()
+		ip := &layers.IPv4{Version: 4, IHL: 5, TTL: 64, Protocol: layers.IPProtocolTCP, SrcIP: host, DstIP: peer}
+		gopacket.SerializeLayers(buf, gopacket.SerializeOptions{FixLengths: true},
+			&layers.Ethernet{SrcMAC: net.HardwareAddr{2, 0, 0, 0, 0, 1}, DstMAC: net.HardwareAddr{2, 0, 0, 0, 0, 2}, EthernetType: layers.EthernetTypeIPv4},
+			ip, &layers.TCP{SrcPort: 40000, DstPort: layers.TCPPort(10000 + port), SYN: true, Window: 1000})
+		ci := gopacket.CaptureInfo{Timestamp: time.Unix(1e9, int64(port)), CaptureLength: len(buf.Bytes()), Length: len(buf.Bytes())}
+		w.WritePacket(ci, buf.Bytes())
+	}
+	dir := t.TempDir()
+	capture := filepath.Join(dir, "scan.pcap")
+	os.WriteFile(capture, b.Bytes(), 0o644)
+	draft := filepath.Join(dir, "draft.yaml")
+	_, stderr, code := wirecheck(t, nil, "suggest", "-q", "--host", "10.0.0.5", "-o", draft, capture)
+	if code != exitError || !strings.Contains(stderr, "the draft (700 rules) is not a profile wirecheck accepts: "+draft+":") || !strings.Contains(stderr, "YAML tokens") {
+		t.Errorf("exit %d, stderr %q", code, stderr)
+	}
+	if data, err := os.ReadFile(draft); err != nil || bytes.Count(data, []byte("\n  - name: ")) != 700 {
+		t.Errorf("the draft was not written whole: %v", err)
 	}
 }

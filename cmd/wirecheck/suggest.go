@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"cmp"
 	"fmt"
 	"io"
 	"path/filepath"
@@ -11,6 +13,7 @@ import (
 	"github.com/wirecheck/wirecheck/classify/match"
 	"github.com/wirecheck/wirecheck/classify/profile"
 	"github.com/wirecheck/wirecheck/classify/suggest"
+	"github.com/wirecheck/wirecheck/internal/textout"
 )
 
 var suggestFormats = map[string]func(*suggest.Draft, io.Writer) error{
@@ -72,12 +75,24 @@ IpPermissionsEgress), nftables (a ruleset for nft -f; check it with nft -c -f).`
 				inputs[i] = filepath.Base(a)
 			}
 			d := suggest.Build(m.Evaluate(obs), suggest.Options{Name: name, CollapseV4: collapse4, CollapseV6: collapse6, Inputs: inputs})
+			var draft bytes.Buffer
+			if err := write(d, &draft); err != nil {
+				return fmt.Errorf("write draft: %w", err)
+			}
 			out, err := openOutput(cmd, mf.output, mf.inputs)
 			if err != nil {
 				return err
 			}
-			if err := out.commit(write(d, out.w)); err != nil {
+			_, err = out.w.Write(draft.Bytes())
+			if err := out.commit(err); err != nil {
 				return fmt.Errorf("write draft: %w", err)
+			}
+			if mf.format == "yaml" {
+				// A draft that `profiles check` would refuse (beyond a
+				// profile's bounds) is written for reading, and said.
+				if _, err := profile.Parse(cmp.Or(mf.output, "the draft"), draft.Bytes()); err != nil {
+					return fmt.Errorf("the draft (%s) is not a profile wirecheck accepts: %v; narrow the capture (-f) or cut the draft down", textout.Count(uint64(len(d.Rules)), "rule"), err)
+				}
 			}
 			return nil
 		},
