@@ -11,6 +11,7 @@ import (
 	"github.com/wirecheck/wirecheck/classify/names"
 	"github.com/wirecheck/wirecheck/classify/packet"
 	"github.com/wirecheck/wirecheck/classify/related"
+	"github.com/wirecheck/wirecheck/classify/service"
 )
 
 // Classifier builds an Observation from frames.
@@ -101,7 +102,11 @@ func (c *Classifier) addTransport(d *decoded, fr *capture.Frame) int {
 		t := u.Key.From(u.Side)
 		f := c.table.Flow(i)
 		c.in.Payload(f, u.Side, &t, d.payload)
-		c.in.Announce(f, u.Side, &t, u.Time, d.payload)
+		// Checked here, inlined, so that the payloads of other flows
+		// (nearly all) cost no call.
+		if related.Control(t.Proto, t.SrcPort, t.DstPort, f.App, uint8(service.AppFTP)) {
+			c.in.Announce(f, u.Side, &t, u.Time, d.payload)
+		}
 	}
 	return i
 }

@@ -262,3 +262,36 @@ rules:
 		t.Errorf("an unused announcement: verdict %s, problems %v", res.Verdict, res.Problems())
 	}
 }
+
+// TestRelatedDecidesRoles: a UDP flow without a handshake or a payload that
+// tells, whose ports put the client on the wrong side (706 is a well-known
+// port, 1048 is not), is turned round by the portmapper's announcement of
+// 10.0.0.5:1048 and accepted as related.
+func TestRelatedDecidesRoles(t *testing.T) {
+	client, server := netip.MustParseAddr("10.0.0.1"), netip.MustParseAddr("10.0.0.5")
+	ctrlKey := flow.MakeKey(ipproto.UDP, netip.AddrPortFrom(client, 3295), netip.AddrPortFrom(server, 111))
+	ctrl := flow.Flow{Key: ctrlKey, First: 50, Last: 60, Packets: [2]uint64{1, 1}}
+	ctrl.FirstSide = flow.SideA // 10.0.0.1 sorts first
+	data := flow.Flow{Key: flow.MakeKey(ipproto.UDP, netip.AddrPortFrom(client, 706), netip.AddrPortFrom(server, 1048)), First: 200, Last: 210, Packets: [2]uint64{1, 1}}
+	data.FirstSide = flow.SideB // the server's reply came first: the capture missed the call
+	ann := related.Announcement{Control: ctrlKey, Announcer: flow.SideB, How: related.GETADDR, Proto: ipproto.UDP, Port: 1048, Addr: server.As16(), Program: 100005, Time: 100}
+	set := relatedSet(t, strings.Replace(nfsProfile, "%s", "related: [rpc]", 1))
+	for _, anns := range [][]related.Announcement{nil, {ann}} {
+		res := evaluate(t, set, "10.0.0.5/32", &classify.Observation{Flows: []flow.Flow{ctrl, data}, Related: anns})
+		var f *FlowResult
+		for i := range res.Flows {
+			if res.Flows[i].Flow.Key == data.Key {
+				f = &res.Flows[i]
+			}
+		}
+		if anns == nil {
+			if f.Client() != server || f.Verdict != Unexpected {
+				t.Fatalf("without the announcement: client %s verdict %s; the test's premise (ports put the client on 10.0.0.5) does not hold", f.Client(), f.Verdict)
+			}
+			continue
+		}
+		if f.Client() != client || f.ServerPort != 1048 || f.Method != flow.ByAnnouncement || f.Verdict != Expected || f.Related() == nil {
+			t.Errorf("with the announcement: %s, method %s, verdict %s, related %+v; want 10.0.0.1 -> 10.0.0.5:1048 announced, expected", f.What(), f.Method, f.Verdict, f.Related())
+		}
+	}
+}
