@@ -221,3 +221,7 @@ func serviceText(service string, mismatch bool, app string) string {
 	}
 	return service
 }
+
+// oneDirectionText says what a report must when the capture holds one
+// direction of each flow only (Summary.OneDirection).
+const oneDirectionText = "the capture holds one direction of each flow only (a one-sided SPAN port, tcpdump -Q); TCP states are judged from the acknowledgements it holds, UDP flows cannot show answers"

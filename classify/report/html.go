@@ -49,6 +49,7 @@ type htmlPage struct {
 	Statuses            any
 	HostText, TimeSpan  string
 	Folded, Filter      string
+	Direction           string
 	Phase, Region       string
 	Malformed, Orphaned uint64
 }
@@ -79,6 +80,9 @@ func HTML(w io.Writer, res *match.Result) error {
 		Phase: cmp.Or(rep.Phase, "all"), Region: cmp.Or(rep.Region, "any"),
 		Malformed: rep.Summary.Malformed, Orphaned: rep.Summary.OrphanFragments, Folded: foldedText(rep),
 		Filter: filterText(rep),
+	}
+	if rep.Summary.OneDirection {
+		p.Direction = oneDirectionText
 	}
 	switch {
 	case len(rep.Host.Addresses) == 0:

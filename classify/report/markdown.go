@@ -64,6 +64,9 @@ func Markdown(w io.Writer, res *match.Result) error {
 	if f := foldedText(rep); f != "" {
 		ew.Printf("- **Folded:** %s\n", mdText(f))
 	}
+	if s.OneDirection {
+		ew.Printf("- **Direction:** %s\n", mdText(oneDirectionText))
+	}
 
 	var fails, warnings []string
 	for _, p := range problems {

@@ -70,7 +70,7 @@ func Text(w io.Writer, res *match.Result) error {
 	}
 	ew.Printf("traffic: %s, %s, %s%s\n", textout.Count(s.Packets, "packet"), textout.Count(s.Bytes, "byte"), textout.Count(uint64(s.Flows), "flow"), span)
 	if s.OneDirection {
-		ew.Printf("direction: the capture holds one direction of each flow only (a one-sided SPAN port, tcpdump -Q); TCP states are judged from the acknowledgements it holds, UDP flows cannot show answers\n")
+		ew.Printf("direction: %s\n", oneDirectionText)
 	}
 	if fo := rep.Folded; fo != nil {
 		n := fmt.Sprint(fo.Flows)

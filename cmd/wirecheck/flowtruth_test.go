@@ -65,10 +65,16 @@ func TestOneDirectionCaptureIsAnswered(t *testing.T) {
 	if !rep.Summary.OneDirection {
 		t.Errorf("summary %+v does not say the capture holds one direction", rep.Summary)
 	}
-	out, _, _ := wirecheck(t, nil, "analyse", "-p", prof, "--host", "10.16.0.2", file)
-	for _, want := range []string{"direction: the capture holds one direction of each flow only", "closed (one-sided)"} {
-		if !strings.Contains(out, want) {
-			t.Errorf("text report does not say %q:\n%s", want, out)
+	for format, wants := range map[string][]string{
+		"text":     {"direction: the capture holds one direction of each flow only", "closed (one-sided)"},
+		"markdown": {"- **Direction:** the capture holds one direction of each flow only"},
+		"html":     {"<dt>Direction</dt><dd><strong>the capture holds one direction of each flow only"},
+	} {
+		out, _, _ := wirecheck(t, nil, "analyse", "--format", format, "-p", prof, "--host", "10.16.0.2", file)
+		for _, want := range wants {
+			if !strings.Contains(out, want) {
+				t.Errorf("%s report does not say %q:\n%s", format, want, out)
+			}
 		}
 	}
 }
