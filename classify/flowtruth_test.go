@@ -71,10 +71,6 @@ var accepted = map[string]string{
 	"protocols/suricata-verify__smb2-07__20171220_smb_psexec_add_user.pcap: udp 192.168.10.10:138-192.168.10.255:138: client 192.168.10.10:138 by first-packet, tshark 192.168.10.10:138 by payload": whyNBDS,
 	"protocols/tcpdump__quic_handshake.pcap: udp [::1]:443-[::1]:50606: client [::1]:50606 by well-known-port, tshark [::1]:50606 by payload":                                                        whyQUIC,
 	"protocols/zeek__smb3_multichannel.pcap: udp 172.17.0.184:138-172.17.0.255:138: client 172.17.0.184:138 by first-packet, tshark 172.17.0.184:138 by payload":                                     whyNBDS,
-	"tcpdump-tests/LINKTYPE_PKTAP.pcap: udp 10.32.4.27:63538-10.32.100.15:53: tshark has 1 packets, wirecheck no flow":                                                                               whyLinkType,
-	"tcpdump-tests/LINKTYPE_USER2_PKTAP.pcap: udp 10.32.4.27:63538-10.32.100.15:53: tshark has 1 packets, wirecheck no flow":                                                                         whyLinkType,
-	"tcpdump-tests/arcnet-rfc1051-arp-icmp-http.pcap: udp 10.80.3.254:53-10.80.131.1:1024: tshark has 4 packets, wirecheck no flow":                                                                  whyLinkType,
-	"tcpdump-tests/arcnet-rfc1051-arp-icmp-http.pcap: tcp 10.80.131.1:1026-146.190.240.163:80: tshark has 14 packets, wirecheck no flow":                                                             whyLinkType,
 	"tcpdump-tests/babel_update_oobr.pcap: tcp 0.1.31.99:52759-6.3.208.255:6379: state established, tshark half-open":                                                                                whySYNACKData,
 	"tcpdump-tests/babel_update_oobr.pcap: tcp 0.1.31.99:52759-6.3.218.255:6379: state established, tshark half-open":                                                                                whySYNACKData,
 	"tcpdump-tests/dns-badlabel.pcap: udp 156.118.17.235:53-156.118.27.229:500: client 156.118.17.235:53 by first-packet, tshark 156.118.27.229:500 by payload":                                      whyBadLabel,
@@ -84,35 +80,36 @@ var accepted = map[string]string{
 	"tcpdump-tests/eapon1.pcap: udp 192.168.1.249:138-192.168.1.255:138: client 192.168.1.249:138 by first-packet, tshark 192.168.1.249:138 by payload":                                              whyNBDS,
 	"tcpdump-tests/icmp-cksum-oobr-1.pcap: udp 62.220.31.247:1027-62.225.245.115:9109: tshark has 0 packets, wirecheck no flow":                                                                      whyLie,
 	"tcpdump-tests/icmp-cksum-oobr-3.pcapng: udp 97.242.24.11:162-97.242.24.11:60377: tshark has 0 packets, wirecheck no flow":                                                                       whyLie,
-	"tcpdump-tests/ieee802.11_htc.pcap: udp 0.0.0.0:68-255.255.255.255:67: tshark has 1 packets, wirecheck no flow":                                                                                  whyLinkType,
 	"tcpdump-tests/ip-snmp-leftshift-unsigned.pcap: udp 10.0.0.0:162-154.1.214.234:65535: tshark has 1 packets, wirecheck no flow":                                                                   whyLie,
 	"tcpdump-tests/kday4.pcap: tcp 204.9.51.132:50079-204.9.54.80:22: wirecheck 1 packets (0 fragments), tshark 2":                                                                                   whyLie,
-	"tcpdump-tests/lspping-fec-ldp.pcap: tcp 12.4.4.4:4100-12.8.8.8:179: tshark has 1 packets, wirecheck no flow":                                                                                    whyLinkType,
-	"tcpdump-tests/lspping-fec-ldp.pcap: udp 12.4.4.4:4786-127.0.0.1:3503: tshark has 5 packets, wirecheck no flow":                                                                                  whyLinkType,
-	"tcpdump-tests/lspping-fec-ldp.pcap: udp 10.20.0.1:3503-12.4.4.4:4786: tshark has 5 packets, wirecheck no flow":                                                                                  whyLinkType,
-	"tcpdump-tests/lspping-fec-ldp.pcap: tcp 12.1.1.1:179-12.4.4.4:2006: tshark has 2 packets, wirecheck no flow":                                                                                    whyLinkType,
-	"tcpdump-tests/lspping-fec-rsvp.pcap: udp 12.4.4.4:4529-127.0.0.1:3503: tshark has 5 packets, wirecheck no flow":                                                                                 whyLinkType,
-	"tcpdump-tests/lspping-fec-rsvp.pcap: udp 10.20.0.1:3503-12.4.4.4:4529: tshark has 5 packets, wirecheck no flow":                                                                                 whyLinkType,
-	"tcpdump-tests/nflog.pcap: udp 10.0.0.20:45190-74.82.42.42:53: tshark has 1 packets, wirecheck no flow":                                                                                          whyLinkType,
-	"tcpdump-tests/nflog.pcap: udp 10.0.0.20:44031-74.82.42.42:53: tshark has 1 packets, wirecheck no flow":                                                                                          whyLinkType,
-	"tcpdump-tests/nflog.pcap: udp 10.0.0.20:48736-74.82.42.42:53: tshark has 1 packets, wirecheck no flow":                                                                                          whyLinkType,
-	"tcpdump-tests/nflog.pcap: udp 10.0.0.20:42585-74.82.42.42:53: tshark has 1 packets, wirecheck no flow":                                                                                          whyLinkType,
 	"tcpdump-tests/nfs-write-verf-cookie.pcapng: tcp 10.98.159.117:2049-10.207.74.149:993: client 10.207.74.149:993 by payload, tshark shows neither":                                                whyRPCOverTCP,
 	"tcpdump-tests/nsh.pcap: udp 10.0.8.3:52229-10.13.13.13:8000: tshark has 1 packets, wirecheck no flow":                                                                                           whyNSH,
 	"tcpdump-tests/rtp-seg-fault-1.pcapng: udp 10.1.1.99:53-208.21.2.184:1512: client 208.21.2.184:1512 by well-known-port, tshark 208.21.2.184:1512 by payload":                                     whyRTPDNS,
 	"tcpdump-tests/smb_print_trans-oobr2.pcap: udp 192.168.1.249:138-192.168.1.255:138: client 192.168.1.249:138 by first-packet, tshark 192.168.1.249:138 by payload":                               whyNBDS,
 	"tcpdump-tests/unaligned-nfs-1.pcap: tcp 128.112.130.130:2049-140.180.226.200:1023: client 140.180.226.200:1023 by payload, tshark shows neither":                                                whyRPCOverTCP,
-	"protocols/libpcap__geneve.pcap: tcp 30.0.0.1:22-30.0.0.2:51225: tshark has 8 packets, wirecheck no flow":                                                                                        whyTunnel,
 	"protocols/tcpdump__bigtcp-ipv6.pcap: tcp [2604:1380:4091:ce00::b]:43267-[2604:1380:4091:ce00::d]:41219: wirecheck has 1 packets, tshark no flow":                                                whyBigTCP,
-	"tcpdump-tests/bigtcp-ipv6-geneve-ipv4.pcap: udp [2604:1380:4091:ce00::b]:55411-[2604:1380:4091:ce00::d]:6081: wirecheck has 1 packets, tshark no flow":                                          whyBigTCP,
-	"tcpdump-tests/bigtcp-ipv6-geneve-ipv6.pcap: udp [2604:1380:4091:ce00::b]:6081-[2604:1380:4091:ce00::d]:23733: wirecheck has 1 packets, tshark no flow":                                          whyBigTCP,
 	"tcpdump-tests/bigtcp-ipv6.pcap: tcp [2604:1380:4091:ce00::b]:43267-[2604:1380:4091:ce00::d]:41219: wirecheck has 1 packets, tshark no flow":                                                     whyBigTCP,
-	"tcpdump-tests/gso-ipv4-vxlan-ipv4.pcap: tcp 192.168.1.1:41547-192.168.1.2:37099: tshark has 1 packets, wirecheck no flow":                                                                       whyTunnel,
-	"tcpdump-tests/gso-ipv4-vxlan-ipv6.pcap: tcp [fd00::1]:40145-[fd00::2]:44479: tshark has 1 packets, wirecheck no flow":                                                                           whyTunnel,
-	"tcpdump-tests/gso-ipv6-geneve-ipv6.pcap: tcp [fd00::1]:45505-[fd00::2]:38687: tshark has 1 packets, wirecheck no flow":                                                                          whyTunnel,
-	"tcpdump-tests/gso-ipv6-vxlan-ipv4.pcap: tcp 192.168.1.1:42261-192.168.1.2:34737: tshark has 1 packets, wirecheck no flow":                                                                       whyTunnel,
 	"tcpdump-tests/nsh-over-vxlan-gpe.pcap: udp 192.168.0.1:10000-192.168.0.2:20000: tshark has 1 packets, wirecheck no flow":                                                                        whyTunnel,
 	"tcpdump-tests/sflow_expanded.pcap: tcp 52.52.52.52:22-53.53.53.53:52237: tshark has 1 packets, wirecheck no flow":                                                                               whySFlow,
+	"protocols/libpcap__geneve.pcap: udp 20.0.0.1:6081-20.0.0.2:50525: tshark has 1 packets, wirecheck no flow":                                                                                      whyTunnelOuter,
+	"protocols/libpcap__geneve.pcap: udp 20.0.0.1:6081-20.0.0.2:43443: tshark has 5 packets, wirecheck no flow":                                                                                      whyTunnelOuter,
+	"protocols/libpcap__geneve.pcap: udp 20.0.0.1:22540-20.0.0.2:6081: tshark has 3 packets, wirecheck no flow":                                                                                      whyTunnelOuter,
+	"protocols/libpcap__geneve.pcap: udp 20.0.0.1:12618-20.0.0.2:6081: tshark has 1 packets, wirecheck no flow":                                                                                      whyTunnelOuter,
+	"protocols/libpcap__vxlan.pcap: udp 192.168.202.1:4789-192.168.203.1:45149: tshark has 4 packets, wirecheck no flow":                                                                             whyTunnelOuter,
+	"protocols/libpcap__vxlan.pcap: udp 192.168.202.1:42710-192.168.203.1:4789: tshark has 1 packets, wirecheck no flow":                                                                             whyTunnelOuter,
+	"protocols/libpcap__vxlan.pcap: udp 192.168.202.1:4789-192.168.203.1:52102: tshark has 1 packets, wirecheck no flow":                                                                             whyTunnelOuter,
+	"protocols/libpcap__vxlan.pcap: udp 192.168.202.1:32894-192.168.203.1:4789: tshark has 4 packets, wirecheck no flow":                                                                             whyTunnelOuter,
+	"tcpdump-tests/bigtcp-ipv4-vxlan-ipv4.pcap: udp 10.25.132.11:47044-10.25.132.13:4789: tshark has 1 packets, wirecheck no flow":                                                                   whyBigTCP,
+	"tcpdump-tests/bigtcp-ipv4-vxlan-ipv4.pcap: tcp 192.168.1.1:36449-192.168.1.2:36875: wirecheck has 1 packets, tshark no flow":                                                                    whyBigTCP,
+	"tcpdump-tests/bigtcp-ipv6-geneve-ipv4.pcap: tcp 192.168.1.1:39887-192.168.1.2:43959: wirecheck has 1 packets, tshark no flow":                                                                   whyBigTCP,
+	"tcpdump-tests/bigtcp-ipv6-geneve-ipv6.pcap: tcp [fd00::1]:38339-[fd00::2]:43997: wirecheck has 1 packets, tshark no flow":                                                                       whyBigTCP,
+	"tcpdump-tests/brcm-tag.pcap: udp 0.0.0.0:68-255.255.255.255:67: wirecheck has 4 packets, tshark no flow":                                                                                        whyBRCM,
+	"tcpdump-tests/brcm-tag.pcap: udp 192.168.1.1:67-192.168.1.115:68: wirecheck has 2 packets, tshark no flow":                                                                                      whyBRCM,
+	"tcpdump-tests/brcm-tag.pcap: udp 192.168.3.1:67-192.168.3.23:68: wirecheck has 2 packets, tshark no flow":                                                                                       whyBRCM,
+	"tcpdump-tests/gso-ipv4-vxlan-ipv4.pcap: udp 10.25.132.11:60345-10.25.132.13:4789: tshark has 1 packets, wirecheck no flow":                                                                      whyTunnelOuter,
+	"tcpdump-tests/gso-ipv4-vxlan-ipv6.pcap: udp 10.25.132.11:55123-10.25.132.13:4789: tshark has 1 packets, wirecheck no flow":                                                                      whyTunnelOuter,
+	"tcpdump-tests/gso-ipv6-geneve-ipv6.pcap: udp [2604:1380:4091:ce00::b]:60561-[2604:1380:4091:ce00::d]:6081: tshark has 1 packets, wirecheck no flow":                                             whyTunnelOuter,
+	"tcpdump-tests/gso-ipv6-vxlan-ipv4.pcap: udp [2604:1380:4091:ce00::b]:35971-[2604:1380:4091:ce00::d]:4789: tshark has 1 packets, wirecheck no flow":                                              whyTunnelOuter,
 }
 
 // Why each accepted difference is one.
@@ -121,13 +118,14 @@ const (
 		"service.Says reads no role from the datagram service, which has no answers; the client is the same, by first packet"
 	whyQUIC = "QUIC Initial packets are encrypted: tshark decrypts them with the version's initial keys and reads the ClientHello; " +
 		"wirecheck does not decrypt; the client is the same, by the well-known port 443"
-	whyLinkType = "a link type wirecheck does not decode (PKTAP, ARCNET, 802.11 with radio headers, NFLOG, PPP): its frames are counted " +
-		"as unsupported link type, not as flows"
 	whyNSH   = "IP behind a Network Service Header (EtherType 0x894f), an encapsulation wirecheck does not decode: counted as other traffic"
 	whySFlow = "sFlow samples carry copies of other packets' headers, which tshark dissects as IP layers: this test takes them for " +
 		"a tunnel's inner flow, which wirecheck does not see in a sample"
-	whyTunnel = "the inner flow of a VXLAN, GENEVE or VXLAN-GPE tunnel: tshark dissects it, wirecheck counts the outer UDP flow only " +
-		"(inner flows are issue 18's; when they land this entry goes)"
+	whyTunnel      = "the inner flow of a VXLAN-GPE tunnel carrying NSH: tshark dissects it, wirecheck counts the outer UDP flow"
+	whyTunnelOuter = "a VXLAN or GENEVE tunnel's outer UDP flow: with --tunnels auto wirecheck counts each packet in the inner flow it " +
+		"carries (the mirrored host's, issue 18), tshark's tables list the outer conversation too"
+	whyBRCM = "a Broadcom switch tag (link type 281/282): wirecheck decodes it (issue 18), tshark dissects the frames no further " +
+		"without a decode-as setting"
 	whyBigTCP = "a BIG TCP IPv6 frame (payload length 0 without a jumbo option, as tcpdump captures it): tshark stops at IPv6, " +
 		"wirecheck trusts the frame's length and counts the flow"
 	whyLie = "the IP header declares more bytes than the wire carried (a fuzzed length): wirecheck counts the frame as malformed " +
