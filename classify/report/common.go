@@ -76,34 +76,52 @@ func flowLine(f *Flow) string {
 	return s
 }
 
-// flowGroup is the failing flows that share a FlowResult.What.
+// findingText is a finding's problem text with the number of flows it
+// stands for, when the example is one of several. A blocked rule's text
+// counts its failed attempts itself.
+func findingText(f *match.Finding) string {
+	if f.Flows <= 1 || f.Kind == match.ProblemBlocked {
+		return f.Text
+	}
+	return f.Text + " (one of " + strconv.Itoa(f.Flows) + " flows with the same service, peer and outcome)"
+}
+
+// failingFlows returns the findings of unexpected and forbidden flows,
+// in their order, with the flows of each.
+func failingFlows(res *match.Result, problems []match.Problem, fs *match.Findings) []flowGroup {
+	var out []flowGroup
+	at := map[int]int{}
+	for k := range problems {
+		p := &problems[k]
+		if !p.Fails || p.Flow < 0 || (p.Kind != match.ProblemUnexpected && p.Kind != match.ProblemForbidden) {
+			continue
+		}
+		j := fs.Of(nil, p.Flow)
+		// The flow's failing finding is the one of this kind.
+		fi := -1
+		for _, x := range j {
+			if fs.List[x].Kind == p.Kind {
+				fi = x
+			}
+		}
+		if i, ok := at[fi]; ok {
+			out[i].flows = append(out[i].flows, p.Flow)
+			continue
+		}
+		at[fi] = len(out)
+		f := &res.Flows[p.Flow]
+		out = append(out, flowGroup{what: f.What(), verdict: f.Verdict, rule: f.Rule, finding: &fs.List[fi], flows: []int{p.Flow}})
+	}
+	return out
+}
+
+// flowGroup is the failing flows of one finding.
 type flowGroup struct {
 	what    string
 	verdict match.FlowVerdict
 	rule    *profile.Rule
-	text    string // the first flow's problem text
+	finding *match.Finding
 	flows   []int
-}
-
-// failingFlows groups the unexpected and forbidden flows by FlowResult.What, in
-// the order of their first flow.
-func failingFlows(res *match.Result, problems []match.Problem) []flowGroup {
-	var out []flowGroup
-	at := map[string]int{}
-	for _, p := range problems {
-		if !p.Fails || p.Flow < 0 || (p.Kind != match.ProblemUnexpected && p.Kind != match.ProblemForbidden) {
-			continue
-		}
-		f := &res.Flows[p.Flow]
-		key := f.Verdict.String() + " " + f.What()
-		if i, ok := at[key]; ok {
-			out[i].flows = append(out[i].flows, p.Flow)
-			continue
-		}
-		at[key] = len(out)
-		out = append(out, flowGroup{what: f.What(), verdict: f.Verdict, rule: f.Rule, text: p.Text, flows: []int{p.Flow}})
-	}
-	return out
 }
 
 // ruleProblems maps each rule to its problem (blocked, missing or
@@ -156,11 +174,11 @@ func filterText(rep *Report) string {
 const hostAbsent = " (WARNING: an endpoint of no flow in the capture, so no flow is the host's: check --host)"
 
 // headline is the verdict in one line, as Text prints it.
-func headline(res *match.Result, problems []match.Problem) string {
+func headline(res *match.Result, findings []match.Finding) string {
 	switch res.Verdict {
 	case match.NotConformant:
 		n := 0
-		for _, p := range problems {
+		for _, p := range findings {
 			if p.Fails {
 				n++
 			}

@@ -72,7 +72,7 @@ type htmlFlow struct {
 // coloured by status, and the rules and flows tables.
 func HTML(w io.Writer, res *match.Result) error {
 	rep := Build(res)
-	problems := res.Problems()
+	problems := res.Findings(res.Problems()).List
 	head, rest, _ := strings.Cut(headline(res, problems), ": ")
 	p := htmlPage{
 		Rep: rep, Verdict: rep.Verdict, Headline: head + " — " + rest, VerdictText: head, Detail: rest,
@@ -98,7 +98,7 @@ func HTML(w io.Writer, res *match.Result) error {
 		p.TimeSpan = shortTime(*s.First) + " to " + shortTime(*s.Last)
 	}
 	for _, pr := range problems {
-		kind, text, ok := strings.Cut(pr.Text, ": ")
+		kind, text, ok := strings.Cut(findingText(&pr), ": ")
 		if !ok {
 			kind, text = pr.Kind.String(), pr.Text
 		}

@@ -19,7 +19,8 @@ var flowsKey = []byte("\n  \"flows\": []")
 // builds a document in memory, twice over to indent it, which for a
 // million flows meant gigabytes.
 func JSON(w io.Writer, res *match.Result) error {
-	head, err := json.MarshalIndent(buildHead(res, res.Problems()), "", "  ")
+	fs := res.Findings(res.Problems())
+	head, err := json.MarshalIndent(buildHead(res, fs.List), "", "  ")
 	if err != nil {
 		return err
 	}
@@ -33,7 +34,7 @@ func JSON(w io.Writer, res *match.Result) error {
 	if len(res.Flows) > 0 {
 		var buf bytes.Buffer
 		for i := range res.Flows {
-			raw, err := json.Marshal(buildFlow(&res.Flows[i], res.Obs.Tunneled))
+			raw, err := json.Marshal(buildFlow(&res.Flows[i], res.Obs.Tunneled, fs, i))
 			if err != nil {
 				return err
 			}

@@ -109,7 +109,8 @@ func JUnit(w io.Writer, res *match.Result) error {
 	}
 
 	flows := junitSuite{Name: "flows", Timestamp: stamp, Properties: props}
-	groups := failingFlows(res, problems)
+	findings := res.Findings(problems)
+	groups := failingFlows(res, problems, findings)
 	for _, g := range groups {
 		flows.Cases = append(flows.Cases, flowCase(rep, g))
 	}
@@ -118,7 +119,7 @@ func JUnit(w io.Writer, res *match.Result) error {
 			SystemOut: cdata(textout.Count(uint64(len(res.Flows)), "flow") + ", each allowed by a rule\n")})
 	}
 	var warn strings.Builder
-	for _, p := range problems {
+	for _, p := range findings.List {
 		if p.Kind == match.ProblemFolded {
 			// Flows that were not judged leave the check undecided, as an
 			// inconclusive rule does.
@@ -127,7 +128,7 @@ func JUnit(w io.Writer, res *match.Result) error {
 			continue
 		}
 		if !p.Fails && p.Kind != match.ProblemInconclusive {
-			warn.WriteString("warning: " + p.Text + "\n")
+			warn.WriteString("warning: " + findingText(&p) + "\n")
 		}
 	}
 	for _, in := range rep.Inputs {
@@ -247,7 +248,7 @@ func flowCase(rep *Report, g flowGroup) junitCase {
 			fmt.Fprintf(&b, "  why no rule: %s\n", why)
 		}
 	}
-	msg := g.text
+	msg := g.finding.Text
 	if n := len(g.flows); n > 1 {
 		msg += fmt.Sprintf(" (%d flows like it)", n)
 	}

@@ -17,7 +17,7 @@ import (
 // long capture does not bury the problems.
 func Markdown(w io.Writer, res *match.Result) error {
 	rep := Build(res)
-	problems := res.Problems()
+	problems := res.Findings(res.Problems()).List
 	ew := textout.Printer{Writer: bufio.NewWriter(w)}
 
 	icon := map[match.Verdict]string{match.Conformant: "✅", match.NotConformant: "❌", match.Inconclusive: "⚠️"}[res.Verdict]
@@ -71,9 +71,9 @@ func Markdown(w io.Writer, res *match.Result) error {
 	var fails, warnings []string
 	for _, p := range problems {
 		if p.Fails {
-			fails = append(fails, mdProblem(p.Text))
+			fails = append(fails, mdProblem(findingText(&p)))
 		} else {
-			warnings = append(warnings, mdProblem(p.Text))
+			warnings = append(warnings, mdProblem(findingText(&p)))
 		}
 	}
 	if len(fails) > 0 {

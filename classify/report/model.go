@@ -96,11 +96,15 @@ type Summary struct {
 	OneDirection    bool    `json:"one_direction,omitempty"`
 }
 
+// Problem is one finding (match.Finding): the problems of flows that share
+// kind, rule, service, peer and outcome are one, whose Flow is the first of
+// them (the example) and whose Count says how many there are.
 type Problem struct {
 	Kind  string  `json:"kind"`
 	Fails bool    `json:"fails"`
 	Rule  *string `json:"rule"`
 	Flow  *int    `json:"flow"`
+	Count int     `json:"count"`
 	Text  string  `json:"text"`
 }
 
@@ -158,6 +162,9 @@ type Flow struct {
 	// Related is set when the flow was accepted through a control flow's
 	// announcement (FORMAT.md, related flows).
 	Related *Related `json:"related"`
+	// Problems are the indexes in Report.Problems of the problems the
+	// flow belongs to.
+	Problems []int `json:"problems"`
 }
 
 // Related says which control flow announced a flow, how, and under which
@@ -221,19 +228,21 @@ type OtherTraffic struct {
 
 // Build converts a Result into its machine-readable form.
 func Build(res *match.Result) *Report {
-	rep := buildHead(res, res.Problems())
+	fs := res.Findings(res.Problems())
+	rep := buildHead(res, fs.List)
 	rep.Flows = make([]Flow, 0, len(res.Flows)) // one allocation: 100k flows grew by copying for 0.6 s
 	for i := range res.Flows {
-		rep.Flows = append(rep.Flows, buildFlow(&res.Flows[i], res.Obs.Tunneled))
+		rep.Flows = append(rep.Flows, buildFlow(&res.Flows[i], res.Obs.Tunneled, fs, i))
 	}
 	return rep
 }
 
 // buildHead is Build without the flows, which the JSON and text writers
 // turn into rows one at a time: a million rows held at once cost gigabytes.
-// problems is res.Problems(), which a caller that needs it too passes
-// rather than have it built twice (a line per flow when every flow fails).
-func buildHead(res *match.Result, problems []match.Problem) *Report {
+// problems is res.Findings(res.Problems()).List, which a caller that needs
+// it too passes rather than have it built twice (a line per flow when every
+// flow fails).
+func buildHead(res *match.Result, problems []match.Finding) *Report {
 	obs := res.Obs
 	rep := &Report{
 		Schema:   Version,
@@ -283,7 +292,7 @@ func buildHead(res *match.Result, problems []match.Problem) *Report {
 		}
 	}
 	for _, p := range problems {
-		rp := Problem{Kind: p.Kind.String(), Fails: p.Fails, Text: p.Text}
+		rp := Problem{Kind: p.Kind.String(), Fails: p.Fails, Count: p.Flows, Text: findingText(&p)}
 		if p.Rule != nil {
 			id := p.Rule.ID()
 			rp.Rule = &id
@@ -321,9 +330,10 @@ func buildHead(res *match.Result, problems []match.Problem) *Report {
 	return rep
 }
 
-// buildFlow is one flow of the report; tunneled names the tunnel of each
-// flow that came out of one (classify.Observation.Tunneled).
-func buildFlow(f *match.FlowResult, tunneled map[flow.Key]string) Flow {
+// buildFlow is flow i of the report, f; tunneled names the tunnel of each
+// flow that came out of one (classify.Observation.Tunneled), and fs are
+// the findings the flow may belong to.
+func buildFlow(f *match.FlowResult, tunneled map[flow.Key]string, fs *match.Findings, i int) Flow {
 	cp, cb := f.Sent(true)
 	sp, sb := f.Sent(false)
 	out := Flow{
@@ -337,6 +347,7 @@ func buildFlow(f *match.FlowResult, tunneled map[flow.Key]string) Flow {
 		SYNs:  f.Flow.SYNs[f.ClientSide],
 		Rules: []string{}, Verdict: f.Verdict.String(),
 		Unverified: textout.NonNil(f.Unverified()), Why: textout.NonNil(f.Why()),
+		Problems: fs.Of([]int{}, i),
 	}
 	if cp+sp > 0 {
 		out.First, out.Last = stamp(f.Flow.First), stamp(f.Flow.Last)

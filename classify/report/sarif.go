@@ -71,7 +71,7 @@ func SARIF(w io.Writer, res *match.Result) error {
 			sarif.NewPhysicalLocation().WithArtifactLocation(sarif.NewSimpleArtifactLocation(uri))))
 	}
 
-	for _, p := range res.Problems() {
+	for _, p := range res.Findings(res.Problems()).List {
 		id := sarifUnexpected
 		switch {
 		case p.Kind == match.ProblemMismatch:
@@ -93,8 +93,11 @@ func SARIF(w io.Writer, res *match.Result) error {
 			f := &res.Flows[p.Flow]
 			fp += " " + f.What()
 			props.Add("flow", flowLine(&rep.Flows[p.Flow]))
+			if p.Flows > 1 {
+				props.Add("flows", p.Flows)
+			}
 		}
-		r := run.CreateResultForRule(id).WithLevel(level).WithMessage(sarif.NewTextMessage(p.Text)).
+		r := run.CreateResultForRule(id).WithLevel(level).WithMessage(sarif.NewTextMessage(findingText(&p))).
 			WithLocations(locs).WithProperties(props).
 			WithPartialFingerprints(map[string]string{"wirecheck/v1": fp})
 		if len(locs) == 0 {

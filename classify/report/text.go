@@ -25,7 +25,7 @@ import (
 // Text writes the report for people: the verdict, then each problem on one
 // line that says what to do, then the rules, the flows and everything else.
 func Text(w io.Writer, res *match.Result) error {
-	problems := res.Problems()
+	problems := res.Findings(res.Problems()).List
 	// The head without its problems, which are written from problems
 	// itself: building the model's copy of each was a tenth of a run in
 	// which every flow was one.
@@ -86,12 +86,12 @@ func Text(w io.Writer, res *match.Result) error {
 		for _, p := range problems {
 			if p.Fails {
 				n++
-				ew.Printf("  %d. %s\n", n, p.Text)
+				ew.Printf("  %d. %s\n", n, findingText(&p))
 			}
 		}
 		for _, p := range problems {
 			if !p.Fails {
-				ew.Printf("  - %s\n", p.Text)
+				ew.Printf("  - %s\n", findingText(&p))
 			}
 		}
 	}
