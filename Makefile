@@ -52,7 +52,7 @@ test: deps-test
 FUZZ_TARGETS := capture:FuzzRead classify:FuzzClassify classify/packet:FuzzDecode \
 	classify/service:FuzzDetect classify/service:FuzzClientHello classify/service:FuzzServerHello \
 	classify/service:FuzzDNSAnswers classify/profile:FuzzParse internal/textout:FuzzWire \
-	cmd/wirecheck:FuzzWireText
+	cmd/wirecheck:FuzzWireText classify/report:FuzzJSONString
 FUZZTIME ?= 60s
 FUZZPARALLEL ?= 1
 

@@ -11,7 +11,6 @@ import (
 	"golang.org/x/net/html"
 
 	"github.com/wirecheck/wirecheck/classify/match"
-	"github.com/wirecheck/wirecheck/classify/profile"
 	"github.com/wirecheck/wirecheck/internal/testobs"
 )
 
@@ -24,15 +23,7 @@ const monitorCapture = "../../../shared/corpus/protocols/google-testrun__conn__c
 // TestProblemsFoldInEveryFormat: every format lists a finding once, with
 // its count, and JSON keeps every flow and names each flow's finding.
 func TestProblemsFoldInEveryFormat(t *testing.T) {
-	set, err := profile.Load("storage-gateway/common")
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := match.New(set, match.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	res := m.Evaluate(testobs.File(t, monitorCapture))
+	res := judged(t, testobs.File(t, monitorCapture), "storage-gateway/common")
 	problems := res.Problems()
 	fs := res.Findings(problems)
 	many := 0

@@ -3,9 +3,13 @@ package report
 import (
 	"bytes"
 	"encoding/json"
+	"net/netip"
 	"testing"
 
 	"github.com/wirecheck/wirecheck/classify/match"
+	"github.com/wirecheck/wirecheck/classify/profile"
+	"github.com/wirecheck/wirecheck/internal/gencap"
+	"github.com/wirecheck/wirecheck/internal/testobs"
 )
 
 // TestJSONStreamsWhatMarshalIndentWrites holds the streaming JSON writer to
@@ -17,6 +21,22 @@ func TestJSONStreamsWhatMarshalIndentWrites(t *testing.T) {
 		"misc":    evaluate(t, "misc.pcapng", false),
 		"fixture": evaluate(t, "filegw-conformant.pcapng", true),
 	}
+	mon := judged(t, testobs.File(t, monitorCapture), "storage-gateway/common")
+	results["monitor"] = mon // IPv6, ICMP errors, names, problems folded
+	// Several chunks of inOrder, TLS, both protocols, with names.
+	results["generated"] = judged(t, testobs.Generated(t, gencap.Config{Packets: 12_000, Flows: 3 * streamChunk, Seed: 4}), "storage-gateway/common")
+	// Tunnels (VXLAN from the shared corpus) and related flows (FTP data,
+	// RPC) with every field of Related.
+	results["vxlan"] = judged(t, testobs.File(t, "../../../shared/corpus/protocols/libpcap__vxlan.pcap"), "storage-gateway/common")
+	set, err := profile.Load("storage-gateway/file-nfs", "ecs/ftp")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := match.New(set, match.Options{Host: []netip.Prefix{netip.MustParsePrefix("10.0.0.5/32")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	results["related"] = m.Evaluate(testobs.File(t, captures+"/related.pcapng"))
 	empty := *results["misc"]
 	empty.Flows = nil
 	results["no flows"] = &empty
@@ -31,6 +51,29 @@ func TestJSONStreamsWhatMarshalIndentWrites(t *testing.T) {
 			t.Errorf("%s: streamed JSON differs from MarshalIndent's:\n%s", name, firstDiff(got, want))
 		}
 	}
+}
+
+// TestJSONStringIsEncodingJSONs holds appendJSONString to encoding/json on
+// strings a capture can carry: markup, controls, invalid UTF-8, line
+// separators.
+func TestJSONStringIsEncodingJSONs(t *testing.T) {
+	for _, s := range []string{"", "plain.example.net", `<script>"x"&\y</script>`, "a\x00b\x01\x1f\b\f\n\r\t\x7f",
+		"\xff\xfe bad \xc3", "line\u2028sep\u2029", "héllo ✓ 𝄞", "\xed\xa0\x80 surrogate", "trail\xe2\x82"} {
+		want, _ := json.Marshal(s)
+		if got := appendJSONString(nil, s); !bytes.Equal(got, want) {
+			t.Errorf("%q: %s, want %s", s, got, want)
+		}
+	}
+}
+
+func FuzzJSONString(f *testing.F) {
+	f.Add("<a&b>\u2028\xff")
+	f.Fuzz(func(t *testing.T, s string) {
+		want, _ := json.Marshal(s)
+		if got := appendJSONString(nil, s); !bytes.Equal(got, want) {
+			t.Errorf("%q: %s, want %s", s, got, want)
+		}
+	})
 }
 
 func firstDiff(got, want []byte) string {

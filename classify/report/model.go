@@ -374,22 +374,28 @@ func buildFlow(f *match.FlowResult, tunneled map[flow.Key]string, fs *match.Find
 		out.Rules = append(out.Rules, r.ID())
 	}
 	if rel := f.Related(); rel != nil {
-		k, c := rel.Control, rel.ControlClient
-		proto := k.Proto.String()
-		out.Related = &Related{
-			How: rel.How.String(), Program: rel.Program, Rule: *out.Rule, Text: relationText(rel),
-			Control: proto + " " + joinHostPort(k.Addr(c).String(), k.Port(c), proto) + " -> " +
-				joinHostPort(k.Addr(c.Other()).String(), k.Port(c.Other()), proto),
-			AnnouncedBy: joinHostPort(k.Addr(rel.Announcer).String(), k.Port(rel.Announcer), proto),
-			Announced:   *stamp(rel.Time),
-		}
-		if rel.Program != 0 {
-			out.Related.ProgramName = profile.RPCProgramName(rel.Program)
-		}
-		if rel.ControlFlow >= 0 {
-			i := rel.ControlFlow
-			out.Related.ControlFlow = &i
-		}
+		out.Related = buildRelated(rel, *out.Rule)
+	}
+	return out
+}
+
+// buildRelated is a related flow's Related; rule is the flow's rule id.
+func buildRelated(rel *match.Relation, rule string) *Related {
+	k, c := rel.Control, rel.ControlClient
+	proto := k.Proto.String()
+	out := &Related{
+		How: rel.How.String(), Program: rel.Program, Rule: rule, Text: relationText(rel),
+		Control: proto + " " + joinHostPort(k.Addr(c).String(), k.Port(c), proto) + " -> " +
+			joinHostPort(k.Addr(c.Other()).String(), k.Port(c.Other()), proto),
+		AnnouncedBy: joinHostPort(k.Addr(rel.Announcer).String(), k.Port(rel.Announcer), proto),
+		Announced:   *stamp(rel.Time),
+	}
+	if rel.Program != 0 {
+		out.ProgramName = profile.RPCProgramName(rel.Program)
+	}
+	if rel.ControlFlow >= 0 {
+		i := rel.ControlFlow
+		out.ControlFlow = &i
 	}
 	return out
 }
