@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/wirecheck/wirecheck/classify/match"
 	"github.com/wirecheck/wirecheck/classify/profile"
@@ -113,6 +114,34 @@ func failingFlows(res *match.Result, problems []match.Problem, fs *match.Finding
 		out = append(out, flowGroup{what: f.What(), verdict: f.Verdict, rule: f.Rule, finding: &fs.List[fi], flows: []int{p.Flow}})
 	}
 	return out
+}
+
+// flowLineOf is flowLine for flow f of a result, without the report
+// model's Flow (strings and RFC 3339 times for every field).
+func flowLineOf(f *match.FlowResult) string {
+	hasPorts := f.Proto.HasPorts()
+	b := make([]byte, 0, 128)
+	b = append(b, f.Proto.String()...)
+	b = append(b, ' ')
+	b = appendHostPort(b, f.Client(), f.ClientPort, hasPorts)
+	b = append(b, " -> "...)
+	b = appendHostPort(b, f.Server(), f.ServerPort, hasPorts)
+	b = append(b, ' ')
+	b = append(b, f.State.String()...)
+	p, n := f.Flow.Total()
+	b = append(b, ", "...)
+	b = strconv.AppendUint(b, p, 10)
+	b = append(b, textout.Plural(int(p), " packet", " packets")...)
+	b = append(b, ", "...)
+	b = strconv.AppendUint(b, n, 10)
+	b = append(b, textout.Plural(int(n), " byte", " bytes")...)
+	if p > 0 {
+		b = append(b, ", "...)
+		b = time.Unix(0, f.Flow.First).UTC().AppendFormat(b, shortTimeLayout)
+		b = append(b, " to "...)
+		b = time.Unix(0, f.Flow.Last).UTC().AppendFormat(b, shortTimeLayout)
+	}
+	return string(b)
 }
 
 // flowGroup is the failing flows of one finding.

@@ -1,10 +1,14 @@
 package report
 
 import (
+	"bufio"
+	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"net/url"
 	"path/filepath"
+	"strconv"
 
 	"github.com/owenrumney/go-sarif/v3/pkg/report/v210/sarif"
 
@@ -19,12 +23,19 @@ const (
 )
 
 // SARIF writes the problems as a SARIF 2.1.0 log for code-scanning
-// dashboards: one result per problem, whose rule id is the profile rule's
-// id ("storage-gateway/common:ntp"), or unexpected-flow,
-// protocol-mismatch or folded-flows; failures are errors, the rest warnings. Each result
-// is located in the capture files, which have no lines to point at.
+// dashboards: one result per problem (folded: match.Finding), whose rule
+// id is the profile rule's id ("storage-gateway/common:ntp"), or
+// unexpected-flow, protocol-mismatch or folded-flows; failures are errors,
+// the rest warnings. Each result is located in the capture files, which
+// have no lines to point at.
+//
+// go-sarif builds the log and writes it, but not its results: a result
+// per problem in its object model held 3 KB each until the end (323 MB
+// for 100,000) and took seconds to encode. The results are written in
+// the place the empty list takes, from templates go-sarif writes once
+// (sarifTemplate), by the CPUs in order (inOrder).
 func SARIF(w io.Writer, res *match.Result) error {
-	rep := Build(res)
+	rep := buildHead(res, nil)
 	run := sarif.NewRunWithInformationURI("wirecheck", "https://github.com/wirecheck/wirecheck")
 	for i := range res.Rules {
 		r := res.Rules[i].Rule
@@ -63,46 +74,12 @@ func SARIF(w io.Writer, res *match.Result) error {
 	run.AddRule(sarifFolded).WithName("folded flows").
 		WithShortDescription(sarif.NewMultiformatMessageString().WithText("flows beyond --max-flows that were counted but not judged"))
 
-	var locs []*sarif.Location
+	locs := []*sarif.Location{}
 	for _, in := range rep.Inputs {
 		uri := (&url.URL{Path: filepath.ToSlash(in.Name)}).String()
 		run.AddDistinctArtifact(uri)
 		locs = append(locs, sarif.NewLocationWithPhysicalLocation(
 			sarif.NewPhysicalLocation().WithArtifactLocation(sarif.NewSimpleArtifactLocation(uri))))
-	}
-
-	for _, p := range res.Findings(res.Problems()).List {
-		id := sarifUnexpected
-		switch {
-		case p.Kind == match.ProblemMismatch:
-			id = sarifMismatch
-		case p.Kind == match.ProblemFolded:
-			id = sarifFolded
-		case p.Rule != nil:
-			id = p.Rule.ID()
-		}
-		level := "warning"
-		if p.Fails {
-			level = "error"
-		}
-		// The fingerprint says which finding this is across recordings, so
-		// that a dashboard tracks it rather than opening a new one each run.
-		fp := p.Kind.String() + " " + id
-		props := sarif.NewPropertyBag().Add("kind", p.Kind.String())
-		if p.Flow >= 0 {
-			f := &res.Flows[p.Flow]
-			fp += " " + f.What()
-			props.Add("flow", flowLine(&rep.Flows[p.Flow]))
-			if p.Flows > 1 {
-				props.Add("flows", p.Flows)
-			}
-		}
-		r := run.CreateResultForRule(id).WithLevel(level).WithMessage(sarif.NewTextMessage(findingText(&p))).
-			WithLocations(locs).WithProperties(props).
-			WithPartialFingerprints(map[string]string{"wirecheck/v1": fp})
-		if len(locs) == 0 {
-			r.WithLocations([]*sarif.Location{})
-		}
 	}
 
 	if f := filterText(rep); f != "" {
@@ -111,9 +88,172 @@ func SARIF(w io.Writer, res *match.Result) error {
 	}
 	log := sarif.NewReport()
 	log.AddRun(run)
-	if err := log.PrettyWrite(w); err != nil {
+	var head bytes.Buffer
+	if err := log.PrettyWrite(&head); err != nil {
 		return fmt.Errorf("sarif: %w", err)
 	}
-	_, err := io.WriteString(w, "\n")
-	return err
+	at := bytes.Index(head.Bytes(), sarifResultsKey)
+	if at < 0 {
+		return errors.New("sarif: no results list in the encoded log") // the library changed
+	}
+	at += len(sarifResultsKey) - 1 // before the closing bracket
+	var tpl [3]sarifTemplate       // by the properties a result has: kind; flow, kind; flow, flows, kind
+	for i := range tpl {
+		t, err := newSARIFTemplate(locs, i)
+		if err != nil {
+			return fmt.Errorf("sarif: %w", err)
+		}
+		tpl[i] = t
+	}
+	ruleIndex := map[string]int{}
+	for i, d := range run.Tool.Driver.Rules {
+		ruleIndex[*d.ID] = i
+	}
+
+	fs := res.Findings(res.Problems()).List
+	bw := bufio.NewWriter(w)
+	bw.Write(head.Bytes()[:at])
+	err := inOrder(bw, len(fs), newFlowScratch, func(b []byte, i int, s *flowScratch) []byte {
+		p := &fs[i]
+		id := sarifUnexpected
+		switch {
+		case p.Kind == match.ProblemMismatch:
+			id = sarifMismatch
+		case p.Kind == match.ProblemFolded:
+			id = sarifFolded
+		case p.Rule != nil:
+			id = s.ruleID(p.Rule)
+		}
+		level := "warning"
+		if p.Fails {
+			level = "error"
+		}
+		// The fingerprint says which finding this is across recordings, so
+		// that a dashboard tracks it rather than opening a new one each run.
+		v := sarifValues{kind: p.Kind.String(), level: level, message: findingText(p), ruleID: id, ruleIndex: ruleIndex[id]}
+		v.fingerprint = v.kind + " " + id
+		t := &tpl[0]
+		if p.Flow >= 0 {
+			f := &res.Flows[p.Flow]
+			v.fingerprint += " " + f.What()
+			v.flow = flowLineOf(f)
+			t = &tpl[1]
+			if p.Flows > 1 {
+				v.flows = p.Flows
+				t = &tpl[2]
+			}
+		}
+		if i > 0 {
+			b = append(b, ',')
+		}
+		return t.append(b, &v)
+	})
+	if err != nil {
+		return fmt.Errorf("sarif: %w", err)
+	}
+	if len(fs) > 0 {
+		bw.WriteString("\n      ")
+	}
+	bw.Write(head.Bytes()[at:])
+	bw.WriteByte('\n')
+	return bw.Flush()
+}
+
+// sarifResultsKey is how the run's empty results list reads in the log.
+var sarifResultsKey = []byte("\n      \"results\": []")
+
+// sarifValues are what differs from one result to the next.
+type sarifValues struct {
+	fingerprint, kind, level, message, ruleID, flow string
+	flows, ruleIndex                                int
+}
+
+// sarifTemplate is a result as go-sarif writes it in the log (every
+// default, optional list and -1 it adds), cut where the values go: a
+// result is the pieces with the values between them, each value written
+// by appendJSONString as encoding/json would.
+type sarifTemplate struct {
+	pieces [][]byte
+	holes  []int // holes[i] follows pieces[i]: an index into sarifHoles
+}
+
+// sarifHoles are the placeholders newSARIFTemplate fills a result with,
+// in sarifValues' order; the rule index is a number.
+var sarifHoles = [...]string{`"\u0000fingerprint"`, `"\u0000kind"`, `"\u0000level"`, `"\u0000message"`, `"\u0000ruleID"`, `"\u0000flow"`, `987654321`, `987654322`}
+
+func (v *sarifValues) appendHole(b []byte, h int) []byte {
+	switch h {
+	case 0:
+		return appendJSONString(b, v.fingerprint)
+	case 1:
+		return appendJSONString(b, v.kind)
+	case 2:
+		return appendJSONString(b, v.level)
+	case 3:
+		return appendJSONString(b, v.message)
+	case 4:
+		return appendJSONString(b, v.ruleID)
+	case 5:
+		return appendJSONString(b, v.flow)
+	case 6:
+		return strconv.AppendInt(b, int64(v.flows), 10)
+	}
+	return strconv.AppendInt(b, int64(v.ruleIndex), 10)
+}
+
+// newSARIFTemplate has go-sarif write a result with placeholders as an
+// element of the run's results; props is 0 for a result with only a kind,
+// 1 with a flow too, 2 with a flow and a count of flows.
+func newSARIFTemplate(locs []*sarif.Location, props int) (sarifTemplate, error) {
+	bag := sarif.NewPropertyBag().Add("kind", "\x00kind")
+	if props > 0 {
+		bag.Add("flow", "\x00flow")
+	}
+	if props > 1 {
+		bag.Add("flows", 987654321)
+	}
+	r := sarif.NewRuleResult("\x00ruleID").WithRuleIndex(987654322).WithLevel("\x00level").
+		WithMessage(sarif.NewTextMessage("\x00message")).WithLocations(locs).WithProperties(bag).
+		WithPartialFingerprints(map[string]string{"wirecheck/v1": "\x00fingerprint"})
+	// As the log writes a result: an element of the results list, eight
+	// spaces in.
+	run := sarif.NewRunWithInformationURI("t", "t")
+	run.AddResult(r)
+	log := sarif.NewReport()
+	log.AddRun(run)
+	var all bytes.Buffer
+	if err := log.PrettyWrite(&all); err != nil {
+		return sarifTemplate{}, err
+	}
+	b := all.Bytes()
+	start := bytes.Index(b, []byte("\"results\": ["))
+	end := bytes.Index(b, []byte("\n        }\n      ]"))
+	if start < 0 || end < 0 {
+		return sarifTemplate{}, errors.New("no result in the template log")
+	}
+	b = b[start+len("\"results\": [") : end+len("\n        }")]
+	var t sarifTemplate
+	for {
+		next, hole := -1, -1
+		for h, s := range sarifHoles {
+			if i := bytes.Index(b, []byte(s)); i >= 0 && (next < 0 || i < next) {
+				next, hole = i, h
+			}
+		}
+		if next < 0 {
+			t.pieces = append(t.pieces, b)
+			return t, nil
+		}
+		t.pieces = append(t.pieces, b[:next])
+		t.holes = append(t.holes, hole)
+		b = b[next+len(sarifHoles[hole]):]
+	}
+}
+
+func (t *sarifTemplate) append(b []byte, v *sarifValues) []byte {
+	for i, h := range t.holes {
+		b = append(b, t.pieces[i]...)
+		b = v.appendHole(b, h)
+	}
+	return append(b, t.pieces[len(t.pieces)-1]...)
 }

@@ -158,8 +158,11 @@ func shortTime(s string) string {
 	if err != nil {
 		return s
 	}
-	return t.Format("2006-01-02 15:04:05.000Z")
+	return t.Format(shortTimeLayout)
 }
+
+// shortTimeLayout is how text formats show a capture time.
+const shortTimeLayout = "2006-01-02 15:04:05.000Z"
 
 // flowColumns is the flows table's header; every row has as many cells.
 var flowColumns = [...]string{"  VERDICT", "PROTO", "CLIENT", "SERVER", "SERVICE", "DIR", "STATE", "PKTS", "BYTES", "RULE"}
