@@ -2,10 +2,12 @@ package report
 
 import (
 	"bufio"
+	"bytes"
 	"cmp"
 	"encoding/xml"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"time"
 
@@ -14,76 +16,29 @@ import (
 	"github.com/wirecheck/wirecheck/internal/textout"
 )
 
-// The JUnit XML elements, in the shape Jenkins, GitLab, GitHub test
-// reporters and Azure Pipelines read (Jenkins' junit-10.xsd is the
-// loosest common schema; FORMATS.md says how wirecheck fills it).
-type junitSuites struct {
-	XMLName  xml.Name     `xml:"testsuites"`
-	Name     string       `xml:"name,attr"`
-	Tests    int          `xml:"tests,attr"`
-	Failures int          `xml:"failures,attr"`
-	Errors   int          `xml:"errors,attr"`
-	Suites   []junitSuite `xml:"testsuite"`
-}
-
-type junitSuite struct {
-	Name       string          `xml:"name,attr"`
-	Tests      int             `xml:"tests,attr"`
-	Failures   int             `xml:"failures,attr"`
-	Errors     int             `xml:"errors,attr"`
-	Skipped    int             `xml:"skipped,attr"`
-	Timestamp  string          `xml:"timestamp,attr,omitempty"`
-	Properties []junitProperty `xml:"properties>property,omitempty"`
-	Cases      []junitCase     `xml:"testcase"`
-	SystemOut  *junitText      `xml:"system-out,omitempty"`
-}
-
-type junitProperty struct {
-	Name  string `xml:"name,attr"`
-	Value string `xml:"value,attr"`
-}
-
-type junitCase struct {
-	Classname string        `xml:"classname,attr"`
-	Name      string        `xml:"name,attr"`
-	Failure   *junitOutcome `xml:"failure,omitempty"`
-	Error     *junitOutcome `xml:"error,omitempty"`
-	Skipped   *junitOutcome `xml:"skipped,omitempty"`
-	SystemOut *junitText    `xml:"system-out,omitempty"`
-}
-
-// Multi-line texts are CDATA, which keeps their line breaks readable in
-// the file (the encoder splits any "]]>" inside them).
-type junitOutcome struct {
-	Message string `xml:"message,attr"`
-	Type    string `xml:"type,attr,omitempty"`
-	Text    string `xml:",cdata"`
-}
-
-type junitText struct {
-	Text string `xml:",cdata"`
-}
-
-func cdata(s string) *junitText {
-	if s == "" {
-		return nil
-	}
-	return &junitText{s}
-}
-
 // JUnit writes the report as JUnit XML, so that any CI system shows
 // conformance as tests: a suite per profile with a test case per rule, and
 // a suite of flows with a failing test case per unexpected or forbidden
-// flow (flows that differ only in the client port are one case).
+// finding (flows that differ only in the client port, times and counts are
+// one case), in the shape Jenkins, GitLab, GitHub test reporters and Azure
+// Pipelines read (Jenkins' junit-10.xsd is the loosest common schema;
+// FORMATS.md says how wirecheck fills it).
 //
 // A rule's case fails when the rule is blocked or missing, or is forbidden
 // and was seen; it is an error when the rule is inconclusive (the capture
 // is incomplete, so the test could not be decided; the exit status is
 // non-zero too), and skipped when the rule's phase is not being checked.
 // Flows folded beyond --max-flows are an error case in the flows suite.
+//
+// The document is written as it is made, with the bytes encoding/xml
+// writes for it indented (junitw): built as structs first, it held every
+// case and every flow line until the end (287 MB for 100,000 flows). The
+// counts the suites open with are taken first; the flows suite's cases are
+// formatted by the CPUs in order (inOrder).
 func JUnit(w io.Writer, res *match.Result) error {
-	rep := Build(res)
+	rep := buildHead(res, nil)
 	problems := res.Problems()
+	findings := res.Findings(problems)
 	byRule := ruleProblems(problems)
 	props := junitProps(rep)
 	stamp := ""
@@ -94,41 +49,45 @@ func JUnit(w io.Writer, res *match.Result) error {
 		}
 	}
 
-	var suites []junitSuite
+	// The suites: one per profile, in the order of their first rule.
+	type suite struct {
+		name                            string
+		rules                           []int
+		tests, failures, errors, skipped int
+	}
+	var suites []suite
 	at := map[string]int{}
 	for i := range res.Rules {
 		rr := &res.Rules[i]
-		name := rr.Rule.Profile
-		j, ok := at[name]
+		j, ok := at[rr.Rule.Profile]
 		if !ok {
 			j = len(suites)
-			at[name] = j
-			suites = append(suites, junitSuite{Name: name, Timestamp: stamp, Properties: props})
+			at[rr.Rule.Profile] = j
+			suites = append(suites, suite{name: rr.Rule.Profile})
 		}
-		suites[j].Cases = append(suites[j].Cases, ruleCase(res, rep, rr, i, byRule[rr.Rule]))
+		s := &suites[j]
+		s.rules = append(s.rules, i)
+		s.tests++
+		switch ruleOutcome(rr) {
+		case "failure":
+			s.failures++
+		case "error":
+			s.errors++
+		case "skipped":
+			s.skipped++
+		}
 	}
-
-	flows := junitSuite{Name: "flows", Timestamp: stamp, Properties: props}
-	findings := res.Findings(problems)
 	groups := failingFlows(res, problems, findings)
-	for _, g := range groups {
-		flows.Cases = append(flows.Cases, flowCase(rep, g))
-	}
-	if len(groups) == 0 {
-		flows.Cases = append(flows.Cases, junitCase{Classname: "flows", Name: "no unexpected or forbidden flow",
-			SystemOut: cdata(textout.Count(uint64(len(res.Flows)), "flow") + ", each allowed by a rule\n")})
-	}
 	var warn strings.Builder
-	for _, p := range findings.List {
+	var foldedProblems []*match.Finding
+	for i := range findings.List {
+		p := &findings.List[i]
 		if p.Kind == match.ProblemFolded {
-			// Flows that were not judged leave the check undecided, as an
-			// inconclusive rule does.
-			flows.Cases = append(flows.Cases, junitCase{Classname: "flows", Name: "every flow judged",
-				Error: &junitOutcome{Message: p.Text, Type: "folded"}})
+			foldedProblems = append(foldedProblems, p)
 			continue
 		}
 		if !p.Fails && p.Kind != match.ProblemInconclusive {
-			warn.WriteString("warning: " + findingText(&p) + "\n")
+			warn.WriteString("warning: " + findingText(p) + "\n")
 		}
 	}
 	for _, in := range rep.Inputs {
@@ -136,47 +95,110 @@ func JUnit(w io.Writer, res *match.Result) error {
 			fmt.Fprintf(&warn, "input %s incomplete: %s\n", in.Name, *in.Stopped)
 		}
 	}
-	if f := filterText(rep); f != "" {
-		fmt.Fprintf(&warn, "filter: %s\n", f)
-	}
 	for _, l := range rep.Losses {
 		if l.Count > 0 {
 			fmt.Fprintf(&warn, "lost: %d %s\n", l.Count, l.What)
 		}
 	}
-	flows.SystemOut = cdata(warn.String())
-	suites = append(suites, flows)
-
-	top := junitSuites{Name: "wirecheck"}
-	for i := range suites {
-		s := &suites[i]
-		for _, c := range s.Cases {
-			s.Tests++
-			switch {
-			case c.Failure != nil:
-				s.Failures++
-			case c.Error != nil:
-				s.Errors++
-			case c.Skipped != nil:
-				s.Skipped++
-			}
-		}
-		top.Tests += s.Tests
-		top.Failures += s.Failures
-		top.Errors += s.Errors
+	if f := filterText(rep); f != "" {
+		fmt.Fprintf(&warn, "filter: %s\n", f)
 	}
-	top.Suites = suites
+	flows := suite{name: "flows", tests: len(groups) + len(foldedProblems), failures: len(groups), errors: len(foldedProblems)}
+	if len(groups) == 0 {
+		flows.tests++
+	}
+	var tests, failures, errs int
+	for _, s := range append(suites, flows) {
+		tests, failures, errs = tests+s.tests, failures+s.failures, errs+s.errors
+	}
 
-	ew := textout.Printer{Writer: bufio.NewWriter(w)}
-	ew.Printf("%s", xml.Header)
-	enc := xml.NewEncoder(ew)
-	enc.Indent("", "  ")
-	if err := enc.Encode(top); err != nil {
+	bw := bufio.NewWriter(w)
+	x := junitw{}
+	x.b = append(x.b, xml.Header...)
+	x.b = append(x.b, `<testsuites name="wirecheck" tests="`...)
+	x.b = strconv.AppendInt(x.b, int64(tests), 10)
+	x.b = append(x.b, `" failures="`...)
+	x.b = strconv.AppendInt(x.b, int64(failures), 10)
+	x.b = append(x.b, `" errors="`...)
+	x.b = strconv.AppendInt(x.b, int64(errs), 10)
+	x.b = append(x.b, `">`...)
+	openSuite := func(s *suite) {
+		x.line(1)
+		x.b = append(x.b, `<testsuite name="`...)
+		x.attr(s.name)
+		for _, n := range [...]struct {
+			k string
+			v int
+		}{{"tests", s.tests}, {"failures", s.failures}, {"errors", s.errors}, {"skipped", s.skipped}} {
+			x.b = append(x.b, `" `...)
+			x.b = append(x.b, n.k...)
+			x.b = append(x.b, `="`...)
+			x.b = strconv.AppendInt(x.b, int64(n.v), 10)
+		}
+		x.b = append(x.b, '"')
+		if stamp != "" {
+			x.b = append(x.b, ` timestamp="`...)
+			x.b = append(x.b, stamp...)
+			x.b = append(x.b, '"')
+		}
+		x.b = append(x.b, '>')
+		x.line(2)
+		x.b = append(x.b, "<properties>"...)
+		for _, p := range props {
+			x.line(3)
+			x.b = append(x.b, `<property name="`...)
+			x.attr(p.name)
+			x.b = append(x.b, `" value="`...)
+			x.attr(p.value)
+			x.b = append(x.b, `"></property>`...)
+		}
+		x.line(2)
+		x.b = append(x.b, "</properties>"...)
+	}
+	for si := range suites {
+		s := &suites[si]
+		openSuite(s)
+		for _, i := range s.rules {
+			x.ruleCase(res, rep, &res.Rules[i], i, byRule[res.Rules[i].Rule], bw)
+		}
+		x.line(1)
+		x.b = append(x.b, "</testsuite>"...)
+	}
+	openSuite(&flows)
+	bw.Write(x.b)
+	x.b = x.b[:0]
+	err := inOrder(bw, len(groups), func() *junitw { return &junitw{} }, func(b []byte, i int, cw *junitw) []byte {
+		cw.b = b
+		cw.flowCase(res, &groups[i])
+		return cw.b
+	})
+	if err != nil {
 		return fmt.Errorf("junit: %w", err)
 	}
-	ew.Printf("\n")
-	return ew.Flush()
+	if len(groups) == 0 {
+		x.testcase("flows", "no unexpected or forbidden flow")
+		x.systemOut(3, textout.Count(uint64(len(res.Flows)), "flow")+", each allowed by a rule\n")
+		x.endTestcase()
+	}
+	for _, p := range foldedProblems {
+		// Flows that were not judged leave the check undecided, as an
+		// inconclusive rule does.
+		x.testcase("flows", "every flow judged")
+		x.outcome("error", p.Text, "folded", "")
+		x.endTestcase()
+	}
+	if s := warn.String(); s != "" {
+		x.systemOut(2, s)
+	}
+	x.line(1)
+	x.b = append(x.b, "</testsuite>"...)
+	x.line(0)
+	x.b = append(x.b, "</testsuites>\n"...)
+	bw.Write(x.b)
+	return bw.Flush()
 }
+
+type junitProperty struct{ name, value string }
 
 func junitProps(rep *Report) []junitProperty {
 	props := []junitProperty{
@@ -196,9 +218,116 @@ func junitProps(rep *Report) []junitProperty {
 	return props
 }
 
-func ruleCase(res *match.Result, rep *Report, rr *match.RuleResult, i int, p match.Problem) junitCase {
+// ruleOutcome is the element a rule's case reports its status with, or ""
+// for a case that passed.
+func ruleOutcome(rr *match.RuleResult) string {
+	switch {
+	case rr.Status == match.RuleBlocked || rr.Status == match.RuleMissing:
+		return "failure"
+	case rr.Status == match.RuleInconclusive:
+		return "error"
+	case rr.Status == match.RuleInactive:
+		return "skipped"
+	case rr.Level == profile.LevelForbidden && len(rr.Flows) > 0:
+		return "failure"
+	}
+	return ""
+}
+
+// junitw appends JUnit XML as encoding/xml's Encoder with Indent("", "  ")
+// writes the document's structs (TestJUnitStreamsWhatEncodingXMLWrites).
+// Attribute values are escaped by encoding/xml; texts are CDATA, which
+// keeps their line breaks readable in the file.
+type junitw struct {
+	b   []byte
+	esc bytes.Buffer
+}
+
+func (x *junitw) line(depth int) {
+	x.b = append(x.b, '\n')
+	x.b = append(x.b, spaces[:2*depth]...)
+}
+
+// attr appends s escaped for an attribute value: the one place a capture
+// or profile string is written into JUnit XML outside CDATA.
+func (x *junitw) attr(s string) {
+	x.esc.Reset()
+	xml.EscapeText(&x.esc, []byte(s))
+	x.b = append(x.b, x.esc.Bytes()...)
+}
+
+// cdata appends s as CDATA, "]]>" split as encoding/xml splits it; s is
+// one or more whole lines, so a "]]>" never spans two calls.
+func (x *junitw) cdata(s string) {
+	for {
+		before, after, ok := strings.Cut(s, "]]>")
+		if !ok {
+			break
+		}
+		x.b = append(x.b, before...)
+		x.b = append(x.b, "]]]]><![CDATA[>"...)
+		s = after
+	}
+	x.b = append(x.b, s...)
+}
+
+func (x *junitw) testcase(class, name string) {
+	x.line(2)
+	x.b = append(x.b, `<testcase classname="`...)
+	x.attr(class)
+	x.b = append(x.b, `" name="`...)
+	x.attr(name)
+	x.b = append(x.b, `">`...)
+}
+
+func (x *junitw) endTestcase() {
+	x.line(2)
+	x.b = append(x.b, "</testcase>"...)
+}
+
+// outcome appends a failure, error or skipped element with its message,
+// type (none when "") and text (none when "").
+func (x *junitw) outcome(tag, message, typ, text string) {
+	x.line(3)
+	x.b = append(x.b, '<')
+	x.b = append(x.b, tag...)
+	x.b = append(x.b, ` message="`...)
+	x.attr(message)
+	x.b = append(x.b, '"')
+	if typ != "" {
+		x.b = append(x.b, ` type="`...)
+		x.attr(typ)
+		x.b = append(x.b, '"')
+	}
+	x.b = append(x.b, '>')
+	if text != "" {
+		x.b = append(x.b, "<![CDATA["...)
+		x.cdata(text)
+		x.b = append(x.b, "]]>"...)
+	}
+	x.b = append(x.b, "</"...)
+	x.b = append(x.b, tag...)
+	x.b = append(x.b, '>')
+}
+
+// systemOut appends a system-out element at depth with text, or nothing
+// when text is "".
+func (x *junitw) systemOut(depth int, text string) {
+	if text == "" {
+		return
+	}
+	x.line(depth)
+	x.b = append(x.b, "<system-out><![CDATA["...)
+	x.cdata(text)
+	x.b = append(x.b, "]]></system-out>"...)
+}
+
+// ruleCase appends the case of rule result rr (the i-th), whose problem
+// is p, and writes what it has to bw when its flows make it long: a rule
+// may have matched most of a million flows.
+func (x *junitw) ruleCase(res *match.Result, rep *Report, rr *match.RuleResult, i int, p match.Problem, bw *bufio.Writer) {
 	r := rr.Rule
-	c := junitCase{Classname: r.Profile, Name: r.Name + " (" + ruleWhat(r) + ")"}
+	x.testcase(r.Profile, r.Name+" ("+ruleWhat(r)+")")
 	var b strings.Builder
 	fmt.Fprintf(&b, "level: %s\n", ruleLevel(rr))
 	if r.How != "" {
@@ -210,48 +339,94 @@ func ruleCase(res *match.Result, rep *Report, rr *match.RuleResult, i int, p mat
 	for _, s := range r.Sources {
 		fmt.Fprintf(&b, "source: %s\n", s)
 	}
-	for _, fi := range rr.Flows {
-		fmt.Fprintf(&b, "flow: %s\n", flowLine(&rep.Flows[fi]))
-	}
-	details := b.String()
 	status := rep.Rules[i].Status
-	switch {
-	case rr.Status == match.RuleBlocked || rr.Status == match.RuleMissing:
-		c.Failure = &junitOutcome{Message: p.Text, Type: status, Text: details}
-	case rr.Status == match.RuleInconclusive:
-		c.Error = &junitOutcome{Message: p.Text, Type: status, Text: details}
-	case rr.Status == match.RuleInactive:
-		c.Skipped = &junitOutcome{Message: fmt.Sprintf("phase %s is not checked (--phase %s)", r.Phase, res.Phase)}
-		c.SystemOut = cdata(details)
-	case rr.Level == profile.LevelForbidden && len(rr.Flows) > 0:
-		c.Failure = &junitOutcome{Message: fmt.Sprintf("forbidden: %d %s matched rule %s", len(rr.Flows),
-			textout.Plural(len(rr.Flows), "flow", "flows"), r.ID()), Type: "forbidden", Text: details}
+	var tag, message, typ string
+	switch ruleOutcome(rr) {
+	case "failure":
+		tag, message, typ = "failure", p.Text, status
+		if rr.Status != match.RuleBlocked && rr.Status != match.RuleMissing {
+			message = fmt.Sprintf("forbidden: %d %s matched rule %s", len(rr.Flows), textout.Plural(len(rr.Flows), "flow", "flows"), r.ID())
+			typ = "forbidden"
+		}
+	case "error":
+		tag, message, typ = "error", p.Text, status
+	case "skipped":
+		x.outcome("skipped", fmt.Sprintf("phase %s is not checked (--phase %s)", r.Phase, res.Phase), "", "")
+		tag = "system-out"
 	default:
-		c.SystemOut = cdata("status: " + status + "\n" + details)
+		tag = "system-out"
+		x.line(3)
+		x.b = append(x.b, "<system-out><![CDATA["...)
+		x.cdata("status: " + status + "\n")
+		x.cdata(b.String())
+		x.ruleFlows(res, rr, bw)
+		x.b = append(x.b, "]]></system-out>"...)
+		x.endTestcase()
+		return
 	}
-	return c
+	x.line(3)
+	x.b = append(x.b, '<')
+	x.b = append(x.b, tag...)
+	if tag != "system-out" {
+		x.b = append(x.b, ` message="`...)
+		x.attr(message)
+		x.b = append(x.b, `" type="`...)
+		x.attr(typ)
+		x.b = append(x.b, '"')
+	}
+	x.b = append(x.b, "><![CDATA["...)
+	x.cdata(b.String())
+	x.ruleFlows(res, rr, bw)
+	x.b = append(x.b, "]]></"...)
+	x.b = append(x.b, tag...)
+	x.b = append(x.b, '>')
+	x.endTestcase()
 }
 
-func flowCase(rep *Report, g flowGroup) junitCase {
+// ruleFlows appends a line per flow of rr, handing x's bytes to bw as they
+// grow.
+func (x *junitw) ruleFlows(res *match.Result, rr *match.RuleResult, bw *bufio.Writer) {
+	for _, fi := range rr.Flows {
+		x.b = append(x.b, "flow: "...)
+		x.b = append(x.b, flowLineOf(&res.Flows[fi])...)
+		x.b = append(x.b, '\n')
+		if len(x.b) > 64<<10 {
+			bw.Write(x.b)
+			x.b = x.b[:0]
+		}
+	}
+}
+
+// flowCase appends the failing case of a finding of unexpected or
+// forbidden flows, with a line per flow.
+func (x *junitw) flowCase(res *match.Result, g *flowGroup) {
 	class := "flows"
 	if g.rule != nil {
 		class = g.rule.Profile
 	}
-	var b strings.Builder
-	if g.rule != nil {
-		fmt.Fprintf(&b, "rule: %s (%s)\n", g.rule.ID(), g.rule.Level)
-	}
-	for _, fi := range g.flows {
-		f := &rep.Flows[fi]
-		fmt.Fprintf(&b, "flow: %s\n", flowLine(f))
-		for _, why := range f.Why {
-			fmt.Fprintf(&b, "  why no rule: %s\n", why)
-		}
-	}
+	x.testcase(class, g.verdict.String()+": "+g.what)
 	msg := g.finding.Text
 	if n := len(g.flows); n > 1 {
 		msg += fmt.Sprintf(" (%d flows like it)", n)
 	}
-	return junitCase{Classname: class, Name: g.verdict.String() + ": " + g.what,
-		Failure: &junitOutcome{Message: msg, Type: g.verdict.String(), Text: b.String()}}
+	x.line(3)
+	x.b = append(x.b, `<failure message="`...)
+	x.attr(msg)
+	x.b = append(x.b, `" type="`...)
+	x.attr(g.verdict.String())
+	x.b = append(x.b, `"><![CDATA[`...)
+	if g.rule != nil {
+		x.cdata(fmt.Sprintf("rule: %s (%s)\n", g.rule.ID(), g.rule.Level))
+	}
+	for _, fi := range g.flows {
+		f := &res.Flows[fi]
+		x.b = append(x.b, "flow: "...)
+		x.b = append(x.b, flowLineOf(f)...)
+		x.b = append(x.b, '\n')
+		for _, why := range f.Why() {
+			x.cdata("  why no rule: " + why + "\n")
+		}
+	}
+	x.b = append(x.b, "]]></failure>"...)
+	x.endTestcase()
 }
