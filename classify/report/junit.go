@@ -51,8 +51,8 @@ func JUnit(w io.Writer, res *match.Result) error {
 
 	// The suites: one per profile, in the order of their first rule.
 	type suite struct {
-		name                            string
-		rules                           []int
+		name                             string
+		rules                            []int
 		tests, failures, errors, skipped int
 	}
 	var suites []suite
