@@ -5,6 +5,8 @@ import (
 	"cmp"
 	"fmt"
 	"io"
+	"net/netip"
+	"strconv"
 	"strings"
 
 	"github.com/wirecheck/wirecheck/classify/match"
@@ -16,7 +18,7 @@ import (
 // the rules table, and the flows table folded in a <details> block so a
 // long capture does not bury the problems.
 func Markdown(w io.Writer, res *match.Result) error {
-	rep := Build(res)
+	rep := buildHead(res, nil)
 	problems := res.Findings(res.Problems()).List
 	ew := textout.Printer{Writer: bufio.NewWriter(w)}
 
@@ -108,22 +110,17 @@ func Markdown(w io.Writer, res *match.Result) error {
 			mdText(r.From)+arrow+mdText(r.To), len(r.Flows))
 	}
 
-	ew.Printf("\n<details><summary>Flows (%d)</summary>\n\n", len(rep.Flows))
-	if len(rep.Flows) > 0 {
+	ew.Printf("\n<details><summary>Flows (%d)</summary>\n\n", len(res.Flows))
+	if len(res.Flows) > 0 {
 		ew.Printf("| Verdict | Proto | Client | Server | Service | Direction | State | Packets | Bytes | Rule |\n")
 		ew.Printf("|---|---|---|---|---|---|---|--:|--:|---|\n")
-		for _, f := range rep.Flows {
-			verdict := mdText(f.Verdict)
-			if f.Verdict == "unexpected" || f.Verdict == "forbidden" {
-				verdict = "**" + verdict + "**"
-			}
-			rule := "–"
-			if f.Rule != nil {
-				rule = mdText(ruleCell(&f))
-			}
-			ew.Printf("| %s | %s | %s | %s | %s | %s | %s | %d | %d | %s |\n", verdict, f.Proto,
-				mdText(joinHostPort(f.Client, f.ClientPort, f.Proto)), mdText(serverCell(&f)),
-				mdText(cmp.Or(serviceCell(&f), "–")), f.Direction, f.State, f.Packets, f.Bytes, rule)
+		// Written as they are formatted, by the CPUs in order: the
+		// report model's flows, held for the whole table, were most of
+		// the format's memory.
+		if err := inOrder(ew, len(res.Flows), newFlowScratch, func(b []byte, i int, s *flowScratch) []byte {
+			return appendMarkdownFlow(b, &res.Flows[i], s)
+		}); err != nil {
+			return err
 		}
 	} else {
 		ew.Printf("No flows.\n")
@@ -145,6 +142,59 @@ func Markdown(w io.Writer, res *match.Result) error {
 		ew.Printf("%s.\n", strings.Join(parts, ", "))
 	}
 	return ew.Flush()
+}
+
+// appendMarkdownFlow appends f's row of the flows table.
+func appendMarkdownFlow(b []byte, f *match.FlowResult, s *flowScratch) []byte {
+	b = append(b, "| "...)
+	if f.Verdict.Fails() {
+		b = append(b, "**"...)
+		b = append(b, f.Verdict.String()...)
+		b = append(b, "**"...)
+	} else {
+		b = append(b, f.Verdict.String()...)
+	}
+	b = append(b, " | "...)
+	b = append(b, f.Proto.String()...)
+	b = append(b, " | "...)
+	b = appendMDHostPort(b, f.Client(), f.ClientPort, f.Proto.HasPorts())
+	b = append(b, " | "...)
+	b = appendMDHostPort(b, f.Server(), f.ServerPort, f.Proto.HasPorts())
+	if names := f.ServerLabels(); len(names) > 0 {
+		b = append(b, mdText(string(appendNames(nil, names)))...)
+	}
+	b = append(b, " | "...)
+	b = append(b, mdText(cmp.Or(serviceText(f.Service(), f.Mismatch, f.App.String()), "–"))...)
+	b = append(b, " | "...)
+	b = append(b, f.Direction.String()...)
+	b = append(b, " | "...)
+	b = append(b, f.State.String()...)
+	b = append(b, " | "...)
+	b = strconv.AppendUint(b, f.Packets(), 10)
+	b = append(b, " | "...)
+	b = strconv.AppendUint(b, f.Bytes(), 10)
+	b = append(b, " | "...)
+	switch rel := f.Related(); {
+	case f.Rule == nil:
+		b = append(b, "–"...)
+	case rel != nil:
+		b = append(b, mdText(s.ruleID(f.Rule)+" (related: "+relationText(rel)+")")...)
+	default:
+		b = append(b, mdText(s.ruleID(f.Rule))...)
+	}
+	return append(b, " |\n"...)
+}
+
+// appendMDHostPort is appendHostPort with an IPv6 address's brackets
+// escaped, as mdText escapes them.
+func appendMDHostPort(b []byte, addr netip.Addr, port uint16, hasPorts bool) []byte {
+	if !hasPorts || !addr.Is6() {
+		return appendHostPort(b, addr, port, hasPorts)
+	}
+	b = append(b, `\[`...)
+	b = addr.AppendTo(b)
+	b = append(b, `\]:`...)
+	return strconv.AppendUint(b, uint64(port), 10)
 }
 
 // mdProblem bolds the kind that starts every problem line ("blocked: ...").
