@@ -31,9 +31,15 @@ const (
 	maxLabel    = 36 // characters of an arrow's second label line
 	maxNodeText = 40 // characters of a line in a peer box
 	// maxUnexpected bounds the unexpected arrows (a port scan makes
-	// thousands); the rest are counted in one more box and listed in the
+	// thousands); the rest are counted in one more box and grouped in the
 	// flows table.
 	maxUnexpected = 40
+	// maxTipFlows bounds the flows an arrow's tooltip and data-flows
+	// attribute list, and maxTipLines the addresses a box's tooltip
+	// lists: a rule of 100,000 flows made a tooltip of megabytes (the
+	// count says how many more; JSON lists them all).
+	maxTipFlows = 20
+	maxTipLines = 40
 )
 
 type diagram struct {
@@ -84,6 +90,7 @@ type pendingNode struct {
 	tip    string
 	lines  []dline // addresses, each followed by its names
 	seen   map[string]bool
+	more   int // addresses seen beyond maxTipLines lines, not in lines
 	arrows []pendingArrow
 }
 
@@ -124,6 +131,9 @@ func buildDiagram(res *match.Result, rep *Report) *diagram {
 		return n
 	}
 	addNames := func(n *pendingNode, names []string) {
+		if len(n.lines) >= maxTipLines {
+			return
+		}
 		if s := strings.Join(names, ", "); s != "" && !n.seen[s] {
 			n.seen[s] = true
 			n.lines = append(n.lines, dline{s, "n"})
@@ -136,6 +146,10 @@ func buildDiagram(res *match.Result, rep *Report) *diagram {
 		}
 		if s := addr.String(); !n.seen[s] {
 			n.seen[s] = true
+			if len(n.lines) >= maxTipLines {
+				n.more++
+				return
+			}
 			n.lines = append(n.lines, dline{s, "l"})
 			addNames(n, names)
 		}
@@ -164,14 +178,17 @@ func buildDiagram(res *match.Result, rep *Report) *diagram {
 		if r.How != "" {
 			fmt.Fprintf(&tip, "\n%s", r.How)
 		}
-		for _, fi := range rr.Flows {
-			fmt.Fprintf(&tip, "\n%s", flowLine(&rep.Flows[fi]))
+		for j, fi := range rr.Flows {
+			if j < maxTipFlows {
+				fmt.Fprintf(&tip, "\n%s", flowLineOf(&res.Flows[fi]))
+			}
 			addAddr(n, &res.Flows[fi])
 		}
+		moreFlows(&tip, len(rr.Flows))
 		n.arrows = append(n.arrows, pendingArrow{
 			status: status, inbound: s == left, both: r.Bidirectional,
 			label: ruleLabel(r), sub: r.Name + " · " + status + count, tip: tip.String(),
-			rule: r.ID(), flows: joinInts(rr.Flows),
+			rule: r.ID(), flows: joinInts(rr.Flows[:min(len(rr.Flows), maxTipFlows)]),
 		})
 	}
 
@@ -228,9 +245,10 @@ func buildDiagram(res *match.Result, rep *Report) *diagram {
 		}
 		var tip strings.Builder
 		fmt.Fprintf(&tip, "unexpected: %s", f.What())
-		for _, fi := range g.flows {
-			fmt.Fprintf(&tip, "\n%s", flowLine(&rep.Flows[fi]))
+		for _, fi := range g.flows[:min(len(g.flows), maxTipFlows)] {
+			fmt.Fprintf(&tip, "\n%s", flowLineOf(&res.Flows[fi]))
 		}
+		moreFlows(&tip, len(g.flows))
 		label := match.ProtoPort(f.Proto, f.ServerPort)
 		if f.Service() != "" {
 			label += " " + f.Service()
@@ -247,14 +265,22 @@ func buildDiagram(res *match.Result, rep *Report) *diagram {
 		}
 		n.arrows = append(n.arrows, pendingArrow{
 			status: "unexpected", inbound: f.Direction == match.Inbound,
-			label: label, sub: sub, tip: tip.String(), flows: joinInts(g.flows),
+			label: label, sub: sub, tip: tip.String(), flows: joinInts(g.flows[:min(len(g.flows), maxTipFlows)]),
 		})
 	}
 	if hidden > 0 {
 		n := node(right, "more", fmt.Sprintf("%d more unexpected flows", hidden), "more", "")
-		n.lines = []dline{{"listed in the flows table", "n"}}
+		n.lines = []dline{{"grouped in the flows table", "n"}}
 	}
 	return layout(nodes, rep)
+}
+
+// moreFlows ends a tooltip that lists the first maxTipFlows of n flows
+// with how many it leaves out.
+func moreFlows(tip *strings.Builder, n int) {
+	if n > maxTipFlows {
+		fmt.Fprintf(tip, "\nand %d more flows (the JSON report lists every flow)", n-maxTipFlows)
+	}
 }
 
 // ruleLabel is the arrow's first line: "TCP/UDP 111", "ICMP", "TCP any".
@@ -286,7 +312,7 @@ func layout(nodes []*pendingNode, rep *Report) *diagram {
 					more++
 				}
 			}
-			lines = append(lines[:maxLines-1:maxLines-1], dline{fmt.Sprintf("+%d more", more), "n"})
+			lines = append(lines[:maxLines-1:maxLines-1], dline{fmt.Sprintf("+%d more", more+n.more), "n"})
 		}
 		h := max(len(n.arrows)*rowH, headH+max(len(lines), 1)*lineH+18)
 		b := dbox{X: colX[n.side], Y: colY[n.side], W: nodeW, H: h, Title: clip(n.title, maxNodeText-8),
@@ -294,9 +320,15 @@ func layout(nodes []*pendingNode, rep *Report) *diagram {
 		if n.tip != "" {
 			b.Tip += "\n" + n.tip
 		}
+		var tip strings.Builder
+		tip.WriteString(b.Tip)
 		for _, l := range n.lines {
-			b.Tip += "\n" + l.Text
+			tip.WriteString("\n" + l.Text)
 		}
+		if n.more > 0 {
+			fmt.Fprintf(&tip, "\nand %d more addresses", n.more)
+		}
+		b.Tip = tip.String()
 		// The text block is centred in the box.
 		textH := headH + len(lines)*lineH
 		if len(lines) == 0 && n.class == "group" {

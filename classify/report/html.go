@@ -6,10 +6,15 @@ import (
 	"fmt"
 	"html/template"
 	"io"
+	"slices"
 	"strings"
 	"sync"
 
+	"github.com/wirecheck/wirecheck/classify/flow"
+	"github.com/wirecheck/wirecheck/classify/ipproto"
 	"github.com/wirecheck/wirecheck/classify/match"
+	"github.com/wirecheck/wirecheck/classify/profile"
+	"github.com/wirecheck/wirecheck/internal/textout"
 )
 
 //go:embed html.tmpl
@@ -39,19 +44,21 @@ var statuses = []struct{ Class, Name, Meaning string }{
 }
 
 type htmlPage struct {
-	Rep                 *Report
-	Verdict, Headline   string
-	VerdictText, Detail string
-	Problems, Warnings  []htmlProblem
-	Rules               []htmlRule
-	Flows               []htmlFlow
-	Diagram             *diagram
-	Statuses            any
-	HostText, TimeSpan  string
-	Folded, Filter      string
-	Direction           string
-	Phase, Region       string
-	Malformed, Orphaned uint64
+	Rep                        *Report
+	Verdict, Headline          string
+	VerdictText, Detail        string
+	Problems, Warnings         []htmlProblem
+	MoreProblems, MoreWarnings string // how many the lists leave out
+	Rules                      []htmlRule
+	Groups                     []htmlGroup
+	MoreGroups                 string // how many groups and flows the table leaves out
+	Diagram                    *diagram
+	Statuses                   any
+	HostText, TimeSpan         string
+	Folded, Filter             string
+	Direction                  string
+	Phase, Region              string
+	Malformed, Orphaned        uint64
 }
 
 type htmlProblem struct{ Kind, Text string }
@@ -61,17 +68,31 @@ type htmlRule struct {
 	Status, Level, Proto, Ports, Arrow string
 }
 
-type htmlFlow struct {
-	*Flow
-	Client, Server, ServerNames, Service string
+// htmlGroup is a row of the flows table: the flows of one verdict, rule,
+// service, direction and peer.
+type htmlGroup struct {
+	Verdict, Rule, Service, Direction string
+	Peer, PeerNames                   string
+	Flows                             int
+	States                            string // "closed 30, reset 2"
+	Packets, Bytes                    uint64
 }
+
+// The page is bounded whatever the capture: the problems and warnings
+// listed and the flow groups shown (largest first) stop at these, and say
+// how many more there are. The page is for a person; the full lists are
+// what JSON is for.
+const (
+	maxHTMLProblems = 100
+	maxHTMLGroups   = 200
+)
 
 // HTML writes the report as one self-contained page (inline CSS and SVG,
 // no script, nothing fetched): the verdict and the problems, a diagram of
 // the host and its peers with an arrow per rule and per unexpected flow
 // coloured by status, and the rules and flows tables.
 func HTML(w io.Writer, res *match.Result) error {
-	rep := Build(res)
+	rep := buildHead(res, nil)
 	problems := res.Findings(res.Problems()).List
 	head, rest, _ := strings.Cut(headline(res, problems), ": ")
 	p := htmlPage{
@@ -103,12 +124,15 @@ func HTML(w io.Writer, res *match.Result) error {
 			kind, text = pr.Kind.String(), pr.Text
 		}
 		hp := htmlProblem{Kind: kind, Text: text}
-		if pr.Fails {
-			p.Problems = append(p.Problems, hp)
-		} else {
-			p.Warnings = append(p.Warnings, hp)
+		list := &p.Problems
+		if !pr.Fails {
+			list = &p.Warnings
+		}
+		if len(*list) < maxHTMLProblems {
+			*list = append(*list, hp)
 		}
 	}
+	p.MoreProblems, p.MoreWarnings = moreProblems(problems)
 	for i := range rep.Rules {
 		r := &rep.Rules[i]
 		rr := &res.Rules[i]
@@ -120,15 +144,129 @@ func HTML(w io.Writer, res *match.Result) error {
 			Proto: match.ProtosName(rr.Rule.Protos), Ports: cmp.Or(strings.Join(r.Ports, ", "), "any"),
 			Arrow: r.From + arrow + r.To})
 	}
-	for i := range rep.Flows {
-		f := &rep.Flows[i]
-		hf := htmlFlow{Flow: f, Client: joinHostPort(f.Client, f.ClientPort, f.Proto),
-			Server: joinHostPort(f.Server, f.ServerPort, f.Proto), Service: cmp.Or(serviceCell(f), "–")}
-		hf.ServerNames = strings.Join(f.Names.ServerLabels(), ", ")
-		p.Flows = append(p.Flows, hf)
-	}
+	p.Groups, p.MoreGroups = flowGroups(res)
 	if err := htmlTemplate().Execute(w, p); err != nil {
 		return fmt.Errorf("html: %w", err)
 	}
 	return nil
+}
+
+// moreProblems says how many failing problems and warnings the page's
+// lists leave out, and how many flows those stand for.
+func moreProblems(problems []match.Finding) (fails, warnings string) {
+	var n, flows [2]int
+	for _, p := range problems {
+		i := 0
+		if !p.Fails {
+			i = 1
+		}
+		n[i]++
+		if n[i] > maxHTMLProblems {
+			flows[i] += p.Flows
+		}
+	}
+	var out [2]string
+	for i := range out {
+		if more := n[i] - maxHTMLProblems; more > 0 {
+			out[i] = fmt.Sprintf("and %d more (%d %s); the JSON report lists every one", more, flows[i], textout.Plural(flows[i], "flow", "flows"))
+		}
+	}
+	return out[0], out[1]
+}
+
+type stateCount struct {
+	state flow.State
+	n     int
+}
+
+// groupKey is what the flows of a row of the flows table share.
+type groupKey struct {
+	rule       *profile.Rule
+	peer       [16]byte // the side that is not the host; both for transit and local flows
+	other      [16]byte
+	serverPort uint16
+	verdict    match.FlowVerdict
+	proto      ipproto.Proto
+	direction  match.Direction
+}
+
+// flowGroups groups the flows by verdict, rule, service, direction and
+// peer, the largest groups first (then in the flows' order), at most
+// maxHTMLGroups of them, and says how many groups and flows it leaves out.
+func flowGroups(res *match.Result) ([]htmlGroup, string) {
+	type group struct {
+		first, n       int
+		states         []stateCount // in the order first seen; few
+		packets, bytes uint64
+	}
+	at := map[groupKey]int{}
+	var gs []group
+	for i := range res.Flows {
+		f := &res.Flows[i]
+		k := groupKey{rule: f.Rule, serverPort: f.ServerPort, verdict: f.Verdict, proto: f.Proto, direction: f.Direction}
+		switch f.Direction {
+		case match.Inbound:
+			k.peer = f.Client().As16()
+		case match.Outbound:
+			k.peer = f.Server().As16()
+		default:
+			k.peer, k.other = f.Client().As16(), f.Server().As16()
+		}
+		j, ok := at[k]
+		if !ok {
+			j = len(gs)
+			at[k] = j
+			gs = append(gs, group{first: i})
+		}
+		g := &gs[j]
+		g.n++
+		k2 := slices.IndexFunc(g.states, func(s stateCount) bool { return s.state == f.State })
+		if k2 < 0 {
+			k2 = len(g.states)
+			g.states = append(g.states, stateCount{state: f.State})
+		}
+		g.states[k2].n++
+		p, b := f.Flow.Total()
+		g.packets += p
+		g.bytes += b
+	}
+	slices.SortStableFunc(gs, func(a, b group) int { return cmp.Compare(b.n, a.n) })
+	var out []htmlGroup
+	for _, g := range gs[:min(len(gs), maxHTMLGroups)] {
+		f := &res.Flows[g.first]
+		hg := htmlGroup{Verdict: f.Verdict.String(), Rule: "–", Direction: f.Direction.String(), Flows: g.n,
+			Packets: g.packets, Bytes: g.bytes}
+		if f.Rule != nil {
+			hg.Rule = f.Rule.ID()
+		}
+		hg.Service = match.ProtoPort(f.Proto, f.ServerPort)
+		if svc := serviceText(f.Service(), f.Mismatch, f.App.String()); svc != "" {
+			hg.Service += " " + svc
+		}
+		switch f.Direction {
+		case match.Inbound:
+			hg.Peer, hg.PeerNames = f.Client().String(), strings.Join(f.ClientNames(), ", ")
+		case match.Outbound:
+			hg.Peer, hg.PeerNames = f.Server().String(), strings.Join(f.ServerLabels(), ", ")
+		default:
+			hg.Peer = f.Client().String() + " → " + f.Server().String()
+			hg.PeerNames = strings.Join(f.ServerLabels(), ", ")
+		}
+		var states []string
+		slices.SortStableFunc(g.states, func(a, b stateCount) int { return cmp.Compare(b.n, a.n) })
+		for _, sc := range g.states {
+			states = append(states, fmt.Sprintf("%s %d", sc.state, sc.n))
+		}
+		hg.States = strings.Join(states, ", ")
+		out = append(out, hg)
+	}
+	more := ""
+	if len(gs) > maxHTMLGroups {
+		n := 0
+		for _, g := range gs[maxHTMLGroups:] {
+			n += g.n
+		}
+		more = fmt.Sprintf("and %d more groups of %d %s, each smaller; the JSON report lists every flow", len(gs)-maxHTMLGroups, n, textout.Plural(n, "flow", "flows"))
+	}
+	return out, more
 }

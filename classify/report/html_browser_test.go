@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -18,8 +19,11 @@ import (
 	"github.com/chromedp/cdproto/log"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
+	"golang.org/x/net/html"
 
 	"github.com/wirecheck/wirecheck/classify/match"
+	"github.com/wirecheck/wirecheck/internal/gencap"
+	"github.com/wirecheck/wirecheck/internal/testobs"
 )
 
 // browser finds headless Chromium (Debian's chromium; make test installs
@@ -244,6 +248,87 @@ func checkScreenshot(t *testing.T, shot []byte, used map[string]bool) {
 	for s := range used {
 		if found[s] < 20 {
 			t.Errorf("the %s colour %v shows in %d sampled pixels only", s, rgb[s], found[s])
+		}
+	}
+}
+
+// TestHTMLLargeInBrowser: at 100,000 flows, both when the profile allows
+// every flow and when every flow is a problem, the page stays small
+// (bounded lists and flow groups, largest first) and Chromium loads it in
+// under a second (the best of three loads, as the page reports it: from
+// navigation to the load event).
+func TestHTMLLargeInBrowser(t *testing.T) {
+	exe := browser(t)
+	const flows = 100_000
+	obs := testobs.Generated(t, gencap.Config{Packets: 3 * flows, Flows: flows, Seed: 2})
+	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(exe), chromedp.NoSandbox,
+		chromedp.DisableGPU, chromedp.WindowSize(1400, 1000))
+	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
+	defer cancel()
+	bctx, cancel := chromedp.NewContext(actx)
+	defer cancel()
+	if err := chromedp.Do(bctx); err != nil {
+		t.Fatalf("start %s: %v", exe, err)
+	}
+	for _, ref := range []string{"../../bench/profile.yaml", "storage-gateway/common"} {
+		res := judged(t, obs, ref)
+		out := render(t, func(b *bytes.Buffer, r *match.Result) error { return HTML(b, r) }, res)
+		if len(out) > 3<<20 {
+			t.Errorf("%s: the page is %d bytes for %d flows, want at most 3 MiB", ref, len(out), flows)
+		}
+		doc, err := html.Parse(bytes.NewReader(out))
+		if err != nil {
+			t.Fatal(err)
+		}
+		rows := findAll(byID(doc, "flow-groups"), "tr")
+		if len(rows) < 2 || len(rows) > maxHTMLGroups+1 {
+			t.Errorf("%s: %d rows in the flow groups table, want 1 to %d", ref, len(rows)-1, maxHTMLGroups)
+		}
+		// Largest first, and the counts add up with what is left out.
+		total, prev := 0, flows
+		for _, tr := range rows[1:] {
+			n, err := strconv.Atoi(text(findAll(tr, "td")[1]))
+			if err != nil || n > prev {
+				t.Fatalf("%s: flow group of %q flows after one of %d", ref, text(findAll(tr, "td")[1]), prev)
+			}
+			total, prev = total+n, n
+		}
+		if more := byID(doc, "more-groups"); more != nil {
+			var groups, rest int
+			fmt.Sscanf(text(more), "and %d more groups of %d flows", &groups, &rest)
+			total += rest
+		}
+		if total != flows {
+			t.Errorf("%s: the groups count %d flows, want %d", ref, total, flows)
+		}
+		if n := len(findAll(byID(doc, "problems"), "li")); n > 2*maxHTMLProblems {
+			t.Errorf("%s: %d problems listed", ref, n)
+		}
+
+		page := filepath.Join(t.ArtifactDir(), "large.html")
+		if err := os.WriteFile(page, out, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		best := time.Hour
+		for range 3 {
+			tab, cancel := chromedp.NewContext(bctx)
+			ctx, stop := context.WithTimeout(tab, 60*time.Second)
+			u := (&url.URL{Scheme: "file", Path: page}).String()
+			var ms float64
+			err := chromedp.Do(ctx, chromedp.Navigate(u), chromedp.WaitReady(chromedp.ID("diagram")))
+			if err == nil {
+				ms, err = chromedp.Run(ctx, chromedp.Poll[float64](`(() => { const e = performance.getEntriesByType('navigation')[0]; return e && e.loadEventEnd > 0 ? e.loadEventEnd - e.startTime : 0; })()`))
+			}
+			stop()
+			cancel()
+			if err != nil {
+				t.Fatalf("load %s: %v", u, err)
+			}
+			best = min(best, time.Duration(ms*float64(time.Millisecond)))
+		}
+		t.Logf("%s: %d flows, page %d bytes, %d flow groups shown, loaded in %v", ref, flows, len(out), len(rows)-1, best)
+		if best > time.Second {
+			t.Errorf("%s: the page took %v to load, want under a second", ref, best)
 		}
 	}
 }
