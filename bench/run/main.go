@@ -1,9 +1,13 @@
 // Command run times whole-process runs of wirecheck and its peers on the
 // synthetic benchmark captures (internal/gencap) and prints the medians,
-// the ratios, peak memory and which of issue 5's targets hold. `make bench`
-// runs it after the Go benchmarks:
+// the ratios, peak memory and which of issue 5's targets hold, then the
+// table of report formats (each format's wall time and peak memory against
+// the text report's, when the profile allows every flow and when every flow
+// is a problem; issue 20's targets). `make bench` runs it after the Go
+// benchmarks:
 //
 //	go run ./bench/run [-runs 5] [-tshark-runs 3]
+//	go run ./bench/run -formats    # the formats table alone
 //
 // Captures are written to bench/out (ignored by git) the first time, and
 // again whenever internal/gencap changes. Each command runs once to warm
@@ -52,7 +56,12 @@ var (
 func main() {
 	runs := flag.Int("runs", 7, "timed runs of each command (after one warm-up run)")
 	tsharkRuns := flag.Int("tshark-runs", 3, "timed runs of tshark, which takes half a minute each")
+	formatsOnly := flag.Bool("formats", false, "time only the report formats (issue 20's table)")
 	flag.Parse()
+	run := run
+	if *formatsOnly {
+		run = func(runs, _ int) error { return formatsTable(runs) }
+	}
 	if err := run(*runs, *tsharkRuns); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
@@ -164,6 +173,80 @@ func run(runs, tsharkRuns int) error {
 			verdict = "DOES NOT HOLD"
 		}
 		fmt.Printf("- %s: %s — %s\n", t.what, t.got, verdict)
+	}
+	fmt.Println()
+	return formats(wc, file, runs)
+}
+
+// reportFormats are the formats of the per-format table, text first: the
+// others are compared with it.
+var reportFormats = []string{"text", "json", "markdown", "junit", "html", "sarif"}
+
+// formatsTable builds wirecheck and the captures and prints the per-format
+// table alone (go run ./bench/run -formats).
+func formatsTable(runs int) error {
+	if err := captures(mix); err != nil {
+		return err
+	}
+	wc := filepath.Join(out, "wirecheck")
+	if b, err := exec.Command("go", "build", "-o", wc, "./cmd/wirecheck").CombinedOutput(); err != nil {
+		return fmt.Errorf("build wirecheck: %v\n%s", err, b)
+	}
+	file := filepath.Join(out, mix.name)
+	fmt.Printf("capture: %s (%d packets, %d flows, %s); %d runs after a warm-up\n", file, mix.packets, mix.flows, size(file), runs)
+	return formats(wc, file, runs)
+}
+
+// formats times every report format, in rounds with the text report, when
+// the profile allows every flow and when every flow is a problem, and
+// prints the table and issue 20's targets: every format within 1.5× of
+// text's wall time and peak memory, JSON within 1.3× of its wall time.
+func formats(wc, file string, runs int) error {
+	fmt.Printf("load average before the formats: %s\n\n", loadavg())
+	fmt.Println("| profile | format | wall (median) | × text | peak RSS | × text RSS | output |")
+	fmt.Println("| --- | --- | --- | --- | --- | --- | --- |")
+	var misses []string
+	for _, p := range []struct{ label, profile string }{
+		{"allows every flow", "bench/profile.yaml"},
+		{"every flow a problem", "storage-gateway/common"},
+	} {
+		var cs []command
+		outs := make([]string, len(reportFormats))
+		for i, f := range reportFormats {
+			outs[i] = filepath.Join(out, "report."+f)
+			cs = append(cs, command{"wirecheck analyse --format " + f, []string{wc, "analyse", "-q", "-p", p.profile, "--format", f, "-o", outs[i], file}})
+		}
+		rs, err := measureRounds(cs, runs)
+		if err != nil {
+			return err
+		}
+		text := rs[0]
+		for i, r := range rs {
+			wall, mem := ratio(r, text), float64(r.rssKB)/float64(text.rssKB)
+			fmt.Printf("| %s | %s | %.3f s | %.2f | %d MB | %.2f | %s |\n", p.label, reportFormats[i], r.wall.Seconds(), wall, r.rssKB>>10, mem, size(outs[i]))
+			limit := 1.5
+			if reportFormats[i] == "json" {
+				limit = 1.3
+			}
+			if wall > limit {
+				misses = append(misses, fmt.Sprintf("%s, %s: wall %.2f× text (target %.1f×)", p.label, reportFormats[i], wall, limit))
+			}
+			if mem > 1.5 {
+				misses = append(misses, fmt.Sprintf("%s, %s: peak RSS %.2f× text (target 1.5×)", p.label, reportFormats[i], mem))
+			}
+		}
+		for _, o := range outs {
+			os.Remove(o)
+		}
+	}
+	fmt.Printf("\n× text: the median of the per-round ratios to the text report of the same profile.\nload average after: %s\n\nFormat targets (wall ≤ 1.5× text, JSON ≤ 1.3×, peak RSS ≤ 1.5×): ", loadavg())
+	if len(misses) == 0 {
+		fmt.Println("all hold")
+	} else {
+		fmt.Println("DO NOT ALL HOLD")
+		for _, m := range misses {
+			fmt.Println("- " + m)
+		}
 	}
 	return nil
 }
