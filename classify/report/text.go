@@ -24,7 +24,26 @@ import (
 
 // Text writes the report for people: the verdict, then each problem on one
 // line that says what to do, then the rules, the flows and everything else.
-func Text(w io.Writer, res *match.Result) error {
+// Its lines are as long as they need to be: the layout for files and
+// pipes, which tools read line by line.
+func Text(w io.Writer, res *match.Result) error { return TextWidth(w, res, 0) }
+
+// TextWidth writes Text laid out for a terminal of width columns: every
+// line wrapped to fit (a problem's continuation lines indented past its
+// number), and the rules and flows each on two lines rather than in wide
+// tables. A width of 0 is Text's layout.
+func TextWidth(w io.Writer, res *match.Result, width int) error {
+	if width <= 0 {
+		return writeText(w, res, 0)
+	}
+	wr := &textout.Wrapper{W: w, Width: width}
+	if err := writeText(wr, res, width); err != nil {
+		return err
+	}
+	return wr.Flush()
+}
+
+func writeText(w io.Writer, res *match.Result, width int) error {
 	problems := res.Findings(res.Problems()).List
 	// The head without its problems, which are written from problems
 	// itself: building the model's copy of each was a tenth of a run in
@@ -97,10 +116,20 @@ func Text(w io.Writer, res *match.Result) error {
 	}
 
 	ew.Printf("\nRules:\n")
+	if width > 0 {
+		narrowRules(ew, res, rep)
+		ew.Printf("\nFlows:\n")
+		narrowFlows(ew, res.Flows)
+	}
 	tw := tabwriter.NewWriter(ew, 0, 0, 2, ' ', 0)
-	fmt.Fprintf(tw, "  STATUS\tLEVEL\tRULE\tPROTO\tPORTS\tFROM -> TO\tFLOWS\n")
 	rr := res.Rules
+	if width == 0 {
+		fmt.Fprintf(tw, "  STATUS\tLEVEL\tRULE\tPROTO\tPORTS\tFROM -> TO\tFLOWS\n")
+	}
 	for i, r := range rep.Rules {
+		if width > 0 {
+			break
+		}
 		arrow := " -> "
 		if r.Either {
 			arrow = " <-> "
@@ -114,8 +143,10 @@ func Text(w io.Writer, res *match.Result) error {
 	}
 	tw.Flush()
 
-	ew.Printf("\nFlows:\n")
-	writeFlows(ew, res.Flows)
+	if width == 0 {
+		ew.Printf("\nFlows:\n")
+		writeFlows(ew, res.Flows)
+	}
 
 	if len(rep.Tunnels) > 0 {
 		// Which flows came out of which tunnel: the JSON report's
@@ -144,6 +175,56 @@ func Text(w io.Writer, res *match.Result) error {
 		}
 	}
 	return ew.Flush()
+}
+
+// narrowRules writes the rules for a terminal: the status, the rule and
+// its flows on one line, what it allows on the next.
+func narrowRules(w io.Writer, res *match.Result, rep *Report) {
+	for i, r := range rep.Rules {
+		rr := &res.Rules[i]
+		arrow := " -> "
+		if r.Either {
+			arrow = " <-> "
+		}
+		fmt.Fprintf(w, "  %-12s %s, %s\n", r.Status, r.ID, textout.Count(uint64(len(r.Flows)), "flow"))
+		fmt.Fprintf(w, "               %s, %s %s, %s\n", ruleLevel(rr), strings.ToLower(match.ProtosName(rr.Rule.Protos)),
+			cmp.Or(strings.Join(r.Ports, ","), "any"), r.From+arrow+r.To)
+	}
+}
+
+// narrowFlows writes the flows for a terminal, in the wide table's order:
+// the verdict and the endpoints on one line, the rest on the next.
+func narrowFlows(w io.Writer, flows []match.FlowResult) {
+	inOrder(w, len(flows), newFlowScratch, func(b []byte, i int, s *flowScratch) []byte {
+		f := &flows[i]
+		b = append(b, "  "...)
+		b = append(b, f.Verdict.String()...)
+		b = append(b, spaces[:max(12-len(f.Verdict.String()), 1)]...)
+		b = append(b, ' ')
+		b = append(b, f.Proto.String()...)
+		b = append(b, ' ')
+		b = appendHostPort(b, f.Client(), f.ClientPort, f.Proto.HasPorts())
+		b = append(b, " -> "...)
+		b = appendHostPort(b, f.Server(), f.ServerPort, f.Proto.HasPorts())
+		b = appendNames(b, f.ServerLabels())
+		b = append(b, "\n               "...)
+		b = append(b, cmp.Or(serviceText(f.Service(), f.Mismatch, f.App.String()), "-")...)
+		b = append(b, ", "...)
+		b = append(b, f.Direction.String()...)
+		b = append(b, ", "...)
+		b = append(b, f.State.String()...)
+		b = append(b, ", "...)
+		b = append(b, textout.Count(f.Packets(), "packet")...)
+		b = append(b, ", "...)
+		b = append(b, textout.Count(f.Bytes(), "byte")...)
+		b = append(b, ", "...)
+		if f.Rule == nil {
+			b = append(b, "no rule"...)
+		} else {
+			b = append(b, s.ruleID(f.Rule)...)
+		}
+		return append(b, '\n')
+	})
 }
 
 func joinHostPort(addr string, port uint16, proto string) string {
