@@ -99,7 +99,13 @@ func (m *matchFlags) writeReport(cmd *cobra.Command, res *match.Result) error {
 	// Buffered: the text report's table writer writes each cell on its
 	// own, which unbuffered was two million system calls for 100k flows.
 	bw := bufio.NewWriterSize(out.w, 1<<16)
-	err = formats[m.format](bw, res)
+	write := formats[m.format]
+	if width := textout.TerminalWidth(out.w); m.format == "text" && width > 0 {
+		// A person at a terminal: lines that fit it. Files and pipes get
+		// the wide layout, a line per flow, for tools.
+		write = func(w io.Writer, res *match.Result) error { return report.TextWidth(w, res, width) }
+	}
+	err = write(bw, res)
 	if err == nil {
 		err = bw.Flush()
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"slices"
 	"strings"
 	"text/tabwriter"
@@ -25,11 +26,15 @@ func newProfiles() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 0, 2, ' ', 0)
+			out, flush := fitTerminal(cmd.OutOrStdout())
+			tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
 			for _, p := range all {
 				fmt.Fprintf(tw, "%s\t%s\n", p.Name, p.Description)
 			}
-			return tw.Flush()
+			if err := tw.Flush(); err != nil {
+				return err
+			}
+			return flush()
 		},
 	}
 	cmd.AddCommand(&cobra.Command{
@@ -66,15 +71,22 @@ func newProfiles() *cobra.Command {
 // vendor's (From, To, Protocol, Port, Level, How used, Source), then the
 // notes the Level column points to and the peer groups the rules name, so
 // that the table itself stays one line per rule.
+//
+// On a terminal narrower than the table, each rule is a line (from, to,
+// protocol, port, level) with its "how used" and source on lines below it,
+// and every line is wrapped to fit.
 func showSet(cmd *cobra.Command, set *profile.Set) error {
-	out := cmd.OutOrStdout()
+	out, flush := fitTerminal(cmd.OutOrStdout())
+	narrow := textout.TerminalWidth(cmd.OutOrStdout()) > 0
 	for _, p := range set.Profiles {
 		fmt.Fprintf(out, "%s — %s\n", p.Name, p.Description)
 		if len(p.Includes) > 0 {
 			fmt.Fprintf(out, "includes: %s\n", strings.Join(p.Includes, ", "))
 		}
 		tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
-		fmt.Fprintf(tw, "  From\tTo\tProtocol\tPort\tLevel\tHow used\tSource\n")
+		if !narrow {
+			fmt.Fprintf(tw, "  From\tTo\tProtocol\tPort\tLevel\tHow used\tSource\n")
+		}
 		var notes []string
 		var groups []string
 		for _, r := range p.Rules {
@@ -113,6 +125,14 @@ func showSet(cmd *cobra.Command, set *profile.Set) error {
 			for _, s := range r.Sources {
 				srcs = append(srcs, s.String())
 			}
+			if narrow {
+				fmt.Fprintf(out, "  %s -> %s, %s %s, %s\n", r.From, to, proto, portsText(r), level)
+				fmt.Fprintf(out, "      how used: %s\n", orDash(r.How))
+				for _, src := range srcs {
+					fmt.Fprintf(out, "      source: %s\n", src)
+				}
+				continue
+			}
 			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.From, to, proto,
 				portsText(r), level, orDash(r.How), orDash(strings.Join(srcs, "; ")))
 		}
@@ -137,7 +157,18 @@ func showSet(cmd *cobra.Command, set *profile.Set) error {
 		}
 		fmt.Fprintln(out)
 	}
-	return nil
+	return flush()
+}
+
+// fitTerminal returns w, wrapped to the terminal's width when w is a
+// terminal (textout.TerminalWidth), and what to call when done.
+func fitTerminal(w io.Writer) (io.Writer, func() error) {
+	width := textout.TerminalWidth(w)
+	if width == 0 {
+		return w, func() error { return nil }
+	}
+	wr := &textout.Wrapper{W: w, Width: width}
+	return wr, wr.Flush
 }
 
 // portsText writes the ports as the vendor tables do: "443 (https)", "139,

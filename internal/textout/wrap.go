@@ -109,7 +109,7 @@ func AppendWrapped(b, line []byte, width int) []byte {
 }
 
 // hangingIndent is where a line's text starts: after its leading spaces
-// and a list marker ("3. ", "- ") or a first column (a word and two or
+// and a list marker ("3. ", "- ", "[3] ") or a first column (a word and two or
 // more spaces); 2 for a line at the margin.
 func hangingIndent(line []byte) int {
 	i := 0
@@ -125,6 +125,11 @@ func hangingIndent(line []byte) int {
 		return j + 2
 	case j == i && i+1 < len(line) && line[i] == '-' && line[i+1] == ' ':
 		return i + 2
+	case j == i && i < len(line) && line[i] == '[':
+		// A note's number: "[3] ".
+		if k := bytes.Index(line[i:], []byte("] ")); k > 0 && k < 6 {
+			return i + k + 2
+		}
 	}
 	// A first column ("  expected     tcp ..."): its word, then two or
 	// more spaces.

@@ -16,6 +16,7 @@ func TestAppendWrapped(t *testing.T) {
 		{"traffic: 104 packets, 16422 bytes, 14 flows", 24, "traffic: 104 packets,\n  16422 bytes, 14 flows\n"},
 		{"  3. unexpected: inbound TCP 23 from 10.0.0.66", 24, "  3. unexpected: inbound\n     TCP 23 from\n     10.0.0.66\n"},
 		{"  - warning: a b c d e f g h", 20, "  - warning: a b c d\n    e f g h\n"},
+		{"  [2] note: a b c d e f g h", 20, "  [2] note: a b c d\n      e f g h\n"},
 		{"  expected     tcp 10.0.0.5:1 -> 10.0.0.6:2 (name.example)", 40, "  expected     tcp 10.0.0.5:1 ->\n               10.0.0.6:2 (name.example)\n"},
 		{"x verylongwordthatdoesnotfit", 20, "x verylongwordthatdo\n  esnotfit\n"},
 		{"héllo wörld ✓ ✓ ✓ ✓ ✓ ✓ ✓ ✓ ✓", 20, "héllo wörld ✓ ✓ ✓ ✓\n  ✓ ✓ ✓ ✓ ✓\n"},
