@@ -31,7 +31,13 @@ type Findings struct {
 	// List's order; at is nil when no flow belongs to one.
 	at []int32
 	of []int32
+	// byProblem[k] is the finding of the k-th problem folded.
+	byProblem []int32
 }
+
+// OfProblem returns the index in List of the finding problem k (of the
+// problems Findings folded) went into.
+func (fs *Findings) OfProblem(k int) int { return int(fs.byProblem[k]) }
 
 // Of appends to dst the indexes in List of the findings flow i belongs to:
 // the finding of each of its problems, and that of a blocked rule it
@@ -97,6 +103,7 @@ func (r *Result) Findings(problems []Problem) *Findings {
 		at[key], of[k] = j, j
 		fs.List = append(fs.List, Finding{Problem: *p, Flows: 1})
 	}
+	fs.byProblem = of
 	if memberships == 0 {
 		return fs
 	}

@@ -97,30 +97,34 @@ func failingFlows(res *match.Result, problems []match.Problem, fs *match.Finding
 		if !p.Fails || p.Flow < 0 || (p.Kind != match.ProblemUnexpected && p.Kind != match.ProblemForbidden) {
 			continue
 		}
-		j := fs.Of(nil, p.Flow)
-		// The flow's failing finding is the one of this kind.
-		fi := -1
-		for _, x := range j {
-			if fs.List[x].Kind == p.Kind {
-				fi = x
-			}
-		}
+		fi := fs.OfProblem(k)
 		if i, ok := at[fi]; ok {
 			out[i].flows = append(out[i].flows, p.Flow)
 			continue
 		}
 		at[fi] = len(out)
 		f := &res.Flows[p.Flow]
-		out = append(out, flowGroup{what: f.What(), verdict: f.Verdict, rule: f.Rule, finding: &fs.List[fi], flows: []int{p.Flow}})
+		out = append(out, flowGroup{verdict: f.Verdict, rule: f.Rule, finding: &fs.List[fi], flows: []int{p.Flow}})
 	}
 	return out
 }
 
+// flowGroup is the failing flows of one finding; the first flow's What
+// names it.
+type flowGroup struct {
+	verdict match.FlowVerdict
+	rule    *profile.Rule
+	finding *match.Finding
+	flows   []int
+}
+
 // flowLineOf is flowLine for flow f of a result, without the report
 // model's Flow (strings and RFC 3339 times for every field).
-func flowLineOf(f *match.FlowResult) string {
+func flowLineOf(f *match.FlowResult) string { return string(appendFlowLine(make([]byte, 0, 128), f)) }
+
+// appendFlowLine appends flowLineOf(f).
+func appendFlowLine(b []byte, f *match.FlowResult) []byte {
 	hasPorts := f.Proto.HasPorts()
-	b := make([]byte, 0, 128)
 	b = append(b, f.Proto.String()...)
 	b = append(b, ' ')
 	b = appendHostPort(b, f.Client(), f.ClientPort, hasPorts)
@@ -141,17 +145,9 @@ func flowLineOf(f *match.FlowResult) string {
 		b = append(b, " to "...)
 		b = time.Unix(0, f.Flow.Last).UTC().AppendFormat(b, shortTimeLayout)
 	}
-	return string(b)
+	return b
 }
 
-// flowGroup is the failing flows of one finding.
-type flowGroup struct {
-	what    string
-	verdict match.FlowVerdict
-	rule    *profile.Rule
-	finding *match.Finding
-	flows   []int
-}
 
 // ruleProblems maps each rule to its problem (blocked, missing or
 // inconclusive), if it has one.

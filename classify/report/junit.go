@@ -251,9 +251,17 @@ func (x *junitw) line(depth int) {
 // attr appends s escaped for an attribute value: the one place a capture
 // or profile string is written into JUnit XML outside CDATA.
 func (x *junitw) attr(s string) {
-	x.esc.Reset()
-	xml.EscapeText(&x.esc, []byte(s))
-	x.b = append(x.b, x.esc.Bytes()...)
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x80 || c == '"' || c == '\'' || c == '&' || c == '<' || c == '>' {
+			// Something to escape, or not ASCII: encoding/xml decides
+			// (it also replaces what XML cannot carry).
+			x.esc.Reset()
+			xml.EscapeText(&x.esc, []byte(s))
+			x.b = append(x.b, x.esc.Bytes()...)
+			return
+		}
+	}
+	x.b = append(x.b, s...)
 }
 
 // cdata appends s as CDATA, "]]>" split as encoding/xml splits it; s is
@@ -388,7 +396,7 @@ func (x *junitw) ruleCase(res *match.Result, rep *Report, rr *match.RuleResult, 
 func (x *junitw) ruleFlows(res *match.Result, rr *match.RuleResult, bw *bufio.Writer) {
 	for _, fi := range rr.Flows {
 		x.b = append(x.b, "flow: "...)
-		x.b = append(x.b, flowLineOf(&res.Flows[fi])...)
+		x.b = appendFlowLine(x.b, &res.Flows[fi])
 		x.b = append(x.b, '\n')
 		if len(x.b) > 64<<10 {
 			bw.Write(x.b)
@@ -404,7 +412,7 @@ func (x *junitw) flowCase(res *match.Result, g *flowGroup) {
 	if g.rule != nil {
 		class = g.rule.Profile
 	}
-	x.testcase(class, g.verdict.String()+": "+g.what)
+	x.testcase(class, g.verdict.String()+": "+res.Flows[g.flows[0]].What())
 	msg := g.finding.Text
 	if n := len(g.flows); n > 1 {
 		msg += fmt.Sprintf(" (%d flows like it)", n)
@@ -421,7 +429,7 @@ func (x *junitw) flowCase(res *match.Result, g *flowGroup) {
 	for _, fi := range g.flows {
 		f := &res.Flows[fi]
 		x.b = append(x.b, "flow: "...)
-		x.b = append(x.b, flowLineOf(f)...)
+		x.b = appendFlowLine(x.b, f)
 		x.b = append(x.b, '\n')
 		for _, why := range f.Why() {
 			x.cdata("  why no rule: " + why + "\n")

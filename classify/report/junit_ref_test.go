@@ -124,7 +124,7 @@ func junitByEncoder(w io.Writer, res *match.Result) error {
 	findings := res.Findings(problems)
 	groups := failingFlows(res, problems, findings)
 	for _, g := range groups {
-		flows.Cases = append(flows.Cases, refFlowCase(rep, g))
+		flows.Cases = append(flows.Cases, refFlowCase(res, rep, g))
 	}
 	if len(groups) == 0 {
 		flows.Cases = append(flows.Cases, junitCase{Classname: "flows", Name: "no unexpected or forbidden flow",
@@ -238,7 +238,7 @@ func refRuleCase(res *match.Result, rep *Report, rr *match.RuleResult, i int, p 
 	return c
 }
 
-func refFlowCase(rep *Report, g flowGroup) junitCase {
+func refFlowCase(res *match.Result, rep *Report, g flowGroup) junitCase {
 	class := "flows"
 	if g.rule != nil {
 		class = g.rule.Profile
@@ -258,7 +258,7 @@ func refFlowCase(rep *Report, g flowGroup) junitCase {
 	if n := len(g.flows); n > 1 {
 		msg += fmt.Sprintf(" (%d flows like it)", n)
 	}
-	return junitCase{Classname: class, Name: g.verdict.String() + ": " + g.what,
+	return junitCase{Classname: class, Name: g.verdict.String() + ": " + res.Flows[g.flows[0]].What(),
 		Failure: &junitOutcome{Message: msg, Type: g.verdict.String(), Text: b.String()}}
 }
 
