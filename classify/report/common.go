@@ -148,7 +148,6 @@ func appendFlowLine(b []byte, f *match.FlowResult) []byte {
 	return b
 }
 
-
 // ruleProblems maps each rule to its problem (blocked, missing or
 // inconclusive), if it has one.
 func ruleProblems(problems []match.Problem) map[*profile.Rule]match.Problem {
