@@ -89,8 +89,9 @@ type pendingNode struct {
 	class  string
 	tip    string
 	lines  []dline // addresses, each followed by its names
-	seen   map[string]bool
-	more   int // addresses seen beyond maxTipLines lines, not in lines
+	seen   map[string]bool     // names shown
+	addrs  map[[16]byte]bool   // addresses seen: a rule of 100,000 flows has as many keys, so plain bytes
+	more   int                 // addresses seen beyond maxTipLines lines, not in lines
 	arrows []pendingArrow
 }
 
@@ -125,7 +126,7 @@ func buildDiagram(res *match.Result, rep *Report) *diagram {
 		if n, ok := byKey[k]; ok {
 			return n
 		}
-		n := &pendingNode{side: s, title: title, class: class, tip: tip, seen: map[string]bool{}}
+		n := &pendingNode{side: s, title: title, class: class, tip: tip, seen: map[string]bool{}, addrs: map[[16]byte]bool{}}
 		byKey[k] = n
 		nodes = append(nodes, n)
 		return n
@@ -144,13 +145,13 @@ func buildDiagram(res *match.Result, rep *Report) *diagram {
 		if n.side == left {
 			addr, names = f.Client(), f.ClientNames()
 		}
-		if s := addr.String(); !n.seen[s] {
-			n.seen[s] = true
+		if k := addr.As16(); !n.addrs[k] {
+			n.addrs[k] = true
 			if len(n.lines) >= maxTipLines {
 				n.more++
 				return
 			}
-			n.lines = append(n.lines, dline{s, "l"})
+			n.lines = append(n.lines, dline{addr.String(), "l"})
 			addNames(n, names)
 		}
 	}
