@@ -88,10 +88,10 @@ type pendingNode struct {
 	title  string
 	class  string
 	tip    string
-	lines  []dline // addresses, each followed by its names
-	seen   map[string]bool     // names shown
-	addrs  map[[16]byte]bool   // addresses seen: a rule of 100,000 flows has as many keys, so plain bytes
-	more   int                 // addresses seen beyond maxTipLines lines, not in lines
+	lines  []dline           // addresses, each followed by its names
+	seen   map[string]bool   // names shown
+	addrs  map[[16]byte]bool // addresses seen: a rule of 100,000 flows has as many keys, so plain bytes
+	more   int               // addresses seen beyond maxTipLines lines, not in lines
 	arrows []pendingArrow
 }
 
