@@ -128,7 +128,7 @@ func junitByEncoder(w io.Writer, res *match.Result) error {
 	}
 	if len(groups) == 0 {
 		flows.Cases = append(flows.Cases, junitCase{Classname: "flows", Name: "no unexpected or forbidden flow",
-			SystemOut: refCDATA(fmt.Sprintf("%d flows, each allowed by a rule\n", len(res.Flows)))})
+			SystemOut: refCDATA(textout.Count(uint64(len(res.Flows)), "flow") + ", each allowed by a rule\n")})
 	}
 	var warn strings.Builder
 	for _, p := range findings.List {
@@ -152,6 +152,9 @@ func junitByEncoder(w io.Writer, res *match.Result) error {
 		if l.Count > 0 {
 			fmt.Fprintf(&warn, "lost: %d %s\n", l.Count, l.What)
 		}
+	}
+	if f := filterText(rep); f != "" {
+		fmt.Fprintf(&warn, "filter: %s\n", f)
 	}
 	flows.SystemOut = refCDATA(warn.String())
 	suites = append(suites, flows)
@@ -190,7 +193,7 @@ func junitByEncoder(w io.Writer, res *match.Result) error {
 func refJUnitProps(rep *Report) []refJUnitProperty {
 	props := []refJUnitProperty{
 		{"verdict", rep.Verdict},
-		{"host", strings.Join(rep.Host.Addresses, ",")},
+		{"host", strings.Join(rep.Host.Addresses, ",") + map[bool]string{true: hostAbsent}[rep.Host.Absent]},
 		{"profiles", strings.Join(rep.Profiles, ",")},
 		{"phase", cmp.Or(rep.Phase, "all")},
 		{"region", cmp.Or(rep.Region, "any")},
@@ -198,6 +201,9 @@ func refJUnitProps(rep *Report) []refJUnitProperty {
 	}
 	for _, in := range rep.Inputs {
 		props = append(props, refJUnitProperty{"input", in.Name})
+	}
+	if f := filterText(rep); f != "" {
+		props = append(props, refJUnitProperty{"filter", f})
 	}
 	return props
 }
@@ -284,6 +290,11 @@ func TestJUnitStreamsWhatEncodingXMLWrites(t *testing.T) {
 	obs.Inputs[0].Stopped = errors.New("truncated <record> ]]> at packet 9")
 	folded.Obs = &obs
 	results["folded"] = &folded
+	filtered := *results["faulty"]
+	fobs := *filtered.Obs
+	fobs.Filter, fobs.FilterExcluded, fobs.FilterCounted = `tcp port 443 and host "x<y>"`, 12, true
+	filtered.Obs = &fobs
+	results["filtered"] = &filtered
 	for name, res := range results {
 		want := render(t, func(b *bytes.Buffer, r *match.Result) error { return junitByEncoder(b, r) }, res)
 		got := render(t, func(b *bytes.Buffer, r *match.Result) error { return JUnit(b, r) }, res)

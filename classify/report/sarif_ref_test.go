@@ -90,6 +90,9 @@ func sarifByLibrary(w io.Writer, res *match.Result) error {
 		}
 	}
 
+	if f := filterText(rep); f != "" {
+		run.Properties = sarif.NewPropertyBag().Add("filter", f)
+	}
 	log := sarif.NewReport()
 	log.AddRun(run)
 	if err := log.PrettyWrite(w); err != nil {
@@ -116,6 +119,11 @@ func TestSARIFStreamsWhatTheLibraryWrites(t *testing.T) {
 	none.Obs = &classify.Observation{}
 	none.Flows = nil
 	results["no input"] = &none
+	filtered := *results["faulty"]
+	fobs := *filtered.Obs
+	fobs.Filter, fobs.FilterExcluded, fobs.FilterCounted = `tcp port 443 and host "x<y>"`, 12, true
+	filtered.Obs = &fobs
+	results["filtered"] = &filtered
 	for name, res := range results {
 		want := render(t, func(b *bytes.Buffer, r *match.Result) error { return sarifByLibrary(b, r) }, res)
 		got := render(t, func(b *bytes.Buffer, r *match.Result) error { return SARIF(b, r) }, res)
