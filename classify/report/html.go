@@ -175,8 +175,9 @@ func moreProblems(problems []match.Finding) (fails, warnings string) {
 }
 
 // A group counts its flows per state in an array: every state must have
-// a place in it (this fails to compile when one has not).
-var _ [16 - 1 - int(flow.StateOneWay)]struct{}
+// a place in it (this fails to compile when the last, StateHalfOpen, has
+// not; a state added after it must take its place here).
+var _ [16 - 1 - int(flow.StateHalfOpen)]struct{}
 
 type stateCount struct {
 	state flow.State
