@@ -42,6 +42,25 @@ func browser(t *testing.T) string {
 	return ""
 }
 
+// startBrowser starts headless Chromium for the test (stopped when it
+// ends), 1400×1000, with opts; tabs are chromedp.NewContext of the
+// context it returns. The browser is started here, without a deadline: a
+// deadline on the first run would bound the browser's life.
+func startBrowser(t *testing.T, opts ...chromedp.ExecAllocatorOption) context.Context {
+	t.Helper()
+	exe := browser(t)
+	opts = append(append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(exe), chromedp.NoSandbox,
+		chromedp.DisableGPU, chromedp.WindowSize(1400, 1000)), opts...)
+	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
+	t.Cleanup(cancel)
+	bctx, cancel := chromedp.NewContext(actx)
+	t.Cleanup(cancel)
+	if err := chromedp.Do(bctx); err != nil {
+		t.Fatalf("start %s: %v", exe, err)
+	}
+	return bctx
+}
+
 // pageFacts is what the page itself reports once loaded.
 type pageFacts struct {
 	DiagramWidth  float64  `json:"diagramWidth"`
@@ -94,18 +113,7 @@ var statusColours = map[string]string{
 // status colour, and the screenshot must show those colours. Run with
 // -artifacts to keep the screenshots.
 func TestHTMLInBrowser(t *testing.T) {
-	exe := browser(t)
-	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(exe), chromedp.NoSandbox,
-		chromedp.DisableGPU, chromedp.WindowSize(1400, 1000), chromedp.Flag("hide-scrollbars", true))
-	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancel()
-	bctx, cancel := chromedp.NewContext(actx)
-	defer cancel()
-	// Start the browser once, without a deadline (a deadline on the first
-	// run would bound the browser's life).
-	if err := chromedp.Do(bctx); err != nil {
-		t.Fatalf("start %s: %v", exe, err)
-	}
+	bctx := startBrowser(t, chromedp.Flag("hide-scrollbars", true))
 
 	for _, tc := range []struct {
 		name, file string
@@ -258,18 +266,9 @@ func checkScreenshot(t *testing.T, shot []byte, used map[string]bool) {
 // under a second (the best of three loads, as the page reports it: from
 // navigation to the load event).
 func TestHTMLLargeInBrowser(t *testing.T) {
-	exe := browser(t)
+	bctx := startBrowser(t)
 	const flows = 100_000
 	obs := testobs.Generated(t, gencap.Config{Packets: 3 * flows, Flows: flows, Seed: 2})
-	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(exe), chromedp.NoSandbox,
-		chromedp.DisableGPU, chromedp.WindowSize(1400, 1000))
-	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancel()
-	bctx, cancel := chromedp.NewContext(actx)
-	defer cancel()
-	if err := chromedp.Do(bctx); err != nil {
-		t.Fatalf("start %s: %v", exe, err)
-	}
 	for _, ref := range []string{"../../bench/profile.yaml", "storage-gateway/common"} {
 		res := judged(t, obs, ref)
 		out := render(t, func(b *bytes.Buffer, r *match.Result) error { return HTML(b, r) }, res)

@@ -274,6 +274,23 @@ func refFlowCase(res *match.Result, rep *Report, g flowGroup) junitCase {
 // folded beyond --max-flows with an input that stopped early, and several
 // chunks of cases (generated). TestEmptyCapture covers no input.
 func TestJUnitStreamsWhatEncodingXMLWrites(t *testing.T) {
+	results := streamCases(t)
+	for name, res := range results {
+		want := render(t, func(b *bytes.Buffer, r *match.Result) error { return junitByEncoder(b, r) }, res)
+		got := render(t, func(b *bytes.Buffer, r *match.Result) error { return JUnit(b, r) }, res)
+		if !bytes.Equal(got, want) {
+			t.Errorf("%s: streamed JUnit differs from encoding/xml's:\n%s", name, firstDiff(got, want))
+		}
+	}
+}
+
+// streamCases are the results the streaming writers (JUnit, SARIF) are
+// compared with their references on: every rule status and markup with
+// "]]>" (the fixtures), IPv6 and names (misc), folded findings (monitor),
+// several chunks (generated), every flow allowed, flows folded beyond
+// --max-flows with an input that stopped early, and a capture filter.
+func streamCases(t *testing.T) map[string]*match.Result {
+	t.Helper()
 	results := map[string]*match.Result{
 		"faulty":    evaluate(t, "filegw-faulty.pcap", false),
 		"fixture":   evaluate(t, "filegw-conformant.pcapng", true),
@@ -295,11 +312,5 @@ func TestJUnitStreamsWhatEncodingXMLWrites(t *testing.T) {
 	fobs.Filter, fobs.FilterExcluded, fobs.FilterCounted = `tcp port 443 and host "x<y>"`, 12, true
 	filtered.Obs = &fobs
 	results["filtered"] = &filtered
-	for name, res := range results {
-		want := render(t, func(b *bytes.Buffer, r *match.Result) error { return junitByEncoder(b, r) }, res)
-		got := render(t, func(b *bytes.Buffer, r *match.Result) error { return JUnit(b, r) }, res)
-		if !bytes.Equal(got, want) {
-			t.Errorf("%s: streamed JUnit differs from encoding/xml's:\n%s", name, firstDiff(got, want))
-		}
-	}
+	return results
 }

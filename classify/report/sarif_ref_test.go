@@ -12,8 +12,6 @@ import (
 
 	"github.com/wirecheck/wirecheck/classify"
 	"github.com/wirecheck/wirecheck/classify/match"
-	"github.com/wirecheck/wirecheck/internal/gencap"
-	"github.com/wirecheck/wirecheck/internal/testobs"
 )
 
 // sarifByLibrary is the SARIF writer as it was before results were
@@ -103,27 +101,13 @@ func sarifByLibrary(w io.Writer, res *match.Result) error {
 }
 
 // TestSARIFStreamsWhatTheLibraryWrites holds SARIF to the bytes go-sarif
-// writes for the whole log: every rule status and markup (the fixture),
-// folded problems with counts (monitor), several chunks of results
-// (generated), and no input at all.
+// writes for the whole log, on streamCases and on no input at all.
 func TestSARIFStreamsWhatTheLibraryWrites(t *testing.T) {
-	results := map[string]*match.Result{
-		"faulty":    evaluate(t, "filegw-faulty.pcap", false),
-		"fixture":   evaluate(t, "filegw-conformant.pcapng", true),
-		"fixture2":  evaluate(t, "filegw-faulty.pcap", true),
-		"misc":      evaluate(t, "misc.pcapng", false),
-		"monitor":   judged(t, testobs.File(t, monitorCapture), "storage-gateway/common"),
-		"generated": judged(t, testobs.Generated(t, gencap.Config{Packets: 12_000, Flows: 3 * streamChunk, Seed: 4}), "storage-gateway/common"),
-	}
+	results := streamCases(t)
 	none := *results["misc"]
 	none.Obs = &classify.Observation{}
 	none.Flows = nil
 	results["no input"] = &none
-	filtered := *results["faulty"]
-	fobs := *filtered.Obs
-	fobs.Filter, fobs.FilterExcluded, fobs.FilterCounted = `tcp port 443 and host "x<y>"`, 12, true
-	filtered.Obs = &fobs
-	results["filtered"] = &filtered
 	for name, res := range results {
 		want := render(t, func(b *bytes.Buffer, r *match.Result) error { return sarifByLibrary(b, r) }, res)
 		got := render(t, func(b *bytes.Buffer, r *match.Result) error { return SARIF(b, r) }, res)
