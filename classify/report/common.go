@@ -145,6 +145,12 @@ func appendFlowLine(b []byte, f *match.FlowResult) []byte {
 		b = append(b, " to "...)
 		b = time.Unix(0, f.Flow.Last).UTC().AppendFormat(b, shortTimeLayout)
 	}
+	if rel := f.Related(); rel != nil && f.Rule != nil {
+		b = append(b, ", related: "...)
+		b = append(b, relationText(rel)...)
+		b = append(b, " under "...)
+		b = append(b, f.Rule.ID()...)
+	}
 	return b
 }
 

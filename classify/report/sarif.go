@@ -52,8 +52,8 @@ func SARIF(w io.Writer, res *match.Result) error {
 		// through a control flow's announcement.
 		var relatedFlows []string
 		for _, fi := range rep.Rules[i].Flows {
-			if rep.Flows[fi].Related != nil {
-				relatedFlows = append(relatedFlows, flowLine(&rep.Flows[fi]))
+			if res.Flows[fi].Related() != nil {
+				relatedFlows = append(relatedFlows, flowLineOf(&res.Flows[fi]))
 			}
 		}
 		if len(relatedFlows) > 0 {
