@@ -222,6 +222,11 @@ func narrowFlows(w io.Writer, flows []match.FlowResult) {
 			b = append(b, "no rule"...)
 		} else {
 			b = append(b, s.ruleID(f.Rule)...)
+			if rel := f.Related(); rel != nil {
+				b = append(b, " (related: "...)
+				b = append(b, relationText(rel)...)
+				b = append(b, ')')
+			}
 		}
 		return append(b, '\n')
 	})
