@@ -37,6 +37,8 @@ func TestJSONStreamsWhatMarshalIndentWrites(t *testing.T) {
 		t.Fatal(err)
 	}
 	results["related"] = m.Evaluate(testobs.File(t, captures+"/related.pcapng"))
+	// A one-direction capture: flows with one_sided set.
+	results["one-direction"] = judged(t, testobs.File(t, captures+"/oneway-out.pcap"), "storage-gateway/common")
 	empty := *results["misc"]
 	empty.Flows = nil
 	results["no flows"] = &empty

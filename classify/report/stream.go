@@ -110,6 +110,9 @@ func appendFlowJSON(b []byte, res *match.Result, fs *match.Findings, i int, s *f
 	j.str("client_method", f.Method.String())
 	j.str("direction", f.Direction.String())
 	j.str("state", f.State.String())
+	if f.OneSided() {
+		j.bool("one_sided", true)
+	}
 	j.str("service", f.Service())
 	j.str("app", f.App.String())
 	j.bool("protocol_mismatch", f.Mismatch)
