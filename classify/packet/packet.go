@@ -438,9 +438,8 @@ func (p *Parsed) transport(proto ipproto.Proto, b []byte, l4len int, v6 bool) er
 		p.ICMPType, p.ICMPCode = b[0], b[1]
 		p.Other.ICMPType, p.Other.IsICMP = b[0], true
 		return p.icmp(proto, b, l4len)
-	case protoIPIP, protoIPv6, protoGRE:
-		p.Payload = b // for Encapsulated
 	}
+	p.Payload = b // another protocol: Encapsulated reads tunnels' payload
 	return nil
 }
 
