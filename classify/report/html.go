@@ -73,6 +73,7 @@ type htmlRule struct {
 type htmlGroup struct {
 	Verdict, Rule, Service, Direction string
 	Peer, PeerNames                   string
+	Related                           string // a related group's relation, from its first flow
 	Flows                             int
 	States                            string // "closed 30, reset 2"
 	Packets, Bytes                    uint64
@@ -193,6 +194,7 @@ type groupKey struct {
 	verdict    match.FlowVerdict
 	proto      ipproto.Proto
 	direction  match.Direction
+	related    bool // accepted through an announcement: a group of its own
 }
 
 // flowGroups groups the flows by verdict, rule, service, direction and
@@ -207,7 +209,8 @@ func flowGroups(res *match.Result) ([]htmlGroup, string) {
 		packets, bytes uint64
 	}
 	key := func(f *match.FlowResult) groupKey {
-		k := groupKey{rule: f.Rule, serverPort: f.ServerPort, verdict: f.Verdict, proto: f.Proto, direction: f.Direction}
+		k := groupKey{rule: f.Rule, serverPort: f.ServerPort, verdict: f.Verdict, proto: f.Proto, direction: f.Direction,
+			related: f.Related() != nil}
 		switch f.Direction {
 		case match.Inbound:
 			k.peer = f.Client().As16()
@@ -255,6 +258,12 @@ func flowGroups(res *match.Result) ([]htmlGroup, string) {
 			Packets: g.packets, Bytes: g.bytes}
 		if f.Rule != nil {
 			hg.Rule = f.Rule.ID()
+		}
+		if rel := f.Related(); rel != nil {
+			hg.Related = "related: " + relationText(rel)
+			if g.n > 1 {
+				hg.Related += fmt.Sprintf(" (the first of %d)", g.n)
+			}
 		}
 		hg.Service = match.ProtoPort(f.Proto, f.ServerPort)
 		if svc := serviceText(f.Service(), f.Mismatch, f.App.String()); svc != "" {

@@ -49,7 +49,10 @@ rules:
 		{"text", func(b *bytes.Buffer, r *match.Result) error { return Text(b, r) }, "test/nfs:portmapper (related: " + want + ")"},
 		{"markdown", func(b *bytes.Buffer, r *match.Result) error { return Markdown(b, r) }, html.EscapeString("test/nfs:portmapper (related: " + want + ")")},
 		{"junit", func(b *bytes.Buffer, r *match.Result) error { return JUnit(b, r) }, "related: " + want + " under test/nfs:portmapper"}, // in CDATA,
-		{"html", func(b *bytes.Buffer, r *match.Result) error { return HTML(b, r) }, html.EscapeString("related: " + want)},
+		// In the flow groups table too, not only in the diagram's
+		// tooltips, which stop at 20 flows: the three mountd flows are
+		// one group, named after its first flow's announcement.
+		{"html", func(b *bytes.Buffer, r *match.Result) error { return HTML(b, r) }, `<small class="names">` + html.EscapeString("related: GETADDR of mountd (100005) in udp 139.25.22.2:3295 -> 139.25.22.102:111 (the first of 3)")},
 		{"sarif", func(b *bytes.Buffer, r *match.Result) error { return SARIF(b, r) }, strings.ReplaceAll("related: "+want+" under test/nfs:portmapper", ">", `\u003e`)},
 	} {
 		out := string(render(t, f.write, res))
