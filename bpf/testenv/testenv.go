@@ -16,10 +16,13 @@
 package testenv
 
 import (
+	"bufio"
+	"compress/gzip"
 	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/cilium/ebpf"
@@ -111,4 +114,44 @@ func BinaryForNobody(tb testing.TB) string {
 		tb.Fatal(err)
 	}
 	return bin
+}
+
+// RequireKernelConfig is for a test that could not use a kernel facility
+// (a VLAN device, say): it skips tb when the running kernel's own
+// configuration (/proc/config.gz) says option is not set, the one proof
+// that the kernel cannot have it, and fails tb otherwise, in CI or not,
+// with why: a kernel built with the option, or one that does not say,
+// should have worked.
+func RequireKernelConfig(tb testing.TB, option, why string) {
+	tb.Helper()
+	set, known := kernelConfig(option)
+	if known && !set {
+		tb.Skipf("this kernel is built without %s (/proc/config.gz): %s", option, why)
+	}
+	tb.Fatalf("%s (kernel config %s: %s)", why, option, map[bool]string{true: "set", false: "unknown"}[known])
+}
+
+// kernelConfig reads option from /proc/config.gz: whether it is set (y or
+// m), and whether the file said at all.
+func kernelConfig(option string) (set, known bool) {
+	f, err := os.Open("/proc/config.gz")
+	if err != nil {
+		return false, false
+	}
+	defer f.Close()
+	z, err := gzip.NewReader(f)
+	if err != nil {
+		return false, false
+	}
+	sc := bufio.NewScanner(z)
+	for sc.Scan() {
+		switch line := sc.Text(); {
+		case line == "# "+option+" is not set":
+			return false, true
+		case strings.HasPrefix(line, option+"="):
+			v := strings.TrimPrefix(line, option+"=")
+			return v == "y" || v == "m", true
+		}
+	}
+	return false, false
 }
