@@ -72,9 +72,10 @@ func checkOutput(output string, inputs []string) error {
 // run that fails or is interrupted never leaves half a report over a good
 // one; standard output is written directly.
 type output struct {
-	w    io.Writer
-	file *os.File // the temporary file, nil for standard output
-	dest string   // the name it is renamed to
+	w      io.Writer
+	file   *os.File // the temporary file, nil for standard output
+	dest   string   // the name it is renamed to
+	direct *os.File // a device or FIFO written in place, closed by commit
 }
 
 // openOutput opens -o name (standard output for "" and "-") after
@@ -93,6 +94,16 @@ func openOutput(cmd *cobra.Command, name string, inputs []string) (*output, erro
 	}
 	mode := fs.FileMode(0o644)
 	if fi, err := os.Stat(dest); err == nil {
+		if !fi.Mode().IsRegular() {
+			// A device or a FIFO (-o /dev/null, -o /dev/stderr, a
+			// named pipe) is written in place: renaming a file over
+			// it would replace the device node itself.
+			f, err := os.OpenFile(dest, os.O_WRONLY, 0)
+			if err != nil {
+				return nil, fmt.Errorf("-o %s: %w", name, err)
+			}
+			return &output{w: f, direct: f}, nil
+		}
 		mode = fi.Mode().Perm() // an existing report keeps its permissions
 	}
 	f, err := os.CreateTemp(filepath.Dir(dest), "."+filepath.Base(dest)+".*.tmp")
@@ -110,6 +121,12 @@ func openOutput(cmd *cobra.Command, name string, inputs []string) (*output, erro
 // commit closes the temporary file and renames it into place; a failed
 // write (err not nil) removes it instead and leaves any old file as it was.
 func (o *output) commit(err error) error {
+	if o.direct != nil {
+		if cerr := o.direct.Close(); err == nil {
+			err = cerr
+		}
+		return err
+	}
 	if o.file == nil {
 		return err
 	}

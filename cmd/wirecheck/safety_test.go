@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -135,6 +136,43 @@ func TestOutputReplacedWhole(t *testing.T) {
 		t.Errorf("the symbolic link was replaced: %v", err)
 	}
 	assertNoTemp(t, dir)
+}
+
+// TestOutputToDevice: -o naming a device or a FIFO writes into it; a
+// report renamed over /dev/null once replaced the device node with a
+// regular file, for every program on the machine.
+func TestOutputToDevice(t *testing.T) {
+	capture := filepath.Join(captures, "filegw-faulty.pcap")
+	if _, stderr, code := wirecheck(t, nil, "analyse", "-q", "-p", "storage-gateway/file-nfs", "-o", os.DevNull, capture); code != exitNotConformant {
+		t.Fatalf("-o %s: exit %d: %s", os.DevNull, code, stderr)
+	}
+	if fi, err := os.Stat(os.DevNull); err != nil || fi.Mode()&os.ModeCharDevice == 0 {
+		t.Fatalf("%s is no longer a character device: %v %v", os.DevNull, fi.Mode(), err)
+	}
+	fifo := filepath.Join(t.TempDir(), "report.fifo")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan string, 1)
+	go func() {
+		b, _ := os.ReadFile(fifo) // opens the reading end: the writer's open waits for it
+		got <- string(b)
+	}()
+	if _, stderr, code := wirecheck(t, nil, "analyse", "-q", "-p", "storage-gateway/file-nfs", "-o", fifo, capture); code != exitNotConformant {
+		t.Fatalf("-o FIFO: exit %d: %s", code, stderr)
+	}
+	select {
+	case r := <-got:
+		if !strings.HasPrefix(r, "NOT CONFORMANT") {
+			t.Errorf("the FIFO carried %q", r[:min(len(r), 40)])
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("nothing came through the FIFO")
+	}
+	if fi, err := os.Lstat(fifo); err != nil || fi.Mode()&os.ModeNamedPipe == 0 {
+		t.Errorf("the FIFO was replaced: %v", err)
+	}
+	assertNoTemp(t, filepath.Dir(fifo))
 }
 
 func assertNoTemp(t *testing.T, dir string) {
