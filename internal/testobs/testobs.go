@@ -43,3 +43,22 @@ func Generated(tb testing.TB, cfg gencap.Config) *classify.Observation {
 	}
 	return c.Finish()
 }
+
+// Scenario returns the Observation of the capture a gencap.Scenario
+// writes, failing tb if any step fails.
+func Scenario(tb testing.TB, s gencap.Scenario) *classify.Observation {
+	tb.Helper()
+	data, err := s.Pcap()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	src, err := capture.NewReader("scenario.pcap", bytes.NewReader(data))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	c := classify.New(64)
+	if err := c.Read("scenario.pcap", src, nil); err != nil {
+		tb.Fatal(err)
+	}
+	return c.Finish()
+}
