@@ -318,7 +318,7 @@ var ident = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]*$`)
 
 func (d *decoder) profile(n ast.Node, p *Profile) {
 	var rulesN ast.Node
-	for _, f := range d.mapping(n, "the profile", "version", "profile", "description", "include", "peers", "rules") {
+	for _, f := range d.mapping(n, "the profile", "version", "profile", "description", "include", "strict", "peers", "rules") {
 		switch f.key {
 		case "version":
 			if v := d.str(f.value, "version"); v != "1" && d.err == nil {
@@ -340,6 +340,8 @@ func (d *decoder) profile(n ast.Node, p *Profile) {
 				p.Includes = append(p.Includes, name)
 				p.includePos = append(p.includePos, nodePos(d.file, item))
 			}
+		case "strict":
+			p.Strict = d.boolean(f.value, "strict")
 		case "peers":
 			d.peers(f.value, p)
 		case "rules":
@@ -442,12 +444,14 @@ func parsePrefix(s string) (netip.Prefix, error) {
 func ParsePrefix(s string) (netip.Prefix, error) { return parsePrefix(s) }
 
 var levels = map[string]Level{"allowed": LevelAllowed, "required": LevelRequired, "discouraged": LevelDiscouraged, "forbidden": LevelForbidden}
+var eachNames = map[string]Each{"ports": EachPort, "peers": EachPeer}
+var scopeNames = map[string]Scope{"any": ScopeAny, "network": ScopeNetwork}
 var protoNames = map[string]Protos{"tcp": TCP, "udp": UDP, "both": TCP | UDP, "icmp": ICMP}
 
 func (d *decoder) rule(n ast.Node, p *Profile) {
 	r := Rule{Profile: p.Name, Pos: nodePos(d.file, n)}
-	var fromN, toN, protoN, overlayN ast.Node
-	for _, f := range d.mapping(n, "a rule", "name", "from", "to", "bidirectional", "proto", "ports", "level", "phase", "overlay", "how", "note", "source", "tls", "related") {
+	var fromN, toN, protoN, overlayN, eachN ast.Node
+	for _, f := range d.mapping(n, "a rule", "name", "from", "to", "bidirectional", "proto", "ports", "level", "phase", "overlay", "how", "note", "source", "tls", "related", "each", "scope") {
 		switch f.key {
 		case "name":
 			r.Name = d.str(f.value, "name")
@@ -502,6 +506,23 @@ func (d *decoder) rule(n ast.Node, p *Profile) {
 			r.TLS = d.tls(f.value)
 		case "related":
 			r.Related = d.related(f.value)
+		case "each":
+			eachN = f.value
+			for _, item := range d.list(f.value) {
+				s := d.str(item, "each")
+				e, ok := eachNames[s]
+				if !ok && d.err == nil {
+					d.failf(item, "each %q: use ports (every port is required) or peers (every address and name of the server group is required)", s)
+				}
+				r.Each |= e
+			}
+		case "scope":
+			s := d.str(f.value, "scope")
+			sc, ok := scopeNames[s]
+			if !ok && d.err == nil {
+				d.failf(f.value, "scope %q: use any or network (flows between other machines, never the host's own)", s)
+			}
+			r.Scope = sc
 		}
 		if d.err != nil {
 			return
@@ -539,6 +560,22 @@ func (d *decoder) rule(n ast.Node, p *Profile) {
 	}
 	if r.TLS != nil && r.Protos != TCP {
 		d.failf(protoN, "rule %s: a tls condition needs proto tcp", r.Name)
+		return
+	}
+	if r.Each != 0 && r.Level != LevelRequired {
+		d.failf(eachN, "rule %s: each only says what a required rule needs; use level required, or leave each out", r.Name)
+		return
+	}
+	if r.Each&EachPort != 0 && len(r.Ports) < 2 {
+		d.failf(eachN, "rule %s: each ports needs two or more entries in ports", r.Name)
+		return
+	}
+	if r.Each&EachPeer != 0 && (r.To == PeerHost || r.To == PeerAny || r.Bidirectional) {
+		d.failf(eachN, "rule %s: each peers names the server group's addresses and names; it needs a to group that is not host or any, and a rule that is not bidirectional", r.Name)
+		return
+	}
+	if r.Scope == ScopeNetwork && (r.From == PeerHost || r.To == PeerHost) {
+		d.failf(n, "rule %s: scope network excludes the host's flows, so from and to cannot be host", r.Name)
 		return
 	}
 	for _, other := range p.Rules {

@@ -152,6 +152,56 @@ type PeerGroup struct {
 	Pos   Pos
 }
 
+// Unbound reports whether the group names no addresses and no host names:
+// it matches any address until --peer binds it.
+func (g *PeerGroup) Unbound() bool { return len(g.CIDRs) == 0 && len(g.Names) == 0 }
+
+// Each says which parts of a required rule must each be seen. The zero
+// value is "any": one working flow on any of the rule's ports, to any of
+// its peers, satisfies it, as a table's "139 or 445" says. A table that
+// lists "111, 635, and 2049" or three endpoints a service needs means each
+// of them.
+type Each uint8
+
+const (
+	EachPort Each = 1 << iota // every entry of ports (a range counts as one)
+	EachPeer                  // every CIDR and name pattern of the server group
+)
+
+// String returns the profile spelling: "any", "ports", "peers" or
+// "ports+peers".
+func (e Each) String() string {
+	switch e {
+	case 0:
+		return "any"
+	case EachPort:
+		return "ports"
+	case EachPeer:
+		return "peers"
+	}
+	return "ports+peers"
+}
+
+// Scope is which flows a rule can match, by where the agent host stands.
+type Scope uint8
+
+const (
+	// ScopeAny: the rule's from and to decide (the host, when they name it).
+	ScopeAny Scope = iota
+	// ScopeNetwork: flows between other machines only (DataSync's own
+	// network interfaces and a file system): the agent host's own flows
+	// never match, whatever the groups, so a host flow cannot pass for
+	// traffic the document says never passes through it.
+	ScopeNetwork
+)
+
+func (s Scope) String() string {
+	if s == ScopeNetwork {
+		return "network"
+	}
+	return "any"
+}
+
 // Reserved peer group names.
 const (
 	PeerHost = "host" // the agent host's own addresses
@@ -185,6 +235,10 @@ type Rule struct {
 	// Related, when set, accepts under this rule the flows that its own
 	// flows (FTP control, the portmapper, the endpoint mapper) announced.
 	Related *Related
+	// Each lists the parts of a required rule that must each be seen.
+	Each Each
+	// Scope narrows the flows the rule can match (ScopeNetwork).
+	Scope Scope
 	// Sources cite the seed tables the rule comes from.
 	Sources []Source
 	Pos     Pos
@@ -226,6 +280,9 @@ type Profile struct {
 	Includes    []string
 	Peers       map[string]*PeerGroup
 	Rules       []Rule
+	// Strict makes a flow that a rule accepts only because one of its
+	// groups is unbound fail the check, as --strict does for every profile.
+	Strict bool
 
 	includePos []Pos // of each include, for errors found when composing
 	namePos    Pos   // of the profile's name
