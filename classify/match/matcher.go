@@ -30,6 +30,9 @@ type Options struct {
 	Region string
 	// Peers binds peer groups to addresses (--peer NAME=CIDR).
 	Peers map[string][]netip.Prefix
+	// Strict makes a flow accepted only because a peer group is unbound
+	// fail the check (--strict); a profile can ask the same (strict: true).
+	Strict bool
 }
 
 // Matcher judges flows against a profile set.
@@ -44,6 +47,8 @@ type Matcher struct {
 	// rules serve: a flow there can only fail, so a pre-filter must not
 	// hold it back from an alert (ServerPorts).
 	passPorts map[ipproto.Proto]map[uint16]bool
+	// strict is Options.Strict, or a profile's strict: true.
+	strict bool
 }
 
 type compiled struct {
@@ -51,23 +56,31 @@ type compiled struct {
 	from, to peer
 	level    profile.Level // after the phase is applied
 	active   bool
+	// unbound lists the rule's groups that no --peer bound and that name
+	// no address or host name: they match any address, so every flow the
+	// rule matches was accepted through them.
+	unbound []string
 }
 
 // peer is a resolved peer reference of a rule.
 type peer struct {
 	label string // for messages: "host", "any", a group name
 	any   bool
-	host  bool
-	cidrs []netip.Prefix
-	names []profile.NamePattern
+	// unbound: a group that matches any address only because nothing
+	// binds it (any is set too).
+	unbound bool
+	host    bool
+	cidrs   []netip.Prefix
+	names   []profile.NamePattern
 }
 
 // New compiles a Matcher. It fails when --peer names a group no profile
 // defines, so that a typo cannot silently bind nothing.
 func New(set *profile.Set, opts Options) (*Matcher, error) {
-	m := &Matcher{set: set, opts: opts, serverPorts: map[ipproto.Proto]map[uint16]bool{}, passPorts: map[ipproto.Proto]map[uint16]bool{}}
+	m := &Matcher{set: set, opts: opts, serverPorts: map[ipproto.Proto]map[uint16]bool{}, passPorts: map[ipproto.Proto]map[uint16]bool{}, strict: opts.Strict}
 	known := map[string]bool{}
 	for _, p := range set.Profiles {
+		m.strict = m.strict || p.Strict
 		for name := range p.Peers {
 			known[name] = true
 		}
@@ -112,6 +125,11 @@ func New(set *profile.Set, opts Options) (*Matcher, error) {
 		}
 		c.from = m.resolve(r.Profile, r.From)
 		c.to = m.resolve(r.Profile, r.To)
+		for _, p := range []peer{c.from, c.to} {
+			if p.unbound && !slices.Contains(c.unbound, p.label) {
+				c.unbound = append(c.unbound, p.label)
+			}
+		}
 		m.rules = append(m.rules, c)
 		if !c.active {
 			continue
@@ -168,6 +186,7 @@ func (m *Matcher) resolve(prof, name string) peer {
 		p.names = append(p.names, profile.CompilePattern(pat, m.opts.Region))
 	}
 	p.any = len(p.cidrs) == 0 && len(p.names) == 0
+	p.unbound = p.any
 	return p
 }
 
@@ -413,6 +432,9 @@ func (m *Matcher) judge(fr *FlowResult, f *flow.Flow, client flow.Side, method f
 		}
 		if c.r.TLS != nil && !tlsHolds(c.r.TLS, f) {
 			continue
+		}
+		if c.r.Scope == profile.ScopeNetwork && fr.Direction != Transit {
+			continue // the document says this traffic never passes the host
 		}
 		ok, unv, near := m.orient(c, &peers, ctx.host)
 		if near != "" {

@@ -18,18 +18,20 @@ import (
 type ProblemKind uint8
 
 const (
-	ProblemBlocked      ProblemKind = iota // a required rule saw only failed attempts
-	ProblemMissing                         // a required rule saw nothing
-	ProblemForbidden                       // a flow matched a forbidden rule
-	ProblemUnexpected                      // a flow matched no rule
-	ProblemInconclusive                    // a required rule saw nothing in an incomplete observation
-	ProblemDiscouraged                     // a flow matched a discouraged rule (a warning)
-	ProblemMismatch                        // a port carried another protocol than its usual one (a warning)
-	ProblemFolded                          // flows beyond the flow limit were counted, not judged
+	ProblemBlocked       ProblemKind = iota // a required rule saw only failed attempts
+	ProblemMissing                          // a required rule saw nothing
+	ProblemForbidden                        // a flow matched a forbidden rule
+	ProblemUnexpected                       // a flow matched no rule
+	ProblemInconclusive                     // a required rule saw nothing in an incomplete observation
+	ProblemDiscouraged                      // a flow matched a discouraged rule (a warning)
+	ProblemMismatch                         // a port carried another protocol than its usual one (a warning)
+	ProblemFolded                           // flows beyond the flow limit were counted, not judged
+	ProblemFailedAttempt                    // a required rule's endpoint failed once but was reached too (a warning)
+	ProblemUnbound                          // flows accepted only because a peer group is unbound (fails with --strict)
 )
 
 func (k ProblemKind) String() string {
-	return [...]string{"blocked", "missing", "forbidden", "unexpected", "inconclusive", "discouraged", "protocol-mismatch", "folded"}[k]
+	return [...]string{"blocked", "missing", "forbidden", "unexpected", "inconclusive", "discouraged", "protocol-mismatch", "folded", "failed-attempt", "unbound"}[k]
 }
 
 // Problem is one finding, worded to say what to do about it.
@@ -49,9 +51,26 @@ func (r *Result) Problems() []Problem {
 	for _, rr := range r.Rules {
 		switch rr.Status {
 		case RuleBlocked:
-			out = append(out, Problem{ProblemBlocked, true, rr.Rule, rr.Flows[0], r.blockedText(rr)})
+			n := len(out)
+			for _, fe := range rr.Failed {
+				if !fe.Reached {
+					out = append(out, Problem{ProblemBlocked, true, rr.Rule, fe.Flows[0], r.blockedText(rr, fe.Flows, r.otherTargets(rr, fe.Target))})
+				}
+			}
+			if len(out) == n { // a blocked part whose endpoint some flow reached under another name
+				out = append(out, Problem{ProblemBlocked, true, rr.Rule, rr.Flows[0], r.blockedText(rr, rr.Flows, "")})
+			}
 		case RuleMissing:
-			out = append(out, Problem{ProblemMissing, true, rr.Rule, -1, missingText(rr, "missing", "was never attempted")})
+			if len(rr.Flows) == 0 {
+				out = append(out, Problem{ProblemMissing, true, rr.Rule, -1, missingText(rr, "missing", "was never attempted")})
+			}
+		}
+		if rr.Status == RuleMissing || rr.Status == RuleBlocked {
+			for _, p := range rr.Parts {
+				if p.Status == RuleMissing {
+					out = append(out, Problem{ProblemMissing, true, rr.Rule, -1, partText(rr, p, "missing", "was never attempted")})
+				}
+			}
 		}
 	}
 	out = append(out, r.perFlow(func(out []Problem, i int, f *FlowResult) []Problem {
@@ -64,15 +83,30 @@ func (r *Result) Problems() []Problem {
 		}
 		return out
 	})...)
+	if r.Strict {
+		out = append(out, r.unboundProblems()...)
+	}
 	why := "was not seen, but the observation is incomplete (see inputs, losses and filter), so it may have happened unseen"
 	if len(r.Host) == 0 {
 		why = "was not seen, but the host is unknown (no flow to infer it from): set --host"
 	}
 	for _, rr := range r.Rules {
-		if rr.Status == RuleInconclusive {
+		if rr.Status == RuleInconclusive && len(rr.Flows) == 0 {
 			out = append(out, Problem{ProblemInconclusive, false, rr.Rule, -1, missingText(rr, "inconclusive", why)})
 		}
+		for _, p := range rr.Parts {
+			switch {
+			case p.Status != RuleInconclusive:
+			case p.Unverified:
+				out = append(out, Problem{ProblemInconclusive, false, rr.Rule, -1,
+					partText(rr, p, "inconclusive", "was not seen by name: flows went to the group, but no DNS answer or TLS name in the capture says which of its names they reached")})
+			default:
+				out = append(out, Problem{ProblemInconclusive, false, rr.Rule, -1,
+					partText(rr, p, "inconclusive", why)})
+			}
+		}
 	}
+
 	if p, ok := r.foldedProblem(); ok {
 		out = append(out, p)
 	}
@@ -88,7 +122,108 @@ func (r *Result) Problems() []Problem {
 		}
 		return out
 	})...)
+	for _, rr := range r.Rules {
+		for _, fe := range rr.Failed {
+			if fe.Reached && fe.Flows[0] < len(r.Flows) {
+				f := &r.Flows[fe.Flows[0]]
+				out = append(out, Problem{ProblemFailedAttempt, false, rr.Rule, fe.Flows[0], fmt.Sprintf(
+					"failed attempt: %s to %s: %s — other flows reached the same server and port (a retry, or a firewall that changed during the capture); required by %s",
+					ProtoPort(f.Proto, f.ServerPort), Endpoint(f.Server(), f.ServerLabels()), stateText(f), rr.Rule.ID())})
+			}
+		}
+	}
+	if !r.Strict {
+		out = append(out, r.unboundProblems()...)
+	}
 	return out
+}
+
+// unboundProblems lists, per rule, the flows it accepted only because a
+// peer group is unbound: warnings, or failures in a strict run.
+func (r *Result) unboundProblems() []Problem {
+	fails := r.Strict
+	var out []Problem
+	for _, rr := range r.Rules {
+		if len(rr.Unbound) == 0 || len(rr.Flows) == 0 {
+			continue
+		}
+		first, inbound, n := -1, 0, 0
+		for _, i := range rr.Flows {
+			if i >= len(r.Flows) {
+				break // a result whose flows were dropped (a summary)
+			}
+			f := &r.Flows[i]
+			if f.Rule != rr.Rule || len(r.UnboundOf(f)) == 0 {
+				continue // another rule decided the flow, or a bound one allowed it
+			}
+			if first < 0 {
+				first = i
+			}
+			n++
+			if f.Direction == Inbound {
+				inbound++
+			}
+		}
+		if n == 0 {
+			continue
+		}
+		var binds []string
+		for _, g := range rr.Unbound {
+			binds = append(binds, "--peer "+g+"=CIDR")
+		}
+		what := textout.Count(uint64(n), "flow")
+		if inbound > 0 {
+			what = fmt.Sprintf("%s (%d inbound, from any address)", what, inbound)
+		}
+		tail := "; --strict makes this fail"
+		if fails {
+			tail = " (--strict is in force)"
+		}
+		out = append(out, Problem{ProblemUnbound, fails, rr.Rule, first, fmt.Sprintf(
+			"unbound: %s accepted by rule %s only because group %s is unbound and matches any address — bind it with %s to the addresses the document means%s",
+			what, rr.Rule.ID(), strings.Join(rr.Unbound, ", "), strings.Join(binds, " "), tail)})
+	}
+	return out
+}
+
+// otherTargets says, for a blocked endpoint, which other servers of the
+// rule did answer: the reason the rule would otherwise have looked seen.
+func (r *Result) otherTargets(rr RuleResult, blocked Target) string {
+	var ok []string
+	for _, i := range rr.Flows {
+		f := &r.Flows[i]
+		t := Target{f.Server(), f.ServerPort}
+		if t == blocked || failedAttempt(f.State) {
+			continue
+		}
+		s := ProtoPort(f.Proto, f.ServerPort) + " to " + f.Server().String()
+		if !slices.Contains(ok, s) {
+			ok = append(ok, s)
+		}
+	}
+	switch len(ok) {
+	case 0:
+		return ""
+	case 1, 2, 3:
+		return " (while " + strings.Join(ok, ", ") + " worked)"
+	}
+	return fmt.Sprintf(" (while %s and %d more worked)", strings.Join(ok[:3], ", "), len(ok)-3)
+}
+
+// partText is missingText for one part of a rule with each.
+func partText(rr RuleResult, p Part, kind, what string) string {
+	var seen []string
+	for _, q := range rr.Parts {
+		if q.Status == RuleSeen {
+			seen = append(seen, q.Label)
+		}
+	}
+	also := ""
+	if len(seen) > 0 {
+		also = " (seen: " + strings.Join(seen, ", ") + ")"
+	}
+	return fmt.Sprintf("%s: %s %s from %s to %s %s, and the rule requires each of its %s%s — check that the service is configured and that the capture covers a time when it runs; required by %s",
+		kind, ProtosName(rr.Rule.Protos), p.Label, rr.Rule.From, rr.Rule.To, what, rr.Rule.Each, also, rr.Rule.ID())
 }
 
 // perFlow returns what add appends for each flow, in the flows' order. The
@@ -174,14 +309,14 @@ func stateText(f *FlowResult) string {
 	return st + ", " + textout.Count(p, "packet") + ", " + textout.Count(b, "byte")
 }
 
-func (r *Result) blockedText(rr RuleResult) string {
-	f := &r.Flows[rr.Flows[0]]
+func (r *Result) blockedText(rr RuleResult, idx []int, others string) string {
+	f := &r.Flows[idx[0]]
 	more := ""
-	if n := len(rr.Flows) - 1; n > 0 {
+	if n := len(idx) - 1; n > 0 {
 		more = fmt.Sprintf(" (and %d more failed attempts)", n)
 	}
-	return fmt.Sprintf("blocked: %s to %s: %s%s — %s; required by %s",
-		ProtoPort(f.Proto, f.ServerPort), Endpoint(f.Server(), f.ServerLabels()), stateText(f), more, remedy(f), rr.Rule.ID())
+	return fmt.Sprintf("blocked: %s to %s: %s%s%s — %s; required by %s",
+		ProtoPort(f.Proto, f.ServerPort), Endpoint(f.Server(), f.ServerLabels()), stateText(f), more, others, remedy(f), rr.Rule.ID())
 }
 
 // remedy says what a failed attempt most likely means.
@@ -215,7 +350,7 @@ func missingText(rr RuleResult, kind, what string) string {
 
 func (r *Result) unexpectedText(f *FlowResult) string {
 	advice := "no rule allows it: find the process or peer behind it, or add a rule if it is needed"
-	if f.State.Failed() {
+	if failedAttempt(f.State) {
 		advice = "no rule allows it, and the attempt failed: block it upstream, or add a rule if it is needed"
 	}
 	why := ""

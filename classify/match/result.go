@@ -191,7 +191,51 @@ type RuleResult struct {
 	Required bool
 	Status   RuleStatus
 	Flows    []int // indexes into Result.Flows
+	// Failed lists, for a required rule, each endpoint its flows tried and
+	// failed to reach: one that no flow of the rule reached makes the rule
+	// blocked, whatever its other endpoints did.
+	Failed []FailedEndpoint
+	// Parts is, for a required rule with each (ports or peers), the status
+	// of each part; the rule is seen only when every part is.
+	Parts []Part
+	// Unbound lists the rule's peer groups that no --peer bound and that
+	// name no address: they matched any address.
+	Unbound []string
 }
+
+// Target is a server a rule's flows went to: its address and port (0
+// for ICMP echo).
+type Target struct {
+	Addr netip.Addr
+	Port uint16
+}
+
+// FailedEndpoint is an endpoint of a rule that flows tried and failed to
+// reach.
+type FailedEndpoint struct {
+	Target
+	Flows []int // the failed attempts, indexes into Result.Flows
+	// Reached is set when another flow of the rule reached the endpoint (a
+	// retry that worked, or a firewall that changed during the capture):
+	// a warning, not a failure.
+	Reached bool
+}
+
+// Part is one thing a rule with each requires: a port, or one address or
+// name pattern of its server group.
+type Part struct {
+	Label  string     // "port 635", "cp.datasync.{region}.amazonaws.com", "10.0.0.0/24"
+	Status RuleStatus // seen, blocked, missing or inconclusive
+	// Unverified is set when no flow is known to have reached the part but
+	// flows to the group whose names were never learned may have: the
+	// part is then inconclusive rather than missing.
+	Unverified bool
+}
+
+// failedAttempt reports whether a flow in state s tried to reach its server
+// and did not: every judgement of a failed attempt goes through here, so a
+// new flow state (a half-open handshake) is picked up in one place.
+func failedAttempt(s flow.State) bool { return s.Failed() }
 
 // Verdict is the outcome of a whole observation.
 type Verdict uint8
@@ -220,6 +264,9 @@ type Result struct {
 	Flows      []FlowResult
 	Rules      []RuleResult
 	Obs        *classify.Observation
+	// Strict is set when a flow accepted only because a peer group is
+	// unbound fails the check (--strict, or a profile's strict: true).
+	Strict bool
 }
 
 // warmFlows is how many flows warm loads ahead of judging.
@@ -258,7 +305,7 @@ func inParts(n, parts int, work func(part, lo, hi int)) {
 
 // Evaluate judges a whole observation.
 func (m *Matcher) Evaluate(obs *classify.Observation) *Result {
-	res := &Result{Obs: obs, Phase: m.opts.Phase, Region: m.opts.Region, Host: m.opts.Host}
+	res := &Result{Obs: obs, Phase: m.opts.Phase, Region: m.opts.Region, Host: m.opts.Host, Strict: m.strict}
 	for _, p := range m.set.Profiles {
 		res.Profiles = append(res.Profiles, p.Name)
 	}
@@ -296,7 +343,7 @@ func (m *Matcher) Evaluate(obs *classify.Observation) *Result {
 
 	byRule := map[*profile.Rule]int{} // index in res.Rules
 	for _, c := range m.rules {
-		rr := RuleResult{Rule: c.r, Level: c.level, Required: c.active && c.level == profile.LevelRequired}
+		rr := RuleResult{Rule: c.r, Level: c.level, Required: c.active && c.level == profile.LevelRequired, Unbound: c.unbound}
 		if !c.active {
 			rr.Status = RuleInactive
 		}
@@ -345,13 +392,23 @@ func (m *Matcher) Evaluate(obs *classify.Observation) *Result {
 		if rr.Status == RuleInactive {
 			continue
 		}
-		rr.Status = ruleStatus(rr, res.Flows, complete)
+		rr.Status = m.ruleStatus(m.rules[i], rr, res.Flows, complete)
 	}
 	res.Verdict = verdict(res)
 	return res
 }
 
-func ruleStatus(rr *RuleResult, flows []FlowResult, complete bool) RuleStatus {
+// ruleStatus judges a rule from its flows. A required rule is blocked when
+// an endpoint its flows tried was never reached, even if other endpoints
+// were: one working server must not hide a firewall in front of another.
+// A rule with each is seen only when every part is.
+func (m *Matcher) ruleStatus(c *compiled, rr *RuleResult, flows []FlowResult, complete bool) RuleStatus {
+	if rr.Required {
+		rr.Failed = failedEndpoints(rr.Flows, flows)
+		if c.r.Each != 0 {
+			rr.Parts = m.parts(c, rr.Flows, flows, complete)
+		}
+	}
 	if len(rr.Flows) == 0 {
 		switch {
 		case !rr.Required:
@@ -361,15 +418,187 @@ func ruleStatus(rr *RuleResult, flows []FlowResult, complete bool) RuleStatus {
 		}
 		return RuleInconclusive
 	}
+	if !rr.Required {
+		return RuleSeen
+	}
+	status := RuleBlocked
 	for _, i := range rr.Flows {
-		if !flows[i].State.Failed() {
-			return RuleSeen
+		if !failedAttempt(flows[i].State) {
+			status = RuleSeen
+			break
 		}
 	}
-	if rr.Required {
-		return RuleBlocked
+	for _, fe := range rr.Failed {
+		if !fe.Reached {
+			return RuleBlocked
+		}
 	}
-	return RuleSeen
+	for _, p := range rr.Parts {
+		status = worse(status, p.Status)
+	}
+	return status
+}
+
+// worse returns the more serious of two statuses of a required rule.
+func worse(a, b RuleStatus) RuleStatus {
+	rank := func(s RuleStatus) int {
+		switch s {
+		case RuleBlocked:
+			return 3
+		case RuleMissing:
+			return 2
+		case RuleInconclusive:
+			return 1
+		}
+		return 0
+	}
+	if rank(b) > rank(a) {
+		return b
+	}
+	return a
+}
+
+// failedEndpoints groups a rule's failed attempts by endpoint, in the
+// order of their first flow, and marks those another flow reached.
+func failedEndpoints(idx []int, flows []FlowResult) []FailedEndpoint {
+	var out []FailedEndpoint
+	at := map[Target]int{}
+	for _, i := range idx {
+		f := &flows[i]
+		if !failedAttempt(f.State) {
+			continue
+		}
+		e := Target{f.Server(), f.ServerPort}
+		k, ok := at[e]
+		if !ok {
+			k = len(out)
+			at[e] = k
+			out = append(out, FailedEndpoint{Target: e})
+		}
+		out[k].Flows = append(out[k].Flows, i)
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	for _, i := range idx {
+		f := &flows[i]
+		if failedAttempt(f.State) {
+			continue
+		}
+		if k, ok := at[Target{f.Server(), f.ServerPort}]; ok {
+			out[k].Reached = true
+		}
+	}
+	return out
+}
+
+// parts judges each part of a rule with each: a port of its ports, or an
+// address or name pattern of its server group.
+func (m *Matcher) parts(c *compiled, idx []int, flows []FlowResult, complete bool) []Part {
+	type part struct {
+		label string
+		has   func(f *FlowResult) peerMatch
+	}
+	var ps []part
+	if c.r.Each&profile.EachPort != 0 {
+		for _, pr := range c.r.Ports {
+			ps = append(ps, part{"port " + pr.String(), func(f *FlowResult) peerMatch {
+				if pr.Contains(f.ServerPort) {
+					return peerYes
+				}
+				return peerNo
+			}})
+		}
+	}
+	if c.r.Each&profile.EachPeer != 0 && !c.to.any {
+		for _, pfx := range c.to.cidrs {
+			ps = append(ps, part{pfx.String(), func(f *FlowResult) peerMatch {
+				if pfx.Contains(f.Server()) {
+					return peerYes
+				}
+				return peerNo
+			}})
+		}
+		for _, pat := range c.to.names {
+			ps = append(ps, part{pat.Pattern, func(f *FlowResult) peerMatch {
+				hosts := f.ServerHosts()
+				if len(hosts) == 0 {
+					return peerUnverified
+				}
+				for _, h := range hosts {
+					if pat.Match(h) {
+						return peerYes
+					}
+				}
+				return peerNo
+			}})
+		}
+	}
+	out := make([]Part, len(ps))
+	for k, p := range ps {
+		var seen, failed, unverified bool
+		for _, i := range idx {
+			f := &flows[i]
+			switch p.has(f) {
+			case peerYes:
+				if failedAttempt(f.State) {
+					failed = true
+				} else {
+					seen = true
+				}
+			case peerUnverified:
+				unverified = true
+			}
+		}
+		out[k] = Part{Label: p.label, Unverified: unverified && !seen && !failed}
+		switch {
+		case seen:
+			out[k].Status = RuleSeen
+		case failed:
+			out[k].Status = RuleBlocked
+		case unverified || !complete:
+			out[k].Status = RuleInconclusive
+		default:
+			out[k].Status = RuleMissing
+		}
+	}
+	return out
+}
+
+// UnboundOf returns the peer groups through which alone flow f was
+// accepted: every rule that allowed it matched through a group that is
+// unbound (and so matches any address). Nil when a bound rule allowed it,
+// or when nothing did.
+func (r *Result) UnboundOf(f *FlowResult) []string {
+	if f.Rule == nil || f.Verdict == Forbidden {
+		return nil
+	}
+	var groups []string
+	for _, rule := range f.Rules() {
+		if rule.Overlay {
+			continue
+		}
+		rr := r.ruleResult(rule)
+		if rr == nil || len(rr.Unbound) == 0 {
+			return nil
+		}
+		for _, g := range rr.Unbound {
+			if !slices.Contains(groups, g) {
+				groups = append(groups, g)
+			}
+		}
+	}
+	return groups
+}
+
+// ruleResult finds the result of a rule.
+func (r *Result) ruleResult(rule *profile.Rule) *RuleResult {
+	for i := range r.Rules {
+		if r.Rules[i].Rule == rule {
+			return &r.Rules[i]
+		}
+	}
+	return nil
 }
 
 func verdict(res *Result) Verdict {
@@ -385,6 +614,13 @@ func verdict(res *Result) Verdict {
 			return NotConformant
 		case RuleInconclusive:
 			v = Inconclusive
+		}
+	}
+	if res.Strict {
+		for i := range res.Flows {
+			if len(res.UnboundOf(&res.Flows[i])) > 0 {
+				return NotConformant
+			}
 		}
 	}
 	if v == Conformant && len(res.Obs.Folded.Services) > 0 {

@@ -28,6 +28,7 @@ type matchFlags struct {
 	format   string
 	output   string
 	inputs   []string // every file the run reads, which -o must not name
+	strict   bool
 }
 
 // checkFiles is called before any reading: it refuses captures named twice
@@ -49,6 +50,7 @@ func (m *matchFlags) register(cmd *cobra.Command) {
 	f.StringArrayVar(&m.peers, "peer", nil, "bind a peer group to addresses, NAME=ADDR|CIDR[,...] (repeatable)")
 	f.StringVar(&m.region, "region", "", "AWS Region for {region} in host name patterns (default: any region)")
 	f.StringVar(&m.phase, "phase", "", "check one phase only, e.g. activation or operation (default: all phases, phased rules only allowed)")
+	f.BoolVar(&m.strict, "strict", false, "fail flows that a rule accepts only because a peer group is unbound (matches any address) instead of warning")
 	f.StringVar(&m.format, "format", "text", "report format: "+strings.Join(formatNames(), ", "))
 	f.StringVarP(&m.output, "output", "o", "", "write the report to this file instead of standard output")
 }
@@ -65,7 +67,7 @@ func (m *matchFlags) matcher() (*match.Matcher, error) {
 	if err != nil {
 		return nil, err
 	}
-	opts := match.Options{Region: m.region, Phase: m.phase, Peers: map[string][]netip.Prefix{}}
+	opts := match.Options{Region: m.region, Phase: m.phase, Peers: map[string][]netip.Prefix{}, Strict: m.strict}
 	for _, h := range m.hosts {
 		p, err := profile.ParsePrefix(h)
 		if err != nil {
