@@ -30,6 +30,13 @@ type seedRow struct {
 	phase   string
 	overlay bool
 	tls     string // "versions 1.0,1.1", "forward_secrecy false"
+	// each is what the row requires of a list: "" (any one port or
+	// endpoint, as "139 or 445"), "ports" ("111, 635, and 2049"), "peers"
+	// (several endpoints the agent accesses).
+	each string
+	// scope is "network" for rows whose traffic never passes the agent
+	// host ("DataSync service -> ..."), "" otherwise.
+	scope string
 	// peer lists the names or CIDRs the table gives for the far end, when
 	// it gives any ("" means the table names none, so the group is the user's
 	// to bind).
@@ -62,10 +69,10 @@ func (tab seedTable) check(t *testing.T) {
 			}
 			r := &p.Rules[i]
 			cited[r.ID()] = true
-			got := fmt.Sprintf("%s -> %s either=%v %s [%s] %s phase=%q overlay=%v tls=%q",
-				r.From, r.To, r.Bidirectional, r.Protos, strings.Join(r.PortStrings(), ","), r.Level, r.Phase, r.Overlay, tlsString(r.TLS))
-			want := fmt.Sprintf("%s -> %s either=%v %s [%s] %s phase=%q overlay=%v tls=%q",
-				row.from, row.to, row.either, row.proto, row.ports, row.level, row.phase, row.overlay, row.tls)
+			got := fmt.Sprintf("%s -> %s either=%v %s [%s] %s phase=%q overlay=%v tls=%q each=%s scope=%s",
+				r.From, r.To, r.Bidirectional, r.Protos, strings.Join(r.PortStrings(), ","), r.Level, r.Phase, r.Overlay, tlsString(r.TLS), r.Each, r.Scope)
+			want := fmt.Sprintf("%s -> %s either=%v %s [%s] %s phase=%q overlay=%v tls=%q each=%s scope=%s",
+				row.from, row.to, row.either, row.proto, row.ports, row.level, row.phase, row.overlay, row.tls, cmp.Or(row.each, "any"), cmp.Or(row.scope, "any"))
 			if got != want {
 				t.Errorf("rule %s\n got  %s\n want %s", r.ID(), got, want)
 			}
@@ -266,13 +273,17 @@ func TestSeedDataSyncSelfManagedStorage(t *testing.T) {
 func TestSeedDataSyncAWSStorageServices(t *testing.T) {
 	seedTable{seedDataSync, "AWS storage services", []seedRow{
 		{row: "DataSync service -> Amazon EFS, TCP 2049", profile: "datasync/efs", rule: "nfs",
-			from: "datasync-interfaces", to: "efs", proto: TCP, ports: "2049", level: required},
+			from: "datasync-interfaces", to: "efs", proto: TCP, ports: "2049", level: required, scope: "network"},
 		{row: "DataSync service -> FSx for ONTAP, TCP 111, 635, 2049 (NFS)", profile: "datasync/fsx-ontap", rule: "nfs",
-			from: "datasync-interfaces", to: "fsx-ontap", proto: TCP, ports: "111,635,2049", level: allowed, tableLevel: required},
+			from: "datasync-interfaces", to: "fsx-ontap", proto: TCP, ports: "111,635,2049", level: allowed, tableLevel: required, scope: "network"},
 		{row: "DataSync service -> FSx for ONTAP, TCP 445 (SMB)", profile: "datasync/fsx-ontap", rule: "smb",
-			from: "datasync-interfaces", to: "fsx-ontap", proto: TCP, ports: "445", level: allowed, tableLevel: required},
+			from: "datasync-interfaces", to: "fsx-ontap", proto: TCP, ports: "445", level: allowed, tableLevel: required, scope: "network"},
+		{row: "DataSync service -> FSx for ONTAP, TCP 111, 635, and 2049 (NFS): each", profile: "datasync/fsx-ontap-nfs", rule: "nfs",
+			from: "datasync-interfaces", to: "fsx-ontap", proto: TCP, ports: "111,635,2049", level: required, each: "ports", scope: "network"},
+		{row: "DataSync service -> FSx for ONTAP, TCP 445 (SMB), SMB location", profile: "datasync/fsx-ontap-smb", rule: "smb",
+			from: "datasync-interfaces", to: "fsx-ontap", proto: TCP, ports: "445", level: required, scope: "network"},
 		{row: "DataSync service -> Amazon S3, TCP 443", profile: "datasync/s3", rule: "https",
-			from: "datasync-interfaces", to: "aws-s3", proto: TCP, ports: "443", level: required},
+			from: "datasync-interfaces", to: "aws-s3", proto: TCP, ports: "443", level: required, scope: "network"},
 	}}.check(t)
 }
 
@@ -306,10 +317,10 @@ func TestSeedDataSyncPublicFIPSEndpoints(t *testing.T) {
 			from: "host", to: "datasync-activation-fips", proto: TCP, ports: "443", level: required, phase: "activation",
 			peer: []string{"activation.datasync-fips.{region}.amazonaws.com"}},
 		{row: "DataSync agent -> AWS, TCP 443, API and data transfer endpoints", profile: "datasync/agent", rule: "service-https",
-			from: "host", to: "datasync-service", proto: TCP, ports: "443", level: required,
+			from: "host", to: "datasync-service", proto: TCP, ports: "443", level: required, each: "peers",
 			peer: []string{"datasync.{region}.amazonaws.com", "*.datasync-dp.{region}.amazonaws.com", "cp.datasync.{region}.amazonaws.com"}},
 		{row: "DataSync agent -> AWS, TCP 443, data transfer endpoints for FIPS", profile: "datasync/agent-fips", rule: "service-https",
-			from: "host", to: "datasync-service-fips", proto: TCP, ports: "443", level: required,
+			from: "host", to: "datasync-service-fips", proto: TCP, ports: "443", level: required, each: "peers",
 			peer: []string{"datasync.{region}.amazonaws.com", "*.datasync-dp.{region}.amazonaws.com", "cp.datasync-fips.{region}.amazonaws.com"}},
 		{row: "DataSync agent -> AWS, TCP 80, updates", profile: "datasync/agent-common", rule: "updates-http",
 			from: "host", to: "update-repos-http", proto: TCP, ports: "80", level: allowed, tableLevel: required,
