@@ -1,5 +1,5 @@
 // Package drift compares two reports of the same appliance (JSON reports,
-// schema wirecheck/report/v1) and says what changed between the recordings:
+// schema wirecheck/report/v2) and says what changed between the recordings:
 // flows that appeared, flows that vanished, flows whose verdict or state
 // changed, and rules whose status changed, each marked worse, better or
 // neither.

@@ -188,8 +188,8 @@ func TestDecodeReportErrors(t *testing.T) {
 	tests := []struct{ name, doc, want string }{
 		{"not json", "CONFORMANT: every flow", "not a wirecheck JSON report"},
 		{"no schema", `{"verdict": "conformant"}`, `no "schema" field`},
-		{"other schema", `{"schema": "wirecheck/report/v9"}`, `schema "wirecheck/report/v9", this wirecheck reads "wirecheck/report/v1"`},
-		{"wrong type", `{"schema": "wirecheck/report/v1", "flows": 3}`, "not a wirecheck JSON report"},
+		{"other schema", `{"schema": "wirecheck/report/v9"}`, `schema "wirecheck/report/v9", this wirecheck reads "wirecheck/report/v2"`},
+		{"wrong type", `{"schema": "wirecheck/report/v2", "flows": 3}`, "not a wirecheck JSON report"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

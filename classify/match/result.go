@@ -591,16 +591,6 @@ func (r *Result) UnboundOf(f *FlowResult) []string {
 	return groups
 }
 
-// ruleResult finds the result of a rule.
-func (r *Result) ruleResult(rule *profile.Rule) *RuleResult {
-	for i := range r.Rules {
-		if r.Rules[i].Rule == rule {
-			return &r.Rules[i]
-		}
-	}
-	return nil
-}
-
 func verdict(res *Result) Verdict {
 	v := Conformant
 	for i := range res.Flows {

@@ -4,7 +4,6 @@ import (
 	"net/netip"
 	"time"
 
-	"github.com/wirecheck/wirecheck/classify/flow"
 	"github.com/wirecheck/wirecheck/classify/match"
 	"github.com/wirecheck/wirecheck/classify/profile"
 	"github.com/wirecheck/wirecheck/classify/service"
@@ -13,7 +12,12 @@ import (
 
 // Version names the JSON schema. It changes only when a field changes
 // meaning or disappears; new fields may be added within a version.
-const Version = "wirecheck/report/v1"
+//
+// v2 (issue 17): a required rule is `blocked` when any endpoint it tried
+// was never reached (v1: only when every flow failed), and `missing` when a
+// part of a rule with each was never attempted; rules carry each, scope,
+// failed endpoints, parts and unbound groups, flows their unbound groups.
+const Version = "wirecheck/report/v2"
 
 // Report is the machine-readable form of a Result; JSON marshals it as the
 // schema documents.
@@ -24,6 +28,7 @@ type Report struct {
 	Profiles []string `json:"profiles"`
 	Phase    string   `json:"phase"`
 	Region   string   `json:"region"`
+	Strict   bool     `json:"strict"`
 	Complete bool     `json:"complete"`
 	Inputs   []Input  `json:"inputs"`
 	Losses   []Loss   `json:"losses"`
@@ -121,11 +126,32 @@ type Rule struct {
 	Phase    string           `json:"phase"`
 	Proto    string           `json:"proto"`
 	Ports    []string         `json:"ports"`
+	Each     string           `json:"each"`
+	Scope    string           `json:"scope"`
 	Status   string           `json:"status"`
 	Flows    []int            `json:"flows"`
+	Failed   []FailedEndpoint `json:"failed"`
+	Parts    []Part           `json:"parts"`
+	Unbound  []string         `json:"unbound"`
 	How      string           `json:"how"`
 	Note     string           `json:"note"`
 	Sources  []profile.Source `json:"sources"`
+}
+
+// FailedEndpoint is a server and port a required rule's flows tried and
+// failed to reach; unless Reached, it makes the rule blocked.
+type FailedEndpoint struct {
+	Address string `json:"address"`
+	Port    uint16 `json:"port"`
+	Flows   []int  `json:"flows"`
+	Reached bool   `json:"reached"`
+}
+
+// Part is one port or peer of a rule with each, and its status.
+type Part struct {
+	Part       string `json:"part"`
+	Status     string `json:"status"`
+	Unverified bool   `json:"unverified"`
 }
 
 type Flow struct {
@@ -154,6 +180,7 @@ type Flow struct {
 	Rule         *string      `json:"rule"`
 	Rules        []string     `json:"rules"`
 	Verdict      string       `json:"verdict"`
+	Unbound      []string     `json:"unbound"`
 	Unverified   []string     `json:"unverified"`
 	Why          []string     `json:"why"`
 	// Tunnel names the tunnel the flow came out of ("vxlan 10.0.0.9 ->
@@ -232,7 +259,7 @@ func Build(res *match.Result) *Report {
 	rep := buildHead(res, fs.List)
 	rep.Flows = make([]Flow, 0, len(res.Flows)) // one allocation: 100k flows grew by copying for 0.6 s
 	for i := range res.Flows {
-		rep.Flows = append(rep.Flows, buildFlow(&res.Flows[i], res.Obs.Tunneled, fs, i))
+		rep.Flows = append(rep.Flows, buildFlow(res, &res.Flows[i], fs, i))
 	}
 	return rep
 }
@@ -251,6 +278,7 @@ func buildHead(res *match.Result, problems []match.Finding) *Report {
 		Profiles: res.Profiles,
 		Phase:    res.Phase,
 		Region:   res.Region,
+		Strict:   res.Strict,
 		Complete: obs.Complete(),
 		Inputs:   []Input{},
 		Losses:   []Loss{},
@@ -305,12 +333,21 @@ func buildHead(res *match.Result, problems []match.Finding) *Report {
 	}
 	for _, rr := range res.Rules {
 		r := rr.Rule
-		rep.Rules = append(rep.Rules, Rule{
+		out := Rule{
 			ID: r.ID(), Profile: r.Profile, Name: r.Name, From: r.From, To: r.To, Either: r.Bidirectional, Overlay: r.Overlay,
 			Level: rr.Level.String(), Required: rr.Required, Phase: r.Phase,
-			Proto: r.Protos.String(), Ports: textout.NonNil(r.PortStrings()), Status: rr.Status.String(),
-			Flows: textout.NonNil(rr.Flows), How: r.How, Note: r.Note, Sources: textout.NonNil(r.Sources),
-		})
+			Proto: r.Protos.String(), Ports: textout.NonNil(r.PortStrings()), Each: r.Each.String(), Scope: r.Scope.String(),
+			Status: rr.Status.String(), Flows: textout.NonNil(rr.Flows),
+			Failed: []FailedEndpoint{}, Parts: []Part{}, Unbound: textout.NonNil(rr.Unbound),
+			How: r.How, Note: r.Note, Sources: textout.NonNil(r.Sources),
+		}
+		for _, fe := range rr.Failed {
+			out.Failed = append(out.Failed, FailedEndpoint{Address: fe.Addr.String(), Port: fe.Port, Flows: fe.Flows, Reached: fe.Reached})
+		}
+		for _, p := range rr.Parts {
+			out.Parts = append(out.Parts, Part{Part: p.Label, Status: p.Status.String(), Unverified: p.Unverified})
+		}
+		rep.Rules = append(rep.Rules, out)
 	}
 	for _, o := range obs.Other {
 		rep.Other = append(rep.Other, OtherTraffic{Kind: o.Name(), Packets: o.Packets, Bytes: o.Bytes})
@@ -330,10 +367,12 @@ func buildHead(res *match.Result, problems []match.Finding) *Report {
 	return rep
 }
 
-// buildFlow is flow i of the report, f; tunneled names the tunnel of each
-// flow that came out of one (classify.Observation.Tunneled), and fs are
-// the findings the flow may belong to.
-func buildFlow(f *match.FlowResult, tunneled map[flow.Key]string, fs *match.Findings, i int) Flow {
+// buildFlow is flow i of the report, f, with what the result knows of it
+// beyond the flow itself: the unbound groups that alone accepted it, the
+// tunnel it came out of (classify.Observation.Tunneled), and fs, the
+// findings the flow may belong to.
+func buildFlow(res *match.Result, f *match.FlowResult, fs *match.Findings, i int) Flow {
+	tunneled := res.Obs.Tunneled
 	cp, cb := f.Sent(true)
 	sp, sb := f.Sent(false)
 	out := Flow{
@@ -348,6 +387,7 @@ func buildFlow(f *match.FlowResult, tunneled map[flow.Key]string, fs *match.Find
 		Rules: []string{}, Verdict: f.Verdict.String(),
 		Unverified: textout.NonNil(f.Unverified()), Why: textout.NonNil(f.Why()),
 		Problems: fs.Of([]int{}, i),
+		Unbound: textout.NonNil(res.UnboundOf(f)),
 	}
 	if cp+sp > 0 {
 		out.First, out.Last = stamp(f.Flow.First), stamp(f.Flow.Last)

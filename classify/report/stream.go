@@ -180,6 +180,7 @@ func appendFlowJSON(b []byte, res *match.Result, fs *match.Findings, i int, s *f
 	}
 	j.close(']')
 	j.str("verdict", f.Verdict.String())
+	j.strs("unbound", res.UnboundOf(f))
 	j.strs("unverified", f.Unverified())
 	j.strs("why", f.Why())
 	if t := res.Obs.Tunneled[f.Flow.Key]; t != "" {

@@ -29,7 +29,7 @@ func TestFlowsTableIsTabwriters(t *testing.T) {
 	tw := tabwriter.NewWriter(&want, 0, 0, 2, ' ', 0)
 	tw.Write([]byte(strings.Join(flowColumns[:], "\t") + "\n"))
 	for i := range res.Flows {
-		f := buildFlow(&res.Flows[i], res.Obs.Tunneled, &match.Findings{}, i)
+		f := buildFlow(res, &res.Flows[i], &match.Findings{}, i)
 		rule := "-"
 		if f.Rule != nil {
 			rule = *f.Rule
