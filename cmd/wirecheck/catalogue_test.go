@@ -212,7 +212,7 @@ func TestProfilesCommands(t *testing.T) {
 				header = strings.Join(strings.Fields(lines[2]), " ")
 			}
 		}
-		if header != "From To Protocol Port Level How used Source" {
+		if header != "From To Scope Protocol Port Level How used Source" {
 			t.Errorf("profiles show %s: header %q", p.Name, header)
 		}
 		for _, r := range p.Rules {
@@ -226,8 +226,9 @@ func TestProfilesCommands(t *testing.T) {
 	}
 	out, _, _ = wirecheck(t, nil, "profiles", "show", "datasync/agent-vpc")
 	for _, want := range []string{
-		"  host  vpc-endpoint     TCP       1024-1064    required",
+		"  host  vpc-endpoint*     outbound  TCP       1024-1064    required",
 		"allowed (activation) [1]",
+		"* unbound group: matches any address until --peer binds it",
 		"= any address until bound with --peer vpc-endpoint=ADDR|CIDR",
 		"= 0.amazon.pool.ntp.org, 1.amazon.pool.ntp.org, 2.amazon.pool.ntp.org, 3.amazon.pool.ntp.org",
 	} {

@@ -85,12 +85,14 @@ func showSet(cmd *cobra.Command, set *profile.Set) error {
 		}
 		tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
 		if !narrow {
-			fmt.Fprintf(tw, "  From\tTo\tProtocol\tPort\tLevel\tHow used\tSource\n")
+			fmt.Fprintf(tw, "  From\tTo\tScope\tProtocol\tPort\tLevel\tHow used\tSource\n")
 		}
 		var notes []string
 		var groups []string
+		unbound := false
 		for _, r := range p.Rules {
-			to := r.To
+			from, to := groupLabel(set, p.Name, r.From), groupLabel(set, p.Name, r.To)
+			unbound = unbound || strings.HasSuffix(from, "*") || strings.HasSuffix(to, "*")
 			if r.Bidirectional {
 				to += " (either way)"
 			}
@@ -106,6 +108,9 @@ func showSet(cmd *cobra.Command, set *profile.Set) error {
 			}
 			if r.Overlay {
 				qual = append(qual, "overlay")
+			}
+			if q := eachText(set, p.Name, &r); q != "" {
+				qual = append(qual, q)
 			}
 			if len(qual) > 0 {
 				level += " (" + strings.Join(qual, ", ") + ")"
@@ -126,17 +131,20 @@ func showSet(cmd *cobra.Command, set *profile.Set) error {
 				srcs = append(srcs, s.String())
 			}
 			if narrow {
-				fmt.Fprintf(out, "  %s -> %s, %s %s, %s\n", r.From, to, proto, portsText(r), level)
+				fmt.Fprintf(out, "  %s -> %s (%s), %s %s, %s\n", from, to, scopeText(&r), proto, portsText(r), level)
 				fmt.Fprintf(out, "      how used: %s\n", orDash(r.How))
 				for _, src := range srcs {
 					fmt.Fprintf(out, "      source: %s\n", src)
 				}
 				continue
 			}
-			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.From, to, proto,
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", from, to, scopeText(&r), proto,
 				portsText(r), level, orDash(r.How), orDash(strings.Join(srcs, "; ")))
 		}
 		tw.Flush()
+		if unbound {
+			fmt.Fprintln(out, "  * unbound group: matches any address until --peer binds it; a flow accepted only through it is an unbound warning (a failure with --strict)")
+		}
 		if len(notes) > 0 {
 			fmt.Fprintln(out, "Notes:")
 			for _, n := range notes {
@@ -169,6 +177,61 @@ func fitTerminal(w io.Writer) (io.Writer, func() error) {
 	}
 	wr := &textout.Wrapper{W: w, Width: width}
 	return wr, wr.Flush
+}
+
+// groupLabel is a rule's group as the table shows it: an unbound group
+// (no addresses, no names) is marked with "*".
+func groupLabel(set *profile.Set, prof, name string) string {
+	if name == profile.PeerHost || name == profile.PeerAny {
+		return name
+	}
+	if g, ok := set.Group(prof, name); ok && g.Unbound() {
+		return name + "*"
+	}
+	return name
+}
+
+// scopeText says which of the host's flows a rule judges: outbound (the
+// host opens it), inbound, either way, network (never the host's own), or
+// any flow at all.
+func scopeText(r *profile.Rule) string {
+	switch {
+	case r.Scope == profile.ScopeNetwork:
+		return "network (not the host)"
+	case r.From == profile.PeerHost && r.Bidirectional, r.To == profile.PeerHost && r.Bidirectional:
+		return "either way"
+	case r.From == profile.PeerHost:
+		return "outbound"
+	case r.To == profile.PeerHost:
+		return "inbound"
+	}
+	return "any flow"
+}
+
+// eachText says, for a required rule with a list, whether each entry or
+// any one is needed.
+func eachText(set *profile.Set, prof string, r *profile.Rule) string {
+	if r.Level != profile.LevelRequired {
+		return ""
+	}
+	var parts []string
+	if r.Each&profile.EachPort != 0 {
+		parts = append(parts, "each port")
+	}
+	if r.Each&profile.EachPeer != 0 {
+		parts = append(parts, "each peer")
+	}
+	if len(parts) > 0 {
+		return strings.Join(parts, ", ")
+	}
+	peers := 0
+	if g, ok := set.Group(prof, r.To); ok {
+		peers = len(g.CIDRs) + len(g.Names)
+	}
+	if len(r.Ports) > 1 || peers > 1 {
+		return "any one"
+	}
+	return ""
 }
 
 // portsText writes the ports as the vendor tables do: "443 (https)", "139,
