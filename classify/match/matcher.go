@@ -60,6 +60,8 @@ type compiled struct {
 	// no address or host name: they match any address, so every flow the
 	// rule matches was accepted through them.
 	unbound []string
+	// unset lists the rule's groups that match no address until bound.
+	unset []string
 }
 
 // peer is a resolved peer reference of a rule.
@@ -69,9 +71,12 @@ type peer struct {
 	// unbound: a group that matches any address only because nothing
 	// binds it (any is set too).
 	unbound bool
-	host    bool
-	cidrs   []netip.Prefix
-	names   []profile.NamePattern
+	// none: a group that matches no address until --peer binds it
+	// (profile.PeerGroup.NoneUntilBound).
+	none  bool
+	host  bool
+	cidrs []netip.Prefix
+	names []profile.NamePattern
 }
 
 // New compiles a Matcher. It fails when --peer names a group no profile
@@ -129,6 +134,9 @@ func New(set *profile.Set, opts Options) (*Matcher, error) {
 			if p.unbound && !slices.Contains(c.unbound, p.label) {
 				c.unbound = append(c.unbound, p.label)
 			}
+			if p.none && !slices.Contains(c.unset, p.label) {
+				c.unset = append(c.unset, p.label)
+			}
 		}
 		m.rules = append(m.rules, c)
 		if !c.active {
@@ -184,6 +192,10 @@ func (m *Matcher) resolve(prof, name string) peer {
 	p.cidrs = g.CIDRs
 	for _, pat := range g.Names {
 		p.names = append(p.names, profile.CompilePattern(pat, m.opts.Region))
+	}
+	if g.Unbound() && g.NoneUntilBound {
+		p.none = true // matches nothing until --peer binds it
+		return p
 	}
 	p.any = len(p.cidrs) == 0 && len(p.names) == 0
 	p.unbound = p.any

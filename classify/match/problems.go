@@ -61,7 +61,11 @@ func (r *Result) Problems() []Problem {
 				out = append(out, Problem{ProblemBlocked, true, rr.Rule, rr.Flows[0], r.blockedText(rr, rr.Flows, "")})
 			}
 		case RuleMissing:
-			if len(rr.Flows) == 0 {
+			switch {
+			case len(rr.Flows) > 0:
+			case len(rr.Unset) > 0:
+				out = append(out, Problem{ProblemMissing, true, rr.Rule, -1, unsetText(rr)})
+			default:
 				out = append(out, Problem{ProblemMissing, true, rr.Rule, -1, missingText(rr, "missing", "was never attempted")})
 			}
 		}
@@ -208,6 +212,17 @@ func (r *Result) otherTargets(rr RuleResult, blocked Target) string {
 		return " (while " + strings.Join(ok, ", ") + " worked)"
 	}
 	return fmt.Sprintf(" (while %s and %d more worked)", strings.Join(ok[:3], ", "), len(ok)-3)
+}
+
+// unsetText says that a required rule cannot be judged until its group
+// is bound: the document names addresses only the user knows.
+func unsetText(rr RuleResult) string {
+	var binds []string
+	for _, g := range rr.Unset {
+		binds = append(binds, "--peer "+g+"=CIDR")
+	}
+	return fmt.Sprintf("missing: %s %s from %s to %s matched no flow: group %s matches no address until it is bound — bind it with %s to the addresses the document asks you to specify; required by %s",
+		ProtosName(rr.Rule.Protos), strings.Join(rr.Rule.PortStrings(), ","), rr.Rule.From, rr.Rule.To, strings.Join(rr.Unset, ", "), strings.Join(binds, " "), rr.Rule.ID())
 }
 
 // partText is missingText for one part of a rule with each.

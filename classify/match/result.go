@@ -201,6 +201,9 @@ type RuleResult struct {
 	// Unbound lists the rule's peer groups that no --peer bound and that
 	// name no address: they matched any address.
 	Unbound []string
+	// Unset lists the rule's groups that match no address until --peer
+	// binds them (unbound: none): the rule cannot match until then.
+	Unset []string
 }
 
 // Target is a server a rule's flows went to: its address and port (0
@@ -343,7 +346,7 @@ func (m *Matcher) Evaluate(obs *classify.Observation) *Result {
 
 	byRule := map[*profile.Rule]int{} // index in res.Rules
 	for _, c := range m.rules {
-		rr := RuleResult{Rule: c.r, Level: c.level, Required: c.active && c.level == profile.LevelRequired, Unbound: c.unbound}
+		rr := RuleResult{Rule: c.r, Level: c.level, Required: c.active && c.level == profile.LevelRequired, Unbound: c.unbound, Unset: c.unset}
 		if !c.active {
 			rr.Status = RuleInactive
 		}

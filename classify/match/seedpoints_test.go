@@ -295,3 +295,86 @@ include: [storage-gateway/common]
 	}
 	_ = fs.ErrNotExist
 }
+
+// The rows issue 17 found departing from the seeds, each on a capture.
+func TestRowsAsTheSeedsSay(t *testing.T) {
+	dns := map[string][]netip.Prefix{"dns-servers": {netip.MustParsePrefix("10.0.0.2/32")}}
+	verdictOf := func(res *Result, port uint16) FlowVerdict {
+		t.Helper()
+		for _, f := range res.Flows {
+			if f.ServerPort == port {
+				return f.Verdict
+			}
+		}
+		t.Fatalf("no flow to port %d", port)
+		return 0
+	}
+
+	t.Run("ecs/ftp: port 21 from the specified CIDR only", func(t *testing.T) {
+		client := netip.MustParseAddr("192.0.2.50")
+		sc := gencap.Scenario{Convs: []gencap.Conv{{Client: client, Server: spHost, ServerPort: 21}}}
+		res := evaluate(t, sc, Options{}, "ecs/ftp")
+		if v := verdictOf(res, 21); v != Unexpected {
+			t.Errorf("unbound ftp-clients: FTP from %s is %s, want unexpected (the row says the specified CIDR block)", client, v)
+		}
+		ps := problemsOf(res, ProblemMissing)
+		if len(ps) != 1 || !strings.Contains(ps[0].Text, "--peer ftp-clients=CIDR") {
+			t.Errorf("missing problems %+v, want one that says to bind ftp-clients", ps)
+		}
+		res = evaluate(t, sc, Options{Peers: map[string][]netip.Prefix{"ftp-clients": {netip.MustParsePrefix("192.0.2.0/24")}}}, "ecs/ftp")
+		if v := verdictOf(res, 21); v != Expected || res.Verdict != Conformant {
+			t.Errorf("bound: FTP %s, verdict %s", v, res.Verdict)
+		}
+		sc = gencap.Scenario{Convs: []gencap.Conv{{Client: client, Server: spHost, ServerPort: 20}}}
+		res = evaluate(t, sc, Options{Peers: map[string][]netip.Prefix{"ftp-clients": {netip.MustParsePrefix("192.0.2.0/24")}}}, "ecs/ftp")
+		if v := verdictOf(res, 20); v != Unexpected {
+			t.Errorf("a client connecting to port 20 is %s, want unexpected (20 is the server's active-mode source port)", v)
+		}
+	})
+
+	t.Run("file gateway console 443 only from bound browsers", func(t *testing.T) {
+		sc := gencap.Scenario{Convs: []gencap.Conv{{Client: netip.MustParseAddr("203.0.113.9"), Server: spHost, ServerPort: 443}}}
+		res := evaluate(t, sc, Options{Peers: dns}, "storage-gateway/file-nfs")
+		if v := verdictOf(res, 443); v != Unexpected {
+			t.Errorf("inbound 443 from an unbound browser group is %s, want unexpected", v)
+		}
+	})
+
+	t.Run("s3/client: the client's own DNS lookups are allowed", func(t *testing.T) {
+		sc := gencap.Scenario{Convs: []gencap.Conv{{Client: spHost, Server: netip.MustParseAddr("198.51.100.60"), ServerPort: 443, Name: "bucket.s3.us-east-1.amazonaws.com"}}}
+		res := evaluate(t, sc, Options{Peers: dns}, "s3/client")
+		if v := verdictOf(res, 53); v != Expected || res.Verdict != Conformant {
+			t.Errorf("DNS lookup of the bucket is %s, verdict %s; want expected, conformant", v, res.Verdict)
+		}
+	})
+
+	t.Run("datasync/agent-vpc: DNS and NTP not required", func(t *testing.T) {
+		ep := netip.MustParseAddr("10.0.1.50")
+		task := netip.MustParseAddr("10.0.1.60")
+		sc := gencap.Scenario{Convs: []gencap.Conv{
+			{Client: spHost, Server: ep, ServerPort: 1024}, {Client: spHost, Server: task, ServerPort: 443},
+		}}
+		res := evaluate(t, sc, Options{Peers: map[string][]netip.Prefix{"vpc-endpoint": {netip.PrefixFrom(ep, 32)}, "task-interfaces": {netip.PrefixFrom(task, 32)}}}, "datasync/agent-vpc")
+		for _, id := range []string{"datasync/agent-vpc:dns", "datasync/agent-vpc:ntp"} {
+			if rr := ruleOf(t, res, id); rr.Required {
+				t.Errorf("%s is required, but the seed says that access is not necessary with VPC endpoints", id)
+			}
+		}
+		if res.Verdict != Conformant {
+			t.Errorf("verdict %s, problems %v", res.Verdict, res.Problems())
+		}
+		res = evaluate(t, sc, Options{}, "datasync/agent")
+		if rr := ruleOf(t, res, "datasync/agent:ntp"); rr.Status != RuleMissing {
+			t.Errorf("datasync/agent without NTP: %s, want missing", rr.Status)
+		}
+	})
+
+	t.Run("volume gateway: HTTPS to any AWS service endpoint", func(t *testing.T) {
+		sc := gencap.Scenario{Convs: append(gatewayBasics(),
+			gencap.Conv{Client: spHost, Server: netip.MustParseAddr("198.51.100.70"), ServerPort: 443, Name: "ebs.us-east-1.amazonaws.com"})}
+		res := evaluate(t, sc, Options{Peers: dns}, "storage-gateway/volume")
+		if v := verdictOf(res, 443); v != Expected {
+			t.Errorf("a volume gateway's HTTPS to another AWS endpoint is %s, want expected (\"to an AWS service endpoint\")", v)
+		}
+	})
+}

@@ -378,8 +378,17 @@ func (d *decoder) peers(n ast.Node, p *Profile) {
 			return
 		}
 		g := &PeerGroup{Name: name, Pos: nodePos(d.file, f.keyN)}
-		for _, gf := range d.mapping(f.value, "peer group "+name, "description", "cidrs", "names") {
+		for _, gf := range d.mapping(f.value, "peer group "+name, "description", "cidrs", "names", "unbound") {
 			switch gf.key {
+			case "unbound":
+				switch v := d.str(gf.value, "unbound"); v {
+				case "any":
+				case "none":
+					g.NoneUntilBound = true
+				default:
+					d.failf(gf.value, "peer group %s: unbound %q: use any (match every address until --peer binds the group) or none (match no address until then)", name, v)
+					return
+				}
 			case "description":
 				g.Description = d.str(gf.value, "description")
 			case "cidrs":

@@ -149,7 +149,12 @@ type PeerGroup struct {
 	// Names are host name patterns: "*" matches one or more characters
 	// (dots included), "{region}" one DNS label, bound by --region.
 	Names []string
-	Pos   Pos
+	// NoneUntilBound makes a group with neither CIDRs nor Names match no
+	// address, rather than any, until --peer binds it: for a document that
+	// says "the CIDR block you specify", where any address would be a
+	// guess the document never made.
+	NoneUntilBound bool
+	Pos            Pos
 }
 
 // Unbound reports whether the group names no addresses and no host names:

@@ -65,6 +65,46 @@ var parseErrorTests = []struct {
 	{"include a file", "profile: x\ninclude: [../../etc/passwd]\n", "includes name built-in profiles"},
 	{"redefine host", "profile: x\npeers:\n  host: {cidrs: [10.0.0.0/8]}\n", `peer group "host" is built in`},
 	{"empty", "profile: x\n", "has no rules and includes nothing"},
+	{"bad each", "profile: x\nrules:\n  - {name: a, from: host, to: any, proto: tcp, level: required, ports: [1, 2], each: port}\n", `each "port": use ports`},
+	{"each on allowed", "profile: x\nrules:\n  - {name: a, from: host, to: any, proto: tcp, level: allowed, ports: [1, 2], each: ports}\n", "each only says what a required rule needs"},
+	{"each port of one", "profile: x\nrules:\n  - {name: a, from: host, to: any, proto: tcp, level: required, ports: [1], each: ports}\n", "each ports needs two or more entries"},
+	{"each peer of any", "profile: x\nrules:\n  - {name: a, from: host, to: any, proto: tcp, level: required, ports: [1], each: peers}\n", "each peers names the server group's"},
+	{"bad scope", "profile: x\nrules:\n  - {name: a, from: any, to: any, proto: tcp, level: allowed, scope: somewhere}\n", `scope "somewhere": use any or network`},
+	{"network scope of host", "profile: x\nrules:\n  - {name: a, from: host, to: any, proto: tcp, level: allowed, scope: network}\n", "scope network excludes the host's flows"},
+	{"bad unbound", "profile: x\npeers:\n  p: {unbound: never}\nrules:\n  - {name: a, from: host, to: p, proto: tcp, level: allowed}\n", `unbound "never": use any`},
+	{"bad strict", "profile: x\nstrict: yes please\nrules:\n  - {name: a, from: host, to: any, proto: tcp, level: allowed}\n", "strict must be true or false"},
+}
+
+// TestParseNewKeys reads each, scope, strict and unbound as FORMAT.md
+// documents them.
+func TestParseNewKeys(t *testing.T) {
+	doc := `profile: site/x
+strict: true
+peers:
+  svc: {names: [a.example.com, b.example.com]}
+  nets: {unbound: none}
+  free: {unbound: any}
+rules:
+  - {name: a, from: host, to: svc, proto: tcp, ports: [1, 2], level: required, each: [ports, peers]}
+  - {name: b, from: nets, to: free, proto: tcp, ports: [3], level: required, scope: network}
+  - {name: c, from: host, to: svc, proto: tcp, ports: [4, 5], level: required}
+`
+	p, err := Parse("x.yaml", []byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !p.Strict || !p.Peers["nets"].NoneUntilBound || p.Peers["free"].NoneUntilBound || !p.Peers["free"].Unbound() {
+		t.Errorf("strict %v, nets none %v, free none %v", p.Strict, p.Peers["nets"].NoneUntilBound, p.Peers["free"].NoneUntilBound)
+	}
+	if r := p.Rules[0]; r.Each != EachPort|EachPeer || r.Each.String() != "ports+peers" || r.Scope != ScopeAny {
+		t.Errorf("rule a: each %s scope %s", r.Each, r.Scope)
+	}
+	if r := p.Rules[1]; r.Scope != ScopeNetwork || r.Each != 0 {
+		t.Errorf("rule b: each %s scope %s", r.Each, r.Scope)
+	}
+	if r := p.Rules[2]; r.Each.String() != "any" {
+		t.Errorf("rule c: each %s, want any (the default)", r.Each)
+	}
 }
 
 func TestParseErrors(t *testing.T) {

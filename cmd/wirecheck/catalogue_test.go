@@ -53,8 +53,8 @@ func TestCatalogueDataSyncVPC(t *testing.T) {
 				"tcp 10.0.2.11:50010": {"expected", "datasync/hdfs:datanode"},
 				"tcp 10.0.2.12:9600":  {"expected", "datasync/hdfs:kms"},
 				"tcp 10.0.2.13:88":    {"expected", "datasync/hdfs:kerberos"},
-				"udp 10.0.0.53:53":    {"expected", "datasync/agent-common:dns"},
-				"udp 10.0.0.123:123":  {"expected", "datasync/agent-common:ntp"},
+				"udp 10.0.0.53:53":    {"expected", "datasync/agent-vpc:dns"},
+				"udp 10.0.0.123:123":  {"expected", "datasync/agent-vpc:ntp"},
 			}
 			seen := map[string]bool{}
 			for _, f := range rep.Flows {

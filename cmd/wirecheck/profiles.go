@@ -185,7 +185,7 @@ func groupLabel(set *profile.Set, prof, name string) string {
 	if name == profile.PeerHost || name == profile.PeerAny {
 		return name
 	}
-	if g, ok := set.Group(prof, name); ok && g.Unbound() {
+	if g, ok := set.Group(prof, name); ok && g.Unbound() && !g.NoneUntilBound {
 		return name + "*"
 	}
 	return name
@@ -262,6 +262,9 @@ func describeGroup(g *profile.PeerGroup) string {
 		s = append(s, c.String())
 	}
 	s = append(s, g.Names...)
+	if len(s) == 0 && g.NoneUntilBound {
+		return "no address until bound with --peer " + g.Name + "=ADDR|CIDR (the document says to specify it)"
+	}
 	if len(s) == 0 {
 		return "any address until bound with --peer " + g.Name + "=ADDR|CIDR"
 	}
