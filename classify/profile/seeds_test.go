@@ -46,6 +46,11 @@ type seedRow struct {
 	// table has no such column). A departure needs a note on the rule.
 	tableProto Protos
 	tableLevel Level
+	// tablePorts is the table's ports when the profile departs from them.
+	tablePorts string
+	// none is set when the table names addresses only the user knows ("the
+	// specified CIDR block"): the group must match no address until bound.
+	none bool
 }
 
 type seedTable struct {
@@ -78,6 +83,15 @@ func (tab seedTable) check(t *testing.T) {
 			}
 			if !slices.ContainsFunc(r.Sources, func(s Source) bool { return s.Doc == tab.doc && s.Table == tab.table && s.Row != "" }) {
 				t.Errorf("rule %s does not cite %s, table %q, with a row", r.ID(), tab.doc, tab.table)
+			}
+			if row.tablePorts != "" && row.tablePorts != row.ports && r.Note == "" {
+				t.Errorf("rule %s departs from the table's ports %s without a note saying why", r.ID(), row.tablePorts)
+			}
+			for _, name := range []string{r.From, r.To} {
+				if g, ok := set.Group(row.profile, name); ok && g.Unbound() && g.NoneUntilBound != row.none {
+					t.Errorf("rule %s: group %s matches %s until bound, want %s", r.ID(), name,
+						map[bool]string{true: "no address", false: "any address"}[g.NoneUntilBound], map[bool]string{true: "no address", false: "any address"}[row.none])
+				}
 			}
 			if (row.tableLevel != 0 && row.tableLevel != row.level || row.tableProto != 0 && row.tableProto != row.proto) && r.Note == "" {
 				t.Errorf("rule %s departs from the table (which says %s) without a note saying why", r.ID(), strings.TrimSpace(fmt.Sprintf("%s %s", cmp.Or(row.tableProto, row.proto), cmp.Or(row.tableLevel, row.level))))
@@ -156,7 +170,7 @@ var (
 func TestSeedStorageGatewayCommonPorts(t *testing.T) {
 	seedTable{seedSGW, "Ports common to all gateway types", []seedRow{
 		{row: "Storage Gateway VM -> AWS, TCP 443", profile: "storage-gateway/common", rule: "https-service",
-			from: "host", to: "aws-storagegateway", proto: TCP, ports: "443", level: required},
+			from: "host", to: "aws", proto: TCP, ports: "443", level: required, peer: []string{"*.amazonaws.com"}},
 		{row: "Your web browser -> Storage Gateway VM, TCP 80, activation only", profile: "storage-gateway/common", rule: "http-activation",
 			from: "browser", to: "host", proto: TCP, ports: "80", level: required, phase: "activation"},
 		{row: "Storage Gateway VM -> DNS server, UDP 53", profile: "storage-gateway/common", rule: "dns",
@@ -181,7 +195,7 @@ func TestSeedStorageGatewayFileGatewayPorts(t *testing.T) {
 	for _, sh := range []string{"storage-gateway/file-nfs", "storage-gateway/file-smb"} {
 		rows = append(rows,
 			seedRow{row: "2 web browser, TCP HTTPS 443 (console)", profile: sh, rule: "console-https",
-				from: "browser", to: "host", proto: TCP, ports: "443", level: allowed, tableLevel: required},
+				from: "console-browsers", to: "host", proto: TCP, ports: "443", level: allowed, tableLevel: required, none: true},
 			seedRow{row: "6 Amazon S3, HTTPS data 443", profile: sh, rule: "s3",
 				from: "host", to: "aws-s3", proto: TCP, ports: "443", level: required, peer: s3},
 			seedRow{row: "8 Amazon CloudFront, TCP HTTPS 443, for activation", profile: sh, rule: "cloudfront-activation",
@@ -216,7 +230,7 @@ func TestSeedStorageGatewayFileGatewayPorts(t *testing.T) {
 		seedRow{row: "7 Storage Gateway, TCP SSH 22 (support channel)", profile: "storage-gateway/common", rule: "support-channel",
 			from: "host", to: "aws", proto: TCP, ports: "22", level: allowed, tableLevel: required},
 		seedRow{row: "7 Storage Gateway, TCP HTTPS 443 (management control)", profile: "storage-gateway/common", rule: "https-service",
-			from: "host", to: "aws-storagegateway", proto: TCP, ports: "443", level: required},
+			from: "host", to: "aws", proto: TCP, ports: "443", level: required, peer: []string{"*.amazonaws.com"}},
 	)
 	seedTable{seedSGW, "File gateway ports", rows}.check(t)
 }
@@ -307,6 +321,7 @@ func TestSeedDataSyncVPCEndpoints(t *testing.T) {
 // table's example Region us-east-2 and $activation_region are {region}.
 func TestSeedDataSyncPublicFIPSEndpoints(t *testing.T) {
 	support := []string{"54.201.223.107/32"}
+	ntp := []string{"0.amazon.pool.ntp.org", "1.amazon.pool.ntp.org", "2.amazon.pool.ntp.org", "3.amazon.pool.ntp.org"}
 	seedTable{seedDataSync, "Public or FIPS endpoints", []seedRow{
 		{row: "Your web browser -> DataSync agent, TCP 80 (activation key)", profile: "datasync/agent-common", rule: "http-activation",
 			from: "browser", to: "host", proto: TCP, ports: "80", level: allowed, phase: "activation", tableLevel: required},
@@ -331,15 +346,22 @@ func TestSeedDataSyncPublicFIPSEndpoints(t *testing.T) {
 			peer: []string{"amazonlinux.default.amazonaws.com", "cdn.amazonlinux.com",
 				"amazonlinux-2-repos-{region}.s3.dualstack.{region}.amazonaws.com", "amazonlinux-2-repos-{region}.s3.{region}.amazonaws.com",
 				"*.s3.{region}.amazonaws.com"}},
-		{row: "DataSync agent -> DNS server, TCP/UDP 53", profile: "datasync/agent-common", rule: "dns",
+		{row: "DataSync agent -> DNS server, TCP/UDP 53 (public)", profile: "datasync/agent", rule: "dns",
 			from: "host", to: "dns-servers", proto: TCP | UDP, ports: "53", level: required},
+		{row: "DataSync agent -> DNS server, TCP/UDP 53 (FIPS)", profile: "datasync/agent-fips", rule: "dns",
+			from: "host", to: "dns-servers", proto: TCP | UDP, ports: "53", level: required},
+		{row: "DataSync agent -> DNS server, TCP/UDP 53: not necessary with VPC endpoints", profile: "datasync/agent-vpc", rule: "dns",
+			from: "host", to: "dns-servers", proto: TCP | UDP, ports: "53", level: allowed, tableLevel: required},
 		{row: "DataSync agent -> AWS, TCP 22 (support channel), public", profile: "datasync/agent", rule: "support-channel",
 			from: "host", to: "aws-support", proto: TCP, ports: "22", level: allowed, tableLevel: required, peer: support},
 		{row: "DataSync agent -> AWS, TCP 22 (support channel), FIPS", profile: "datasync/agent-fips", rule: "support-channel",
 			from: "host", to: "aws-support", proto: TCP, ports: "22", level: allowed, tableLevel: required, peer: support},
-		{row: "DataSync agent -> NTP server, UDP 123", profile: "datasync/agent-common", rule: "ntp",
-			from: "host", to: "ntp-servers", proto: UDP, ports: "123", level: required,
-			peer: []string{"0.amazon.pool.ntp.org", "1.amazon.pool.ntp.org", "2.amazon.pool.ntp.org", "3.amazon.pool.ntp.org"}},
+		{row: "DataSync agent -> NTP server, UDP 123 (public)", profile: "datasync/agent", rule: "ntp",
+			from: "host", to: "ntp-servers", proto: UDP, ports: "123", level: required, peer: ntp},
+		{row: "DataSync agent -> NTP server, UDP 123 (FIPS)", profile: "datasync/agent-fips", rule: "ntp",
+			from: "host", to: "ntp-servers", proto: UDP, ports: "123", level: required, peer: ntp},
+		{row: "DataSync agent -> NTP server, UDP 123: not necessary with VPC endpoints", profile: "datasync/agent-vpc", rule: "ntp",
+			from: "host", to: "ntp-servers", proto: UDP, ports: "123", level: allowed, tableLevel: required, peer: ntp},
 	}}.check(t)
 }
 
@@ -351,6 +373,8 @@ func TestSeedS3Ports(t *testing.T) {
 			from: "host", to: "aws-s3", proto: TCP, ports: "443", level: required},
 		{row: "Port 80: HTTP, not recommended", profile: "s3/client", rule: "http",
 			from: "host", to: "aws-s3", proto: TCP, ports: "80", level: discouraged},
+		{row: "(silent about DNS): the client's lookups of the S3 names", profile: "s3/client", rule: "dns",
+			from: "host", to: "dns-servers", proto: TCP | UDP, ports: "53", level: allowed},
 	}}.check(t)
 }
 
@@ -361,7 +385,7 @@ func TestSeedS3Ports(t *testing.T) {
 // no scenario on the page and no profile.
 func TestSeedECSCommonPorts(t *testing.T) {
 	seedTable{seedECS, "共通ポート (common ports)", []seedRow{
-		{row: "21 FTP", profile: "ecs/ftp", rule: "ftp", from: "ftp-clients", to: "host", proto: TCP, ports: "20-21", level: required},
+		{row: "21 FTP", profile: "ecs/ftp", rule: "ftp", from: "ftp-clients", to: "host", proto: TCP, ports: "21", level: required, none: true},
 		{row: "22 SSH", profile: "ecs/ssh", rule: "ssh", from: "ssh-clients", to: "host", proto: TCP, ports: "22", level: required},
 		{row: "25 SMTP (disabled by default)", profile: "ecs/mail", rule: "smtp", from: "host", to: "mail-peers", either: true, proto: TCP, ports: "25", level: discouraged},
 		{row: "25 SMTP: use the SSL port 465", profile: "ecs/mail", rule: "smtps", from: "host", to: "mail-peers", either: true, proto: TCP, ports: "465", level: allowed},
@@ -396,7 +420,7 @@ func TestSeedECSSampleScenarios(t *testing.T) {
 		{row: "Web server: inbound TCP 80, 0.0.0.0/0", profile: "ecs/web", rule: "http",
 			from: "web-clients", to: "host", proto: TCP, ports: "80", level: required, peer: world},
 		{row: "FTP upload and download: inbound TCP 20/21, specified CIDR", profile: "ecs/ftp", rule: "ftp",
-			from: "ftp-clients", to: "host", proto: TCP, ports: "20-21", level: required, peer: []string{}},
+			from: "ftp-clients", to: "host", proto: TCP, ports: "21", tablePorts: "20-21", level: required, peer: []string{}, none: true},
 	}}.check(t)
 }
 

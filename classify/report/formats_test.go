@@ -195,7 +195,7 @@ func TestJUnitFaultyGateway(t *testing.T) {
 		t.Errorf("%d cases, %d failed; want 13 and 4", total, failed)
 	}
 	for key, want := range map[string]string{
-		"storage-gateway/common | https-service (TCP 443 host -> aws-storagegateway)":                 "blocked: TCP 443 to 198.51.100.10",
+		"storage-gateway/common | https-service (TCP 443 host -> aws)":                                "blocked: TCP 443 to 198.51.100.10",
 		"storage-gateway/common | ntp (UDP 123 host -> ntp-servers)":                                  "missing: UDP 123",
 		"flows | unexpected: inbound TCP 23 (telnet) from 10.0.0.66 to 10.0.0.5":                      "unexpected: inbound TCP 23",
 		"flows | unexpected: outbound TCP 25 (smtp) from 10.0.0.5 to 203.0.113.25 (mail.example.net)": "unexpected: outbound TCP 25",
@@ -222,7 +222,7 @@ func TestJUnitEveryStatus(t *testing.T) {
 	for key, want := range map[string]junit.Status{
 		"storage-gateway/common | ntp (UDP 123 host -> ntp-servers)":                        junit.StatusError, // inconclusive
 		"storage-gateway/common | http-activation (TCP 80 browser -> host)":                 junit.StatusSkipped,
-		"storage-gateway/common | https-service (TCP 443 host -> aws-storagegateway)":       junit.StatusFailed,
+		"storage-gateway/common | https-service (TCP 443 host -> aws)":                      junit.StatusFailed,
 		"test/formats | no-telnet (TCP 23 any -> host)":                                     junit.StatusFailed, // forbidden and seen
 		"test/formats | smtp (TCP 25 host -> mail-relays)":                                  junit.StatusPassed, // discouraged: a warning
 		"flows | forbidden: inbound TCP 23 (telnet) from 10.0.0.66 to 10.0.0.5":             junit.StatusFailed,

@@ -133,6 +133,7 @@ type Rule struct {
 	Failed   []FailedEndpoint `json:"failed"`
 	Parts    []Part           `json:"parts"`
 	Unbound  []string         `json:"unbound"`
+	Unset    []string         `json:"unset"`
 	How      string           `json:"how"`
 	Note     string           `json:"note"`
 	Sources  []profile.Source `json:"sources"`
@@ -338,7 +339,7 @@ func buildHead(res *match.Result, problems []match.Finding) *Report {
 			Level: rr.Level.String(), Required: rr.Required, Phase: r.Phase,
 			Proto: r.Protos.String(), Ports: textout.NonNil(r.PortStrings()), Each: r.Each.String(), Scope: r.Scope.String(),
 			Status: rr.Status.String(), Flows: textout.NonNil(rr.Flows),
-			Failed: []FailedEndpoint{}, Parts: []Part{}, Unbound: textout.NonNil(rr.Unbound),
+			Failed: []FailedEndpoint{}, Parts: []Part{}, Unbound: textout.NonNil(rr.Unbound), Unset: textout.NonNil(rr.Unset),
 			How: r.How, Note: r.Note, Sources: textout.NonNil(r.Sources),
 		}
 		for _, fe := range rr.Failed {
