@@ -73,9 +73,15 @@ func (in *Inspector) Payload(f *flow.Flow, side flow.Side, t *packet.Tuple, payl
 	if app != service.AppTLS {
 		return
 	}
-	if sni, ok := service.ParseClientHello(payload); ok {
-		f.SNI = in.serverName(sni)
-		in.names.Add(t.DstAddr(), sni, names.FromSNI)
+	if offers, ok := service.ClientHelloForwardSecrecy(payload); ok {
+		f.TLSOffer = flow.TLSHelloSeen
+		if offers {
+			f.TLSOffer |= flow.TLSOffersForwardSecrecy
+		}
+		if sni, ok := service.ParseClientHello(payload); ok {
+			f.SNI = in.serverName(sni)
+			in.names.Add(t.DstAddr(), sni, names.FromSNI)
+		}
 	} else if v, cs, ok := service.ParseServerHello(payload); ok {
 		f.TLSVersion, f.TLSCipher = v, cs
 	}

@@ -56,6 +56,11 @@ type Flow struct {
 	// a service.Role: a request (a client's) or a response (a server's),
 	// 0 when it says neither. Client weighs it after the handshake.
 	Says [2]uint8
+	// TLSOffer is what the client's ClientHello offered, when one was seen
+	// (TLSHelloSeen, TLSOffersForwardSecrecy): a client "must support"
+	// forward-secret suites whatever the server chose, so the offer is
+	// judged apart from the ServerHello. It sits in what was padding, after Says.
+	TLSOffer uint8
 
 	// SNI is the server name the client asked for in a TLS ClientHello,
 	// as a handle: 1 + its index in the names list of the classifier that
@@ -65,6 +70,12 @@ type Flow struct {
 	// fresh memory), and it fits in what was the struct's tail padding.
 	SNI uint32
 }
+
+// TLSOffer bits.
+const (
+	TLSHelloSeen            uint8 = 1 << iota // a ClientHello was parsed
+	TLSOffersForwardSecrecy                   // it offered a forward-secret cipher suite
+)
 
 // ServerName returns the name that the SNI handle h (Flow.SNI) refers to in
 // names, the list it was made for; "" for none.

@@ -134,7 +134,7 @@ func (e *EBPF) Observation() (*classify.Observation, error) {
 	for i := range obs.Flows {
 		f := &obs.Flows[i]
 		if sh := e.shadow[f.Key]; sh != nil {
-			f.App, f.Says, f.TLSVersion, f.TLSCipher, f.SNI = sh.App, sh.Says, sh.TLSVersion, sh.TLSCipher, sh.SNI
+			f.App, f.Says, f.TLSVersion, f.TLSCipher, f.TLSOffer, f.SNI = sh.App, sh.Says, sh.TLSVersion, sh.TLSCipher, sh.TLSOffer, sh.SNI
 		}
 	}
 	obs.ServerNames, obs.Names = e.in.Snapshot()

@@ -26,7 +26,7 @@ func (e *EBPF) sweepIdle(idleSince time.Time) ([]flow.Flow, []string, error) {
 	for i := range flows {
 		f := &flows[i]
 		if sh := e.shadow[f.Key]; sh != nil {
-			f.App, f.Says, f.TLSVersion, f.TLSCipher = sh.App, sh.Says, sh.TLSVersion, sh.TLSCipher
+			f.App, f.Says, f.TLSVersion, f.TLSCipher, f.TLSOffer = sh.App, sh.Says, sh.TLSVersion, sh.TLSCipher, sh.TLSOffer
 			sni[i] = e.in.ServerName(sh.SNI)
 			delete(e.shadow, f.Key)
 		}

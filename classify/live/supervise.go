@@ -525,6 +525,9 @@ func (r *rollup) fold(f *flow.Flow, sni string) {
 	if f.TLSVersion != 0 && (latest || c.TLSVersion == 0) {
 		c.TLSVersion, c.TLSCipher = f.TLSVersion, f.TLSCipher
 	}
+	if f.TLSOffer != 0 && (latest || c.TLSOffer == 0) {
+		c.TLSOffer = f.TLSOffer
+	}
 	if sni != "" {
 		r.sni[key] = sni
 	}

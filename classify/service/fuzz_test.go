@@ -95,6 +95,23 @@ func FuzzClientHello(f *testing.F) {
 	})
 }
 
+func FuzzClientHelloForwardSecrecy(f *testing.F) {
+	f.Add([]byte{22, 3, 1, 0, 5, 1, 0, 0, 1, 3})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		offers, ok := ClientHelloForwardSecrecy(b)
+		if !ok {
+			if offers {
+				t.Fatal("failed parse reported an offer")
+			}
+			return
+		}
+		more := append(bytes.Clone(b), make([]byte, 64)...)
+		if offers2, ok2 := ClientHelloForwardSecrecy(more); !ok2 || offers2 != offers {
+			t.Fatalf("with more bytes: %v, %v; before %v", offers2, ok2, offers)
+		}
+	})
+}
+
 func FuzzServerHello(f *testing.F) {
 	f.Add([]byte{22, 3, 3, 0, 5, 2, 0, 0, 1, 3})
 	f.Fuzz(func(t *testing.T, b []byte) {

@@ -110,6 +110,32 @@ func ParseClientHello(b []byte) (sni string, ok bool) {
 	return "", false
 }
 
+// ClientHelloForwardSecrecy reports whether the ClientHello that opens the
+// TLS record at the start of b offers a cipher suite with forward secrecy
+// (ForwardSecret): what "clients must support cipher suites with perfect
+// forward secrecy" asks of a client, whatever the server then chose. It
+// fails when the bytes stop before the end of the suite list.
+func ClientHelloForwardSecrecy(b []byte) (offers, ok bool) {
+	s, _ := handshake(b, typeClientHello)
+	var version uint16
+	var sessionID, suites cryptobyte.String
+	if !s.ReadUint16(&version) || !s.Skip(32) ||
+		!s.ReadUint8LengthPrefixed(&sessionID) ||
+		!s.ReadUint16LengthPrefixed(&suites) {
+		return false, false
+	}
+	for !suites.Empty() {
+		var c uint16
+		if !suites.ReadUint16(&c) {
+			return false, false
+		}
+		if ForwardSecret(c) {
+			offers = true
+		}
+	}
+	return offers, true
+}
+
 // validHostname reports whether b is 1-255 bytes of letters, digits, '-', '_'
 // and '.', the characters of DNS host names and service labels.
 func validHostname(b []byte) bool {

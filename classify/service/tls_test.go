@@ -122,6 +122,10 @@ func TestTLSHandshakes(t *testing.T) {
 			if !ForwardSecret(c) {
 				t.Errorf("ForwardSecret(%s) = false", CipherName(c))
 			}
+			// What the client offered, judged apart from what was chosen.
+			if offers, ok := ClientHelloForwardSecrecy(ch); !ok || !offers {
+				t.Errorf("ClientHelloForwardSecrecy = %v, %v; want true", offers, ok)
+			}
 
 			// A passive observer may see only part of the first segment:
 			// every prefix must either fail or give the full answer, and
@@ -305,5 +309,38 @@ func TestFuzzRegressions(t *testing.T) {
 	sh := []byte("\x16\x03000\x02000\x03\x0300000000000000000000000000000000 0000000000000000000000000000000000")
 	if v, c, ok := ParseServerHello(sh); ok || v != 0 || c != 0 {
 		t.Errorf("ParseServerHello = %#04x %#04x %v, want 0 0 false", v, c, ok)
+	}
+}
+
+// TestClientHelloOffers: the offer is judged from the suite list alone, and
+// a ClientHello cut before the list's end is not judged.
+func TestClientHelloOffers(t *testing.T) {
+	hello := func(suites ...uint16) []byte {
+		body := []byte{3, 3}
+		body = append(body, make([]byte, 32)...) // random
+		body = append(body, 0)                   // no session id
+		body = append(body, byte(len(suites)*2>>8), byte(len(suites)*2))
+		for _, c := range suites {
+			body = append(body, byte(c>>8), byte(c))
+		}
+		body = append(body, 1, 0, 0, 0) // null compression, no extensions
+		hs := append([]byte{1, 0, byte(len(body) >> 8), byte(len(body))}, body...)
+		return append([]byte{22, 3, 1, byte(len(hs) >> 8), byte(len(hs))}, hs...)
+	}
+	for _, tc := range []struct {
+		suites []uint16
+		offers bool
+	}{
+		{[]uint16{tls.TLS_RSA_WITH_AES_128_GCM_SHA256, tls.TLS_RSA_WITH_AES_256_CBC_SHA}, false},
+		{[]uint16{tls.TLS_RSA_WITH_AES_128_GCM_SHA256, tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256}, true},
+		{[]uint16{0x0a0a, tls.TLS_AES_128_GCM_SHA256}, true}, // GREASE, then TLS 1.3
+	} {
+		b := hello(tc.suites...)
+		if offers, ok := ClientHelloForwardSecrecy(b); !ok || offers != tc.offers {
+			t.Errorf("suites %#04x: %v, %v; want %v", tc.suites, offers, ok, tc.offers)
+		}
+		if _, ok := ClientHelloForwardSecrecy(b[:len(b)-6]); ok {
+			t.Errorf("suites %#04x: a hello cut inside the suite list was judged", tc.suites)
+		}
 	}
 }
