@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/wirecheck/wirecheck/classify/flow"
 	"github.com/wirecheck/wirecheck/classify/ipproto"
 	"github.com/wirecheck/wirecheck/classify/names"
 	"github.com/wirecheck/wirecheck/classify/profile"
@@ -138,6 +139,9 @@ func tlsFor(c *profile.TLSCondition) (okV, okC, badV, badC uint16) {
 		}
 	}
 	okC, badC = ecdhe, ecdhe
+	if len(c.Versions) == 0 && c.ForwardSecrecy == nil {
+		return 0x0303, ecdhe, 0x0303, ecdhe // only the ClientHello's offer is judged (offerFor)
+	}
 	if c.ForwardSecrecy != nil && !*c.ForwardSecrecy {
 		okC, badC = rsa, ecdhe
 	} else if c.ForwardSecrecy != nil {
@@ -150,6 +154,20 @@ func tlsFor(c *profile.TLSCondition) (okV, okC, badV, badC uint16) {
 		badC = okC // only the version differs
 	}
 	return okV, okC, badV, badC
+}
+
+// offerFor returns a ClientHello offer (flow.Flow.TLSOffer) the rule's TLS
+// condition accepts, and one it rejects (the same when the condition says
+// nothing of the offer).
+func offerFor(c *profile.TLSCondition) (ok, bad uint8) {
+	const fs = flow.TLSHelloSeen | flow.TLSOffersForwardSecrecy
+	if c == nil || c.OfferedForwardSecrecy == nil {
+		return fs, fs
+	}
+	if *c.OfferedForwardSecrecy {
+		return fs, flow.TLSHelloSeen
+	}
+	return flow.TLSHelloSeen, fs
 }
 
 // serverPorts returns the ports to try inside the rule (each range's first
@@ -296,6 +314,7 @@ func checkRule(t *testing.T, m *Matcher, set *profile.Set, b *binder, r *profile
 		learn = []string{""}
 	}
 	okV, okC, badV, badC := tlsFor(r.TLS)
+	okO, badO := offerFor(r.TLS)
 	inside, outside := serverPorts(r)
 	wantLevel := r.Level
 	if r.Phase != "" && wantLevel == profile.LevelRequired {
@@ -323,7 +342,7 @@ func checkRule(t *testing.T, m *Matcher, set *profile.Set, b *binder, r *profile
 			ports = []uint16{0}
 		}
 		for _, port := range ports {
-			tf := testFlow{proto: proto, client: from.addr, server: to.addr, serverPort: port, tlsVersion: okV, tlsCipher: okC}
+			tf := testFlow{proto: proto, client: from.addr, server: to.addr, serverPort: port, tlsVersion: okV, tlsCipher: okC, tlsOffer: okO}
 			for _, name := range learn {
 				fr := judgeOne(tf, name)
 				if lvl, ok := levelOf(m, fr, r); !ok {
@@ -363,9 +382,9 @@ func checkRule(t *testing.T, m *Matcher, set *profile.Set, b *binder, r *profile
 
 			// A ServerHello the TLS condition rejects, and none at all.
 			if r.TLS != nil {
-				for _, hello := range [][2]uint16{{badV, badC}, {0, 0}} {
+				for _, hello := range [][3]uint16{{badV, badC, uint16(badO)}, {0, 0, 0}} {
 					bad := tf
-					bad.tlsVersion, bad.tlsCipher = hello[0], hello[1]
+					bad.tlsVersion, bad.tlsCipher, bad.tlsOffer = hello[0], hello[1], uint8(hello[2])
 					if _, ok := levelOf(m, judgeOne(bad, name), r); ok {
 						t.Errorf("%s: matches, but the TLS condition does not hold", describe(bad, name))
 					}
@@ -374,7 +393,7 @@ func checkRule(t *testing.T, m *Matcher, set *profile.Set, b *binder, r *profile
 		}
 		// One port outside each range.
 		for _, port := range outside {
-			tf := testFlow{proto: proto, client: from.addr, server: to.addr, serverPort: port, tlsVersion: okV, tlsCipher: okC}
+			tf := testFlow{proto: proto, client: from.addr, server: to.addr, serverPort: port, tlsVersion: okV, tlsCipher: okC, tlsOffer: okO}
 			if _, ok := levelOf(m, judgeOne(tf, learn[0]), r); ok {
 				t.Errorf("%s: matches, but port %d is outside %s", describe(tf, learn[0]), port, strings.Join(r.PortStrings(), ","))
 			}
@@ -395,7 +414,7 @@ func checkRule(t *testing.T, m *Matcher, set *profile.Set, b *binder, r *profile
 		if len(inside) > 0 && r.Protos != profile.ICMP {
 			port = inside[0]
 		}
-		tf := testFlow{proto: protosOf(r)[0], client: from.addr, server: to.addr, serverPort: port, tlsVersion: okV, tlsCipher: okC}
+		tf := testFlow{proto: protosOf(r)[0], client: from.addr, server: to.addr, serverPort: port, tlsVersion: okV, tlsCipher: okC, tlsOffer: okO}
 		for _, phase := range []string{r.Phase, "operation"} {
 			pm, err := New(set, Options{Region: catalogueRegion, Peers: b.peers, Phase: phase})
 			if err != nil {

@@ -18,6 +18,7 @@ type testFlow struct {
 	serverPort     uint16
 	tlsVersion     uint16
 	tlsCipher      uint16
+	tlsOffer       uint8 // flow.Flow.TLSOffer: what the ClientHello offered
 }
 
 // flow builds the counters a classifier would have kept for a flow that
@@ -48,7 +49,7 @@ func (tf testFlow) flow() *flow.Flow {
 	case tf.proto.IsICMP():
 		f.SYNs[c] = 3
 	}
-	f.TLSVersion, f.TLSCipher = tf.tlsVersion, tf.tlsCipher
+	f.TLSVersion, f.TLSCipher, f.TLSOffer = tf.tlsVersion, tf.tlsCipher, tf.tlsOffer
 	return f
 }
 

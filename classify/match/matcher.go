@@ -452,7 +452,10 @@ func (m *Matcher) judge(fr *FlowResult, f *flow.Flow, client flow.Side, method f
 		if near != "" {
 			why = append(why, near)
 		}
-		if !ok {
+		if !ok || c.r.Overlay && unv != "" {
+			// An overlay only adds a warning or a failure; on a name it
+			// cannot verify it must not (a domain controller's LDAPS is
+			// not an AWS endpoint's TLS).
 			continue
 		}
 		rules = append(rules, c.r)
@@ -556,14 +559,24 @@ func appOf(f *flow.Flow, client, server flow.Side) service.App {
 }
 
 func tlsHolds(c *profile.TLSCondition, f *flow.Flow) bool {
-	if f.TLSVersion == 0 {
-		return false // no ServerHello: nothing to judge
+	if len(c.Versions) > 0 || c.ForwardSecrecy != nil {
+		if f.TLSVersion == 0 {
+			return false // no ServerHello: nothing to judge
+		}
+		if len(c.Versions) > 0 && !slices.Contains(c.Versions, f.TLSVersion) {
+			return false
+		}
+		if c.ForwardSecrecy != nil && service.ForwardSecret(f.TLSCipher) != *c.ForwardSecrecy {
+			return false
+		}
 	}
-	if len(c.Versions) > 0 && !slices.Contains(c.Versions, f.TLSVersion) {
-		return false
-	}
-	if c.ForwardSecrecy != nil && service.ForwardSecret(f.TLSCipher) != *c.ForwardSecrecy {
-		return false
+	if c.OfferedForwardSecrecy != nil {
+		if f.TLSOffer&flow.TLSHelloSeen == 0 {
+			return false // no ClientHello: nothing to judge
+		}
+		if (f.TLSOffer&flow.TLSOffersForwardSecrecy != 0) != *c.OfferedForwardSecrecy {
+			return false
+		}
 	}
 	return true
 }

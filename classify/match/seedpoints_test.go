@@ -378,3 +378,60 @@ func TestRowsAsTheSeedsSay(t *testing.T) {
 		}
 	})
 }
+
+// storage-gateway/tls judges TLS to AWS endpoints only, SSL 3.0 fails, and
+// forward secrecy is judged from the client's offer and the negotiated
+// suite apart.
+func TestTLSOverlayAsSeed004Says(t *testing.T) {
+	const (
+		ecdhe = 0xc02f // TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256
+		rsa   = 0x009c // TLS_RSA_WITH_AES_128_GCM_SHA256
+	)
+	sg := netip.MustParseAddr("198.51.100.10")
+	dc := netip.MustParseAddr("10.0.0.20")
+	opts := Options{Peers: map[string][]netip.Prefix{
+		"dns-servers": {netip.MustParsePrefix("10.0.0.2/32")}, "active-directory": {netip.PrefixFrom(dc, 32)},
+		"smb-clients": {netip.MustParsePrefix("10.0.0.0/24")},
+	}}
+	for _, tc := range []struct {
+		name    string
+		server  netip.Addr
+		port    uint16
+		dnsName string
+		hello   gencap.Hello
+		verdict FlowVerdict
+		rule    string
+	}{
+		{"LDAPS to a domain controller is not judged", dc, 636, "",
+			gencap.Hello{Offered: []uint16{rsa}, Version: 0x0303, Suite: rsa}, Expected, "storage-gateway/file-smb:ad-ldaps"},
+		{"SSL 3.0 to AWS fails", sg, 443, "storagegateway.us-east-1.amazonaws.com",
+			gencap.Hello{Offered: []uint16{ecdhe, rsa}, Version: 0x0300, Suite: rsa}, Forbidden, "storage-gateway/tls:ssl3"},
+		{"a client offering no forward secrecy fails", sg, 443, "storagegateway.us-east-1.amazonaws.com",
+			gencap.Hello{Offered: []uint16{rsa}, Version: 0x0303, Suite: rsa}, Forbidden, "storage-gateway/tls:tls-client-no-forward-secrecy"},
+		{"the server choosing RSA over an offered ECDHE is a warning", sg, 443, "storagegateway.us-east-1.amazonaws.com",
+			gencap.Hello{Offered: []uint16{ecdhe, rsa}, Version: 0x0303, Suite: rsa}, Discouraged, "storage-gateway/tls:tls-no-forward-secrecy"},
+		{"TLS 1.0 is a warning", sg, 443, "storagegateway.us-east-1.amazonaws.com",
+			gencap.Hello{Offered: []uint16{ecdhe}, Version: 0x0301, Suite: ecdhe}, Discouraged, "storage-gateway/tls:tls-old-version"},
+		{"TLS 1.3 passes", sg, 443, "storagegateway.us-east-1.amazonaws.com",
+			gencap.Hello{Offered: []uint16{0x1301}, Version: 0x0304, Suite: 0x1301}, Expected, "storage-gateway/common:https-service"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			hello := tc.hello
+			sc := gencap.Scenario{Convs: []gencap.Conv{{Client: spHost, Server: tc.server, ServerPort: tc.port, Name: tc.dnsName, TLS: &hello}}}
+			res := evaluate(t, sc, opts, "storage-gateway/file-smb", "storage-gateway/tls")
+			for _, f := range res.Flows {
+				if f.ServerPort != tc.port {
+					continue
+				}
+				if f.Flow.TLSVersion != tc.hello.Version || f.Flow.TLSOffer == 0 {
+					t.Fatalf("the capture's handshake was not read: version %#x offer %d", f.Flow.TLSVersion, f.Flow.TLSOffer)
+				}
+				if f.Verdict != tc.verdict || f.Rule == nil || f.Rule.ID() != tc.rule {
+					t.Errorf("%s by %v, want %s by %s", f.Verdict, f.Rule, tc.verdict, tc.rule)
+				}
+				return
+			}
+			t.Fatal("no flow")
+		})
+	}
+}

@@ -637,28 +637,31 @@ func (d *decoder) source(n ast.Node) Source {
 	return s
 }
 
-var tlsVersions = map[string]uint16{"1.0": 0x0301, "1.1": 0x0302, "1.2": 0x0303, "1.3": 0x0304}
+var tlsVersions = map[string]uint16{"3.0": 0x0300, "1.0": 0x0301, "1.1": 0x0302, "1.2": 0x0303, "1.3": 0x0304}
 
 func (d *decoder) tls(n ast.Node) *TLSCondition {
 	c := &TLSCondition{}
-	for _, f := range d.mapping(n, "a tls condition", "versions", "forward_secrecy") {
+	for _, f := range d.mapping(n, "a tls condition", "versions", "forward_secrecy", "offered_forward_secrecy") {
 		switch f.key {
 		case "versions":
 			for _, item := range d.list(f.value) {
 				s := d.str(item, "TLS version")
 				v, ok := tlsVersions[s]
 				if !ok && d.err == nil {
-					d.failf(item, "TLS version %q: use 1.0, 1.1, 1.2 or 1.3", s)
+					d.failf(item, "TLS version %q: use 3.0 (SSL 3.0), 1.0, 1.1, 1.2 or 1.3", s)
 				}
 				c.Versions = append(c.Versions, v)
 			}
 		case "forward_secrecy":
 			b := d.boolean(f.value, "forward_secrecy")
 			c.ForwardSecrecy = &b
+		case "offered_forward_secrecy":
+			b := d.boolean(f.value, "offered_forward_secrecy")
+			c.OfferedForwardSecrecy = &b
 		}
 	}
-	if len(c.Versions) == 0 && c.ForwardSecrecy == nil && d.err == nil {
-		d.failf(n, "a tls condition needs versions or forward_secrecy")
+	if len(c.Versions) == 0 && c.ForwardSecrecy == nil && c.OfferedForwardSecrecy == nil && d.err == nil {
+		d.failf(n, "a tls condition needs versions, forward_secrecy or offered_forward_secrecy")
 	}
 	return c
 }

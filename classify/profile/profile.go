@@ -128,15 +128,20 @@ type Pos struct {
 func (p Pos) String() string { return fmt.Sprintf("%s:%d:%d", p.File, p.Line, p.Col) }
 
 // TLSCondition narrows a rule to TLS flows with particular handshake
-// properties, judged from the server's ServerHello. A condition that cannot
-// be judged (no ServerHello seen) does not match.
+// properties: Versions and ForwardSecrecy are judged from the server's
+// ServerHello, OfferedForwardSecrecy from the client's ClientHello. A
+// condition that cannot be judged (the hello it needs was not seen) does
+// not match.
 type TLSCondition struct {
-	// Versions lists the negotiated versions that match (0x0301 = TLS 1.0).
-	// Empty means any version.
+	// Versions lists the negotiated versions that match (0x0301 = TLS 1.0,
+	// 0x0300 = SSL 3.0). Empty means any version.
 	Versions []uint16
-	// ForwardSecrecy, when set, matches flows whose cipher suite does (true)
-	// or does not (false) have forward secrecy.
+	// ForwardSecrecy, when set, matches flows whose negotiated cipher suite
+	// does (true) or does not (false) have forward secrecy.
 	ForwardSecrecy *bool
+	// OfferedForwardSecrecy, when set, matches flows whose ClientHello did
+	// (true) or did not (false) offer a forward-secret suite.
+	OfferedForwardSecrecy *bool
 }
 
 // PeerGroup is a named set of peers: addresses (CIDRs), host name patterns,

@@ -140,12 +140,19 @@ func tlsString(c *TLSCondition) string {
 	if len(c.Versions) > 0 {
 		var vs []string
 		for _, v := range c.Versions {
+			if v == 0x0300 {
+				vs = append(vs, "3.0")
+				continue
+			}
 			vs = append(vs, fmt.Sprintf("1.%d", v-0x0301))
 		}
 		parts = append(parts, "versions "+strings.Join(vs, ","))
 	}
 	if c.ForwardSecrecy != nil {
 		parts = append(parts, fmt.Sprintf("forward_secrecy %v", *c.ForwardSecrecy))
+	}
+	if c.OfferedForwardSecrecy != nil {
+		parts = append(parts, fmt.Sprintf("offered_forward_secrecy %v", *c.OfferedForwardSecrecy))
 	}
 	return strings.Join(parts, " ")
 }
@@ -250,11 +257,16 @@ func TestSeedStorageGatewayVolumeTapePorts(t *testing.T) {
 // later. We recommend TLS 1.2 or later. Clients must also support cipher
 // suites with perfect forward secrecy (PFS) such as DHE or ECDHE."
 func TestSeedStorageGatewayInfrastructureSecurity(t *testing.T) {
+	aws := []string{"*.amazonaws.com"} // the seed is about "AWS published API calls"
 	seedTable{seedSGWSec, "Infrastructure security", []seedRow{
+		{row: "TLS 1.0 or later: SSL 3.0 fails", profile: "storage-gateway/tls", rule: "ssl3",
+			from: "host", to: "aws", proto: TCP, level: forbidden, overlay: true, tls: "versions 3.0", peer: aws},
 		{row: "TLS 1.2 or later recommended", profile: "storage-gateway/tls", rule: "tls-old-version",
-			from: "host", to: "any", proto: TCP, level: discouraged, overlay: true, tls: "versions 1.0,1.1"},
-		{row: "cipher suites with PFS required", profile: "storage-gateway/tls", rule: "tls-no-forward-secrecy",
-			from: "host", to: "any", proto: TCP, level: forbidden, overlay: true, tls: "forward_secrecy false"},
+			from: "host", to: "aws", proto: TCP, level: discouraged, overlay: true, tls: "versions 1.0,1.1", peer: aws},
+		{row: "clients must support cipher suites with PFS: judged from the ClientHello", profile: "storage-gateway/tls", rule: "tls-client-no-forward-secrecy",
+			from: "host", to: "aws", proto: TCP, level: forbidden, overlay: true, tls: "offered_forward_secrecy false", peer: aws},
+		{row: "a negotiated suite without PFS is the server's choice", profile: "storage-gateway/tls", rule: "tls-no-forward-secrecy",
+			from: "host", to: "aws", proto: TCP, level: discouraged, overlay: true, tls: "forward_secrecy false", peer: aws},
 	}}.check(t)
 }
 

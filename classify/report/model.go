@@ -4,6 +4,7 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/wirecheck/wirecheck/classify/flow"
 	"github.com/wirecheck/wirecheck/classify/match"
 	"github.com/wirecheck/wirecheck/classify/profile"
 	"github.com/wirecheck/wirecheck/classify/service"
@@ -170,6 +171,7 @@ type Flow struct {
 	Mismatch     bool         `json:"protocol_mismatch"`
 	Names        Names        `json:"names"`
 	TLS          *TLS         `json:"tls"`
+	TLSClient    *TLSClient   `json:"tls_client"`
 	Packets      uint64       `json:"packets"`
 	Bytes        uint64       `json:"bytes"`
 	ClientSent   Counts       `json:"from_client"`
@@ -228,6 +230,11 @@ type TLS struct {
 	Version        string `json:"version"`
 	Cipher         string `json:"cipher"`
 	ForwardSecrecy bool   `json:"forward_secrecy"`
+}
+
+// TLSClient is what the client's ClientHello offered.
+type TLSClient struct {
+	OffersForwardSecrecy bool `json:"offers_forward_secrecy"`
 }
 
 type Counts struct {
@@ -400,6 +407,9 @@ func buildFlow(res *match.Result, f *match.FlowResult, fs *match.Findings, i int
 		}
 	}
 	out.Tunnel = tunneled[f.Flow.Key]
+	if f.Flow.TLSOffer&flow.TLSHelloSeen != 0 {
+		out.TLSClient = &TLSClient{OffersForwardSecrecy: f.Flow.TLSOffer&flow.TLSOffersForwardSecrecy != 0}
+	}
 	if f.Flow.Unreachable > 0 {
 		out.Unreachable = &Unreachable{
 			Count:   f.Flow.Unreachable,

@@ -127,8 +127,9 @@ func TestCatalogueWrongName(t *testing.T) {
 // storage-gateway/tls composed with storage-gateway/common: the TLS 1.0
 // handshake on 443 is discouraged (though https-service allows the flow), the
 // TLS 1.2 handshake that settled on TLS_RSA_WITH_AES_128_GCM_SHA256 (0x009c)
-// on 8443 is forbidden, and the good TLS 1.3 one on 9443 is judged only by
-// what allows it: nothing, so it is unexpected.
+// on 8443 after the client offered ECDHE suites is only discouraged by the
+// overlay, which allows nothing, so, as the good TLS 1.3 one on 9443, it is
+// judged by what allows it: nothing, so it is unexpected.
 func TestCatalogueTLSLegacy(t *testing.T) {
 	rep, code := analyseJSON(t, "-p", "storage-gateway/common", "-p", "storage-gateway/tls", "--host", "10.0.0.5",
 		"--region", "us-east-1", filepath.Join(captures, "tls-legacy.pcapng"))
@@ -140,8 +141,11 @@ func TestCatalogueTLSLegacy(t *testing.T) {
 		fs                             bool
 	}
 	want := map[string]judged{
-		"tcp 198.51.100.30:443":  {"discouraged", "storage-gateway/tls:tls-old-version", "TLS 1.0", "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA", true},
-		"tcp 198.51.100.30:8443": {"forbidden", "storage-gateway/tls:tls-no-forward-secrecy", "TLS 1.2", "TLS_RSA_WITH_AES_128_GCM_SHA256", false}, // 0x009c
+		"tcp 198.51.100.30:443": {"discouraged", "storage-gateway/tls:tls-old-version", "TLS 1.0", "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA", true},
+		// The client offered ECDHE suites and the server chose 0x009c: a
+		// warning only (seed 004 asks clients to support forward secrecy),
+		// and no rule allows port 8443, so the flow is unexpected.
+		"tcp 198.51.100.30:8443": {"unexpected", "", "TLS 1.2", "TLS_RSA_WITH_AES_128_GCM_SHA256", false}, // 0x009c
 		"tcp 198.51.100.30:9443": {"unexpected", "", "TLS 1.3", "TLS_AES_256_GCM_SHA384", true},
 	}
 	got := map[string]bool{}
@@ -170,8 +174,15 @@ func TestCatalogueTLSLegacy(t *testing.T) {
 			kinds[flowKey(rep.Flows[*p.Flow])] += p.Kind + " "
 		}
 	}
-	if !strings.Contains(kinds["tcp 198.51.100.30:443"], "discouraged") || !strings.Contains(kinds["tcp 198.51.100.30:8443"], "forbidden") {
-		t.Errorf("problems by flow %q: want the TLS 1.0 flow discouraged and the 0x009c flow forbidden", kinds)
+	if !strings.Contains(kinds["tcp 198.51.100.30:443"], "discouraged") || !strings.Contains(kinds["tcp 198.51.100.30:8443"], "unexpected") {
+		t.Errorf("problems by flow %q: want the TLS 1.0 flow discouraged and the 0x009c flow unexpected", kinds)
+	}
+	for _, f := range rep.Flows {
+		if f.TLSClient == nil || !f.TLSClient.OffersForwardSecrecy {
+			if f.ServerPort == 443 || f.ServerPort == 8443 || f.ServerPort == 9443 {
+				t.Errorf("%s: ClientHello %+v, want one that offers forward-secret suites (openssl's defaults)", flowKey(f), f.TLSClient)
+			}
+		}
 	}
 }
 

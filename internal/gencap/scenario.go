@@ -10,6 +10,7 @@ import (
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
 	"github.com/gopacket/gopacket/pcapgo"
+	"golang.org/x/crypto/cryptobyte"
 	"golang.org/x/net/dns/dnsmessage"
 )
 
@@ -32,6 +33,18 @@ type Conv struct {
 	// Resolver to the client says Server is Name, as the client's own
 	// lookup would.
 	Name string
+	// TLS, when set on a completed TCP conversation, makes its request a
+	// ClientHello and its answer a ServerHello.
+	TLS *Hello
+}
+
+// Hello is the TLS handshake of a conversation: the suites the client
+// offers (and its SNI, if any), the version and suite the server picks.
+type Hello struct {
+	SNI     string
+	Offered []uint16
+	Version uint16 // 0x0300 SSL 3.0 ... 0x0303 TLS 1.2 (TLS 1.3 is 0x0304, sent in supported_versions)
+	Suite   uint16
 }
 
 // Scenario is a small capture of chosen conversations, for tests that
@@ -113,6 +126,10 @@ func (s Scenario) Pcap() ([]byte, error) {
 				err = emit(sv, cl, sp, cp, false, layers.TCP{RST: true, ACK: true, Ack: 1001}, nil)
 			}
 		default:
+			request, answer := "request", "answer"
+			if c.TLS != nil {
+				request, answer = string(helloFrom(c.TLS)), string(helloTo(c.TLS))
+			}
 			for _, p := range []struct {
 				fromClient bool
 				tcp        layers.TCP
@@ -121,11 +138,11 @@ func (s Scenario) Pcap() ([]byte, error) {
 				{true, layers.TCP{SYN: true, Seq: 1000}, ""},
 				{false, layers.TCP{SYN: true, ACK: true, Seq: 5000, Ack: 1001}, ""},
 				{true, layers.TCP{ACK: true, Seq: 1001, Ack: 5001}, ""},
-				{true, layers.TCP{ACK: true, PSH: true, Seq: 1001, Ack: 5001}, "request"},
-				{false, layers.TCP{ACK: true, PSH: true, Seq: 5001, Ack: 1008}, "answer"},
-				{true, layers.TCP{FIN: true, ACK: true, Seq: 1008, Ack: 5007}, ""},
-				{false, layers.TCP{FIN: true, ACK: true, Seq: 5007, Ack: 1009}, ""},
-				{true, layers.TCP{ACK: true, Seq: 1009, Ack: 5008}, ""},
+				{true, layers.TCP{ACK: true, PSH: true, Seq: 1001, Ack: 5001}, request},
+				{false, layers.TCP{ACK: true, PSH: true, Seq: 5001, Ack: 1001 + uint32(len(request))}, answer},
+				{true, layers.TCP{FIN: true, ACK: true, Seq: 1001 + uint32(len(request)), Ack: 5001 + uint32(len(answer))}, ""},
+				{false, layers.TCP{FIN: true, ACK: true, Seq: 5001 + uint32(len(answer)), Ack: 1002 + uint32(len(request))}, ""},
+				{true, layers.TCP{ACK: true, Seq: 1002 + uint32(len(request)), Ack: 5002 + uint32(len(answer))}, ""},
 			} {
 				if err != nil {
 					break
@@ -178,4 +195,64 @@ func dnsPair(name string, addr netip.Addr) (query, answer []byte, err error) {
 		}
 	}
 	return query, answer, nil
+}
+
+// helloFrom is the client's ClientHello of h.
+func helloFrom(h *Hello) []byte {
+	var b cryptobyte.Builder
+	b.AddUint8(22) // handshake record
+	b.AddUint16(0x0301)
+	b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) {
+		b.AddUint8(1) // ClientHello
+		b.AddUint24LengthPrefixed(func(b *cryptobyte.Builder) {
+			b.AddUint16(0x0303)
+			b.AddBytes(filler[:32])
+			b.AddUint8(0) // no session id
+			b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) {
+				for _, c := range h.Offered {
+					b.AddUint16(c)
+				}
+			})
+			b.AddUint8LengthPrefixed(func(b *cryptobyte.Builder) { b.AddUint8(0) })
+			b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) {
+				if h.SNI == "" {
+					return
+				}
+				b.AddUint16(0) // server_name
+				b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) {
+					b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) {
+						b.AddUint8(0)
+						b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) { b.AddBytes([]byte(h.SNI)) })
+					})
+				})
+			})
+		})
+	})
+	return b.BytesOrPanic()
+}
+
+// helloTo is the server's ServerHello of h: the version in legacy_version
+// up to TLS 1.2, in supported_versions for TLS 1.3.
+func helloTo(h *Hello) []byte {
+	legacy := min(h.Version, 0x0303)
+	var b cryptobyte.Builder
+	b.AddUint8(22)
+	b.AddUint16(legacy)
+	b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) {
+		b.AddUint8(2) // ServerHello
+		b.AddUint24LengthPrefixed(func(b *cryptobyte.Builder) {
+			b.AddUint16(legacy)
+			b.AddBytes(filler[64:96])
+			b.AddUint8(0)
+			b.AddUint16(h.Suite)
+			b.AddUint8(0)
+			b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) {
+				if h.Version >= 0x0304 {
+					b.AddUint16(43)
+					b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) { b.AddUint16(h.Version) })
+				}
+			})
+		})
+	})
+	return b.BytesOrPanic()
 }
