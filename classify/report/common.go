@@ -154,14 +154,17 @@ func appendFlowLine(b []byte, f *match.FlowResult) []byte {
 	return b
 }
 
-// ruleProblems maps each rule to its problem (blocked, missing or
-// inconclusive), if it has one.
+// ruleProblems maps each rule to its first problem (blocked, missing or
+// inconclusive), if it has one: a rule with several blocked endpoints or
+// missing parts has a problem for each.
 func ruleProblems(problems []match.Problem) map[*profile.Rule]match.Problem {
 	out := map[*profile.Rule]match.Problem{}
 	for _, p := range problems {
 		switch p.Kind {
 		case match.ProblemBlocked, match.ProblemMissing, match.ProblemInconclusive:
-			out[p.Rule] = p
+			if _, ok := out[p.Rule]; !ok { // the first: failures come first, and a rule may have several
+				out[p.Rule] = p
+			}
 		}
 	}
 	return out

@@ -86,6 +86,12 @@ func JUnit(w io.Writer, res *match.Result) error {
 			foldedProblems = append(foldedProblems, p)
 			continue
 		}
+		if p.Kind == match.ProblemUnbound && p.Fails {
+			// --strict: named in the flows suite's output; not yet a failing
+			// test case of its own (the streamed writer has no case for it).
+			warn.WriteString("failure: " + findingText(p) + "\n")
+			continue
+		}
 		if !p.Fails && p.Kind != match.ProblemInconclusive {
 			warn.WriteString("warning: " + findingText(p) + "\n")
 		}

@@ -395,7 +395,7 @@ func buildFlow(res *match.Result, f *match.FlowResult, fs *match.Findings, i int
 		Rules: []string{}, Verdict: f.Verdict.String(),
 		Unverified: textout.NonNil(f.Unverified()), Why: textout.NonNil(f.Why()),
 		Problems: fs.Of([]int{}, i),
-		Unbound: textout.NonNil(res.UnboundOf(f)),
+		Unbound:  textout.NonNil(res.UnboundOf(f)),
 	}
 	if cp+sp > 0 {
 		out.First, out.Last = stamp(f.Flow.First), stamp(f.Flow.Last)
