@@ -130,9 +130,13 @@ func (r *Result) Problems() []Problem {
 		for _, fe := range rr.Failed {
 			if fe.Reached && fe.Flows[0] < len(r.Flows) {
 				f := &r.Flows[fe.Flows[0]]
+				how := "a later flow reached the same server and port (a retry that worked)"
+				if !fe.Later {
+					how = "earlier flows reached the same server and port, then this one failed: the path or the server changed during the capture"
+				}
 				out = append(out, Problem{ProblemFailedAttempt, false, rr.Rule, fe.Flows[0], fmt.Sprintf(
-					"failed attempt: %s to %s: %s — other flows reached the same server and port (a retry, or a firewall that changed during the capture); required by %s",
-					ProtoPort(f.Proto, f.ServerPort), Endpoint(f.Server(), f.ServerLabels()), stateText(f), rr.Rule.ID())})
+					"failed attempt: %s to %s: %s — %s; required by %s",
+					ProtoPort(f.Proto, f.ServerPort), Endpoint(f.Server(), f.ServerLabels()), stateText(f), how, rr.Rule.ID())})
 			}
 		}
 	}

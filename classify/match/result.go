@@ -222,6 +222,10 @@ type FailedEndpoint struct {
 	// retry that worked, or a firewall that changed during the capture):
 	// a warning, not a failure.
 	Reached bool
+	// Later is set when a flow that reached the endpoint began after the
+	// first failed attempt (a retry that worked); when Reached and not
+	// Later, the endpoint worked before and then failed.
+	Later bool
 }
 
 // Part is one thing a rule with each requires: a port, or one address or
@@ -490,9 +494,19 @@ func failedEndpoints(idx []int, flows []FlowResult) []FailedEndpoint {
 		}
 		if k, ok := at[Target{f.Server(), f.ServerPort}]; ok {
 			out[k].Reached = true
+			out[k].Later = out[k].Later || f.Flow.First > firstFailed(out[k].Flows, flows)
 		}
 	}
 	return out
+}
+
+// firstFailed is when the earliest of the failed attempts idx began.
+func firstFailed(idx []int, flows []FlowResult) int64 {
+	t := flows[idx[0]].Flow.First
+	for _, i := range idx[1:] {
+		t = min(t, flows[i].Flow.First)
+	}
+	return t
 }
 
 // parts judges each part of a rule with each: a port of its ports, or an

@@ -107,8 +107,19 @@ func TestBlockedEndpointBesideWorkingOne(t *testing.T) {
 		t.Errorf("reached later: status %s, blocked problems %v; want seen and none", rr.Status, problemsOf(res, ProblemBlocked))
 	}
 	warn := problemsOf(res, ProblemFailedAttempt)
-	if len(warn) != 1 || warn[0].Fails || res.Flows[warn[0].Flow].Server() != dropped {
-		t.Errorf("failed-attempt warnings %+v, want one for %s that does not fail", warn, dropped)
+	if len(warn) != 1 || warn[0].Fails || res.Flows[warn[0].Flow].Server() != dropped || !strings.Contains(warn[0].Text, "a later flow reached") {
+		t.Errorf("failed-attempt warnings %+v, want one for %s, reached later, that does not fail", warn, dropped)
+	}
+
+	// Reached first, then dropped: still only a warning, worded so.
+	convs = append(gatewayBasics(),
+		gencap.Conv{Client: spHost, Server: dropped, ServerPort: 443, Name: "abc.storagegateway.us-east-1.amazonaws.com"},
+		gencap.Conv{Client: spHost, Server: dropped, ServerPort: 443, Outcome: gencap.Unanswered},
+	)
+	res = evaluate(t, gencap.Scenario{Convs: convs}, opts, "storage-gateway/common")
+	warn = problemsOf(res, ProblemFailedAttempt)
+	if len(warn) != 1 || !strings.Contains(warn[0].Text, "then this one failed") || len(problemsOf(res, ProblemBlocked)) != 0 {
+		t.Errorf("reached, then dropped: warnings %+v, blocked %v", warn, problemsOf(res, ProblemBlocked))
 	}
 	if res.Verdict != Conformant {
 		t.Errorf("reached later: verdict %s, want conformant (a warning only)", res.Verdict)
