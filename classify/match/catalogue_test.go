@@ -3,6 +3,7 @@ package match
 import (
 	"fmt"
 	"io/fs"
+	"maps"
 	"net/netip"
 	"slices"
 	"strings"
@@ -367,6 +368,26 @@ func checkRule(t *testing.T, m *Matcher, set *profile.Set, b *binder, r *profile
 				o.proto, o.tlsVersion, o.tlsCipher = other, 0, 0
 				if _, ok := levelOf(m, judgeOne(o, name), r); ok {
 					t.Errorf("%s: matches a %s-only rule", describe(o, name), proto)
+				}
+			}
+
+			// Scope network: the same flow from the agent host must not
+			// match, even with the client's group unbound (any address).
+			if r.Scope == profile.ScopeNetwork {
+				peers := maps.Clone(b.peers)
+				delete(peers, r.From)
+				um, err := New(set, Options{Region: catalogueRegion, Peers: peers})
+				if err != nil {
+					t.Fatal(err)
+				}
+				own := tf
+				own.client = catalogueHost
+				n += 2
+				if _, ok := levelOf(um, judge(um, own, namedAddr, name), r); ok {
+					t.Errorf("%s: matches a scope network rule, but the client is the host", describe(own, name))
+				}
+				if _, ok := levelOf(um, judge(um, tf, namedAddr, name), r); !ok {
+					t.Errorf("%s: a flow between other machines does not match with %s unbound", describe(tf, name), r.From)
 				}
 			}
 
