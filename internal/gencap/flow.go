@@ -263,7 +263,7 @@ func (f *flowGen) opening(side int, st step) []byte {
 	switch f.p.port {
 	case 443:
 		if client {
-			return clientHello(f.name)
+			return clientHello(f.name, tls13Suites, true)
 		}
 		return serverHello()
 	case 80:
@@ -280,8 +280,13 @@ func (f *flowGen) opening(side int, st step) []byte {
 	return filler[:st.size]
 }
 
-// clientHello is a TLS 1.3 ClientHello offering two suites, with SNI.
-func clientHello(sni string) []byte {
+// tls13Suites are what the mix's clients offer.
+var tls13Suites = []uint16{0x1301, 0x1302}
+
+// clientHello is a ClientHello offering suites, with SNI sni. A tls13 one
+// carries a session id and supported_versions (1.3, 1.2), as a TLS 1.3
+// client sends; another carries neither, and no SNI when sni is empty.
+func clientHello(sni string, suites []uint16, tls13 bool) []byte {
 	var b cryptobyte.Builder
 	b.AddUint8(22) // handshake record
 	b.AddUint16(0x0301)
@@ -290,21 +295,33 @@ func clientHello(sni string) []byte {
 		b.AddUint24LengthPrefixed(func(b *cryptobyte.Builder) {
 			b.AddUint16(0x0303)
 			b.AddBytes(filler[:32]) // random
-			b.AddUint8LengthPrefixed(func(b *cryptobyte.Builder) { b.AddBytes(filler[32:64]) })
-			b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) { b.AddUint16(0x1301); b.AddUint16(0x1302) })
+			b.AddUint8LengthPrefixed(func(b *cryptobyte.Builder) {
+				if tls13 {
+					b.AddBytes(filler[32:64])
+				}
+			})
+			b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) {
+				for _, c := range suites {
+					b.AddUint16(c)
+				}
+			})
 			b.AddUint8LengthPrefixed(func(b *cryptobyte.Builder) { b.AddUint8(0) })
 			b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) {
-				b.AddUint16(0) // server_name
-				b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) {
+				if sni != "" || tls13 {
+					b.AddUint16(0) // server_name
 					b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) {
-						b.AddUint8(0) // host_name
-						b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) { b.AddBytes([]byte(sni)) })
+						b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) {
+							b.AddUint8(0) // host_name
+							b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) { b.AddBytes([]byte(sni)) })
+						})
 					})
-				})
-				b.AddUint16(43) // supported_versions
-				b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) {
-					b.AddUint8LengthPrefixed(func(b *cryptobyte.Builder) { b.AddUint16(0x0304); b.AddUint16(0x0303) })
-				})
+				}
+				if tls13 {
+					b.AddUint16(43) // supported_versions
+					b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) {
+						b.AddUint8LengthPrefixed(func(b *cryptobyte.Builder) { b.AddUint16(0x0304); b.AddUint16(0x0303) })
+					})
+				}
 			})
 		})
 	})

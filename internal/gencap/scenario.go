@@ -198,38 +198,7 @@ func dnsPair(name string, addr netip.Addr) (query, answer []byte, err error) {
 }
 
 // helloFrom is the client's ClientHello of h.
-func helloFrom(h *Hello) []byte {
-	var b cryptobyte.Builder
-	b.AddUint8(22) // handshake record
-	b.AddUint16(0x0301)
-	b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) {
-		b.AddUint8(1) // ClientHello
-		b.AddUint24LengthPrefixed(func(b *cryptobyte.Builder) {
-			b.AddUint16(0x0303)
-			b.AddBytes(filler[:32])
-			b.AddUint8(0) // no session id
-			b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) {
-				for _, c := range h.Offered {
-					b.AddUint16(c)
-				}
-			})
-			b.AddUint8LengthPrefixed(func(b *cryptobyte.Builder) { b.AddUint8(0) })
-			b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) {
-				if h.SNI == "" {
-					return
-				}
-				b.AddUint16(0) // server_name
-				b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) {
-					b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) {
-						b.AddUint8(0)
-						b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) { b.AddBytes([]byte(h.SNI)) })
-					})
-				})
-			})
-		})
-	})
-	return b.BytesOrPanic()
-}
+func helloFrom(h *Hello) []byte { return clientHello(h.SNI, h.Offered, false) }
 
 // helloTo is the server's ServerHello of h: the version in legacy_version
 // up to TLS 1.2, in supported_versions for TLS 1.3.
