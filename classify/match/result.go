@@ -274,6 +274,10 @@ type Result struct {
 	// Strict is set when a flow accepted only because a peer group is
 	// unbound fails the check (--strict, or a profile's strict: true).
 	Strict bool
+
+	// unbound maps each rule with an unbound group to its Unbound, for
+	// UnboundOf, which reports ask once per flow.
+	unbound map[*profile.Rule][]string
 }
 
 // warmFlows is how many flows warm loads ahead of judging.
@@ -356,8 +360,12 @@ func (m *Matcher) Evaluate(obs *classify.Observation) *Result {
 		}
 		res.Rules = append(res.Rules, rr)
 	}
+	res.unbound = map[*profile.Rule][]string{}
 	for i := range res.Rules {
 		byRule[res.Rules[i].Rule] = i
+		if u := res.Rules[i].Unbound; len(u) > 0 {
+			res.unbound[res.Rules[i].Rule] = u
+		}
 	}
 	// Each rule's flows are counted, then placed in one array: appending
 	// them grew and copied each list, faulting in as many pages again.
@@ -595,11 +603,11 @@ func (r *Result) UnboundOf(f *FlowResult) []string {
 		if rule.Overlay {
 			continue
 		}
-		rr := r.ruleResult(rule)
-		if rr == nil || len(rr.Unbound) == 0 {
+		unbound, ok := r.unbound[rule]
+		if !ok {
 			return nil
 		}
-		for _, g := range rr.Unbound {
+		for _, g := range unbound {
 			if !slices.Contains(groups, g) {
 				groups = append(groups, g)
 			}
