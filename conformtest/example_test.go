@@ -44,10 +44,12 @@ func ExampleAssertConforms_failure() {
 	conformtest.AssertConforms(t, "../testdata/captures/filegw-faulty.pcap", conformtest.Options{
 		Profiles: []string{"storage-gateway/file-nfs"},
 		Host:     []string{"10.0.0.5"},
+		// Groups left unbound match any address and are reported as such.
+		Peers: map[string][]string{"nfs-clients": {"10.0.0.0/24"}, "dns-servers": {"10.0.0.53"}, "browser": {"10.0.0.20"}},
 	})
 	// Output:
 	// ../testdata/captures/filegw-faulty.pcap does not conform to storage-gateway/common, storage-gateway/file-nfs (host 10.0.0.5): 4 problems
-	//   1. blocked: TCP 443 to 198.51.100.10 (storagegateway.us-east-1.amazonaws.com): 3 SYNs, no answer — likely dropped by a firewall or security group; required by storage-gateway/common:https-service
+	//   1. blocked: TCP 443 to 198.51.100.10 (storagegateway.us-east-1.amazonaws.com): 3 SYNs, no answer (while TCP 443 to 198.51.100.20 worked) — likely dropped by a firewall or security group; required by storage-gateway/common:https-service
 	//   2. missing: UDP 123 from host to ntp-servers (Time synchronisation of the gateway VM) was never attempted — check that the service is configured and that the capture covers a time when it runs; required by storage-gateway/common:ntp
 	//   3. unexpected: inbound TCP 23 (telnet) from 10.0.0.66 to 10.0.0.5, refused (SYN answered by RST) — no rule allows it, and the attempt failed: block it upstream, or add a rule if it is needed
 	//   4. unexpected: outbound TCP 25 (smtp) from 10.0.0.5 to 203.0.113.25 (mail.example.net), closed, 11 packets, 823 bytes — no rule allows it: find the process or peer behind it, or add a rule if it is needed
