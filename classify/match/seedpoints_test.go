@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/wirecheck/wirecheck/classify/flow"
 	"github.com/wirecheck/wirecheck/classify/profile"
 	"github.com/wirecheck/wirecheck/internal/gencap"
 	"github.com/wirecheck/wirecheck/internal/testobs"
@@ -123,6 +124,22 @@ func TestBlockedEndpointBesideWorkingOne(t *testing.T) {
 	}
 	if res.Verdict != Conformant {
 		t.Errorf("reached later: verdict %s, want conformant (a warning only)", res.Verdict)
+	}
+
+	// A half-open handshake (SYN-ACKs never acknowledged: the client's
+	// ACKs dropped on the way) is a failed attempt too.
+	convs = append(gatewayBasics(),
+		gencap.Conv{Client: spHost, Server: works, ServerPort: 443, Name: "storagegateway.us-east-1.amazonaws.com"},
+		gencap.Conv{Client: spHost, Server: dropped, ServerPort: 443, Outcome: gencap.HalfOpen, Name: "abc.storagegateway.us-east-1.amazonaws.com"},
+	)
+	res = evaluate(t, gencap.Scenario{Convs: convs}, opts, "storage-gateway/common")
+	if rr := ruleOf(t, res, "storage-gateway/common:https-service"); rr.Status != RuleBlocked {
+		t.Errorf("half-open endpoint: %s, want blocked", rr.Status)
+	}
+	for _, f := range res.Flows {
+		if f.Server() == dropped && f.State != flow.StateHalfOpen {
+			t.Errorf("the half-open conversation reads as %s", f.State)
+		}
 	}
 
 	// Refused works the same way as unanswered.

@@ -21,6 +21,7 @@ const (
 	Completed  Outcome = iota // TCP: handshake, a request and an answer, FIN both ways; UDP: request and answer
 	Unanswered                // TCP: three SYNs, nothing back; UDP: the request only
 	Refused                   // TCP: the SYN answered by RST
+	HalfOpen                  // TCP: the SYN answered by SYN-ACKs the client never acknowledges
 )
 
 // Conv is one conversation of a Scenario, written in order.
@@ -118,6 +119,13 @@ func (s Scenario) Pcap() ([]byte, error) {
 			for range 3 {
 				if err == nil {
 					err = emit(cl, sv, cp, sp, false, layers.TCP{SYN: true, Seq: 1000}, nil)
+				}
+			}
+		case c.Outcome == HalfOpen:
+			err = emit(cl, sv, cp, sp, false, layers.TCP{SYN: true, Seq: 1000}, nil)
+			for range 2 {
+				if err == nil {
+					err = emit(sv, cl, sp, cp, false, layers.TCP{SYN: true, ACK: true, Seq: 5000, Ack: 1001}, nil)
 				}
 			}
 		case c.Outcome == Refused:
