@@ -25,7 +25,7 @@ var (
 
 // evaluate judges the scenario's capture with the profiles, --host 10.0.0.5,
 // --region us-east-1 and the given bindings.
-func evaluate(t *testing.T, sc gencap.Scenario, opts Options, profiles ...string) *Result {
+func evalScenario(t *testing.T, sc gencap.Scenario, opts Options, profiles ...string) *Result {
 	t.Helper()
 	set, err := profile.Load(profiles...)
 	if err != nil {
@@ -81,7 +81,7 @@ func TestBlockedEndpointBesideWorkingOne(t *testing.T) {
 		gencap.Conv{Client: spHost, Server: dropped, ServerPort: 443, Outcome: gencap.Unanswered, Name: "abc.storagegateway.us-east-1.amazonaws.com"},
 	)
 	opts := Options{Peers: map[string][]netip.Prefix{"dns-servers": {netip.MustParsePrefix("10.0.0.2/32")}}}
-	res := evaluate(t, gencap.Scenario{Convs: convs}, opts, "storage-gateway/common")
+	res := evalScenario(t, gencap.Scenario{Convs: convs}, opts, "storage-gateway/common")
 	rr := ruleOf(t, res, "storage-gateway/common:https-service")
 	if rr.Status != RuleBlocked {
 		t.Errorf("https-service %s, want blocked: one of its endpoints never answered", rr.Status)
@@ -102,7 +102,7 @@ func TestBlockedEndpointBesideWorkingOne(t *testing.T) {
 
 	// The same endpoint reached later (a retry that worked): a warning.
 	convs = append(convs, gencap.Conv{Client: spHost, Server: dropped, ServerPort: 443})
-	res = evaluate(t, gencap.Scenario{Convs: convs}, opts, "storage-gateway/common")
+	res = evalScenario(t, gencap.Scenario{Convs: convs}, opts, "storage-gateway/common")
 	rr = ruleOf(t, res, "storage-gateway/common:https-service")
 	if rr.Status != RuleSeen || len(problemsOf(res, ProblemBlocked)) != 0 {
 		t.Errorf("reached later: status %s, blocked problems %v; want seen and none", rr.Status, problemsOf(res, ProblemBlocked))
@@ -117,7 +117,7 @@ func TestBlockedEndpointBesideWorkingOne(t *testing.T) {
 		gencap.Conv{Client: spHost, Server: dropped, ServerPort: 443, Name: "abc.storagegateway.us-east-1.amazonaws.com"},
 		gencap.Conv{Client: spHost, Server: dropped, ServerPort: 443, Outcome: gencap.Unanswered},
 	)
-	res = evaluate(t, gencap.Scenario{Convs: convs}, opts, "storage-gateway/common")
+	res = evalScenario(t, gencap.Scenario{Convs: convs}, opts, "storage-gateway/common")
 	warn = problemsOf(res, ProblemFailedAttempt)
 	if len(warn) != 1 || !strings.Contains(warn[0].Text, "then this one failed") || len(problemsOf(res, ProblemBlocked)) != 0 {
 		t.Errorf("reached, then dropped: warnings %+v, blocked %v", warn, problemsOf(res, ProblemBlocked))
@@ -132,7 +132,7 @@ func TestBlockedEndpointBesideWorkingOne(t *testing.T) {
 		gencap.Conv{Client: spHost, Server: works, ServerPort: 443, Name: "storagegateway.us-east-1.amazonaws.com"},
 		gencap.Conv{Client: spHost, Server: dropped, ServerPort: 443, Outcome: gencap.HalfOpen, Name: "abc.storagegateway.us-east-1.amazonaws.com"},
 	)
-	res = evaluate(t, gencap.Scenario{Convs: convs}, opts, "storage-gateway/common")
+	res = evalScenario(t, gencap.Scenario{Convs: convs}, opts, "storage-gateway/common")
 	if rr := ruleOf(t, res, "storage-gateway/common:https-service"); rr.Status != RuleBlocked {
 		t.Errorf("half-open endpoint: %s, want blocked", rr.Status)
 	}
@@ -147,7 +147,7 @@ func TestBlockedEndpointBesideWorkingOne(t *testing.T) {
 		gencap.Conv{Client: spHost, Server: works, ServerPort: 443, Name: "storagegateway.us-east-1.amazonaws.com"},
 		gencap.Conv{Client: spHost, Server: dropped, ServerPort: 443, Outcome: gencap.Refused, Name: "abc.storagegateway.us-east-1.amazonaws.com"},
 	)
-	res = evaluate(t, gencap.Scenario{Convs: convs}, opts, "storage-gateway/common")
+	res = evalScenario(t, gencap.Scenario{Convs: convs}, opts, "storage-gateway/common")
 	if rr := ruleOf(t, res, "storage-gateway/common:https-service"); rr.Status != RuleBlocked {
 		t.Errorf("refused endpoint: %s, want blocked", rr.Status)
 	}
@@ -180,7 +180,7 @@ func TestEachServiceEndpointRequired(t *testing.T) {
 		{"control plane reached, name unknown", []gencap.Conv{api, dp, cpUnnamed}, RuleInconclusive, ProblemInconclusive, "cp.datasync.{region}.amazonaws.com", Inconclusive},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			res := evaluate(t, gencap.Scenario{Convs: append(slices.Clone(basics), tc.convs...)}, opts, "datasync/agent")
+			res := evalScenario(t, gencap.Scenario{Convs: append(slices.Clone(basics), tc.convs...)}, opts, "datasync/agent")
 			rr := ruleOf(t, res, id)
 			if rr.Status != tc.status {
 				t.Errorf("status %s, want %s (parts %+v)", rr.Status, tc.status, rr.Parts)
@@ -210,7 +210,7 @@ func TestEachPortRequired(t *testing.T) {
 		"datasync-interfaces": {netip.PrefixFrom(iface, 32)}, "fsx-ontap": {netip.PrefixFrom(svm, 32)},
 	}}
 	conv := func(port uint16) gencap.Conv { return gencap.Conv{Client: iface, Server: svm, ServerPort: port} }
-	res := evaluate(t, gencap.Scenario{Convs: []gencap.Conv{conv(111), conv(2049)}}, opts, "datasync/fsx-ontap-nfs")
+	res := evalScenario(t, gencap.Scenario{Convs: []gencap.Conv{conv(111), conv(2049)}}, opts, "datasync/fsx-ontap-nfs")
 	rr := ruleOf(t, res, "datasync/fsx-ontap-nfs:nfs")
 	if rr.Status != RuleMissing || res.Verdict != NotConformant {
 		t.Errorf("635 never attempted: status %s verdict %s, want missing and not-conformant", rr.Status, res.Verdict)
@@ -219,7 +219,7 @@ func TestEachPortRequired(t *testing.T) {
 	if len(ps) != 1 || !strings.Contains(ps[0].Text, "port 635") || !strings.Contains(ps[0].Text, "seen: port 111, port 2049") {
 		t.Errorf("missing problems %+v, want one naming port 635 and the ports seen", ps)
 	}
-	res = evaluate(t, gencap.Scenario{Convs: []gencap.Conv{conv(111), conv(635), conv(2049)}}, opts, "datasync/fsx-ontap-nfs")
+	res = evalScenario(t, gencap.Scenario{Convs: []gencap.Conv{conv(111), conv(635), conv(2049)}}, opts, "datasync/fsx-ontap-nfs")
 	if rr := ruleOf(t, res, "datasync/fsx-ontap-nfs:nfs"); rr.Status != RuleSeen || res.Verdict != Conformant {
 		t.Errorf("all three ports: status %s verdict %s", rr.Status, res.Verdict)
 	}
@@ -230,7 +230,7 @@ func TestEachPortRequired(t *testing.T) {
 func TestHostFlowsDoNotSatisfyNetworkRules(t *testing.T) {
 	s3 := netip.MustParseAddr("198.51.100.30")
 	own := gencap.Scenario{Convs: []gencap.Conv{{Client: spHost, Server: s3, ServerPort: 443, Name: "bucket.s3.us-east-1.amazonaws.com"}}}
-	res := evaluate(t, own, Options{}, "datasync/s3")
+	res := evalScenario(t, own, Options{}, "datasync/s3")
 	rr := ruleOf(t, res, "datasync/s3:https")
 	if rr.Status != RuleMissing || len(rr.Flows) != 0 {
 		t.Errorf("the host's own HTTPS to S3: status %s with %d flows, want missing", rr.Status, len(rr.Flows))
@@ -244,7 +244,7 @@ func TestHostFlowsDoNotSatisfyNetworkRules(t *testing.T) {
 	// DataSync's interface in the same subnet, seen by a capture of it.
 	iface := netip.MustParseAddr("10.0.0.77")
 	theirs := gencap.Scenario{Convs: []gencap.Conv{{Client: iface, Server: s3, ServerPort: 443, Name: "bucket.s3.us-east-1.amazonaws.com"}}}
-	res = evaluate(t, theirs, Options{Peers: map[string][]netip.Prefix{"datasync-interfaces": {netip.PrefixFrom(iface, 32)}}}, "datasync/s3")
+	res = evalScenario(t, theirs, Options{Peers: map[string][]netip.Prefix{"datasync-interfaces": {netip.PrefixFrom(iface, 32)}}}, "datasync/s3")
 	if rr := ruleOf(t, res, "datasync/s3:https"); rr.Status != RuleSeen {
 		t.Errorf("DataSync's interface to S3: %s, want seen", rr.Status)
 	}
@@ -273,7 +273,7 @@ func TestUnboundGroupAcceptance(t *testing.T) {
 	)}
 	dns := netip.MustParsePrefix("10.0.0.2/32")
 	opts := Options{Phase: "activation", Peers: map[string][]netip.Prefix{"dns-servers": {dns}}}
-	res := evaluate(t, sc, opts, "storage-gateway/common")
+	res := evalScenario(t, sc, opts, "storage-gateway/common")
 	ps := problemsOf(res, ProblemUnbound)
 	if len(ps) != 1 || ps[0].Fails || ps[0].Rule.ID() != "storage-gateway/common:http-activation" {
 		t.Fatalf("unbound problems %+v, want one warning for http-activation", ps)
@@ -289,14 +289,14 @@ func TestUnboundGroupAcceptance(t *testing.T) {
 	}
 
 	opts.Strict = true
-	res = evaluate(t, sc, opts, "storage-gateway/common")
+	res = evalScenario(t, sc, opts, "storage-gateway/common")
 	if ps := problemsOf(res, ProblemUnbound); len(ps) != 1 || !ps[0].Fails || res.Verdict != NotConformant {
 		t.Errorf("--strict: problems %+v verdict %s, want one failing problem", ps, res.Verdict)
 	}
 
 	opts.Strict = false
 	opts.Peers["browser"] = []netip.Prefix{netip.PrefixFrom(browser, 32)}
-	res = evaluate(t, sc, opts, "storage-gateway/common")
+	res = evalScenario(t, sc, opts, "storage-gateway/common")
 	if ps := problemsOf(res, ProblemUnbound); len(ps) != 0 || res.Verdict != Conformant {
 		t.Errorf("browser bound: problems %+v verdict %s, want none", ps, res.Verdict)
 	}
@@ -341,7 +341,7 @@ func TestRowsAsTheSeedsSay(t *testing.T) {
 	t.Run("ecs/ftp: port 21 from the specified CIDR only", func(t *testing.T) {
 		client := netip.MustParseAddr("192.0.2.50")
 		sc := gencap.Scenario{Convs: []gencap.Conv{{Client: client, Server: spHost, ServerPort: 21}}}
-		res := evaluate(t, sc, Options{}, "ecs/ftp")
+		res := evalScenario(t, sc, Options{}, "ecs/ftp")
 		if v := verdictOf(res, 21); v != Unexpected {
 			t.Errorf("unbound ftp-clients: FTP from %s is %s, want unexpected (the row says the specified CIDR block)", client, v)
 		}
@@ -349,12 +349,12 @@ func TestRowsAsTheSeedsSay(t *testing.T) {
 		if len(ps) != 1 || !strings.Contains(ps[0].Text, "--peer ftp-clients=CIDR") {
 			t.Errorf("missing problems %+v, want one that says to bind ftp-clients", ps)
 		}
-		res = evaluate(t, sc, Options{Peers: map[string][]netip.Prefix{"ftp-clients": {netip.MustParsePrefix("192.0.2.0/24")}}}, "ecs/ftp")
+		res = evalScenario(t, sc, Options{Peers: map[string][]netip.Prefix{"ftp-clients": {netip.MustParsePrefix("192.0.2.0/24")}}}, "ecs/ftp")
 		if v := verdictOf(res, 21); v != Expected || res.Verdict != Conformant {
 			t.Errorf("bound: FTP %s, verdict %s", v, res.Verdict)
 		}
 		sc = gencap.Scenario{Convs: []gencap.Conv{{Client: client, Server: spHost, ServerPort: 20}}}
-		res = evaluate(t, sc, Options{Peers: map[string][]netip.Prefix{"ftp-clients": {netip.MustParsePrefix("192.0.2.0/24")}}}, "ecs/ftp")
+		res = evalScenario(t, sc, Options{Peers: map[string][]netip.Prefix{"ftp-clients": {netip.MustParsePrefix("192.0.2.0/24")}}}, "ecs/ftp")
 		if v := verdictOf(res, 20); v != Unexpected {
 			t.Errorf("a client connecting to port 20 is %s, want unexpected (20 is the server's active-mode source port)", v)
 		}
@@ -362,7 +362,7 @@ func TestRowsAsTheSeedsSay(t *testing.T) {
 
 	t.Run("file gateway console 443 only from bound browsers", func(t *testing.T) {
 		sc := gencap.Scenario{Convs: []gencap.Conv{{Client: netip.MustParseAddr("203.0.113.9"), Server: spHost, ServerPort: 443}}}
-		res := evaluate(t, sc, Options{Peers: dns}, "storage-gateway/file-nfs")
+		res := evalScenario(t, sc, Options{Peers: dns}, "storage-gateway/file-nfs")
 		if v := verdictOf(res, 443); v != Unexpected {
 			t.Errorf("inbound 443 from an unbound browser group is %s, want unexpected", v)
 		}
@@ -370,7 +370,7 @@ func TestRowsAsTheSeedsSay(t *testing.T) {
 
 	t.Run("s3/client: the client's own DNS lookups are allowed", func(t *testing.T) {
 		sc := gencap.Scenario{Convs: []gencap.Conv{{Client: spHost, Server: netip.MustParseAddr("198.51.100.60"), ServerPort: 443, Name: "bucket.s3.us-east-1.amazonaws.com"}}}
-		res := evaluate(t, sc, Options{Peers: dns}, "s3/client")
+		res := evalScenario(t, sc, Options{Peers: dns}, "s3/client")
 		if v := verdictOf(res, 53); v != Expected || res.Verdict != Conformant {
 			t.Errorf("DNS lookup of the bucket is %s, verdict %s; want expected, conformant", v, res.Verdict)
 		}
@@ -382,7 +382,7 @@ func TestRowsAsTheSeedsSay(t *testing.T) {
 		sc := gencap.Scenario{Convs: []gencap.Conv{
 			{Client: spHost, Server: ep, ServerPort: 1024}, {Client: spHost, Server: task, ServerPort: 443},
 		}}
-		res := evaluate(t, sc, Options{Peers: map[string][]netip.Prefix{"vpc-endpoint": {netip.PrefixFrom(ep, 32)}, "task-interfaces": {netip.PrefixFrom(task, 32)}}}, "datasync/agent-vpc")
+		res := evalScenario(t, sc, Options{Peers: map[string][]netip.Prefix{"vpc-endpoint": {netip.PrefixFrom(ep, 32)}, "task-interfaces": {netip.PrefixFrom(task, 32)}}}, "datasync/agent-vpc")
 		for _, id := range []string{"datasync/agent-vpc:dns", "datasync/agent-vpc:ntp"} {
 			if rr := ruleOf(t, res, id); rr.Required {
 				t.Errorf("%s is required, but the seed says that access is not necessary with VPC endpoints", id)
@@ -391,7 +391,7 @@ func TestRowsAsTheSeedsSay(t *testing.T) {
 		if res.Verdict != Conformant {
 			t.Errorf("verdict %s, problems %v", res.Verdict, res.Problems())
 		}
-		res = evaluate(t, sc, Options{}, "datasync/agent")
+		res = evalScenario(t, sc, Options{}, "datasync/agent")
 		if rr := ruleOf(t, res, "datasync/agent:ntp"); rr.Status != RuleMissing {
 			t.Errorf("datasync/agent without NTP: %s, want missing", rr.Status)
 		}
@@ -400,7 +400,7 @@ func TestRowsAsTheSeedsSay(t *testing.T) {
 	t.Run("volume gateway: HTTPS to any AWS service endpoint", func(t *testing.T) {
 		sc := gencap.Scenario{Convs: append(gatewayBasics(),
 			gencap.Conv{Client: spHost, Server: netip.MustParseAddr("198.51.100.70"), ServerPort: 443, Name: "ebs.us-east-1.amazonaws.com"})}
-		res := evaluate(t, sc, Options{Peers: dns}, "storage-gateway/volume")
+		res := evalScenario(t, sc, Options{Peers: dns}, "storage-gateway/volume")
 		if v := verdictOf(res, 443); v != Expected {
 			t.Errorf("a volume gateway's HTTPS to another AWS endpoint is %s, want expected (\"to an AWS service endpoint\")", v)
 		}
@@ -446,7 +446,7 @@ func TestTLSOverlayAsSeed004Says(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			hello := tc.hello
 			sc := gencap.Scenario{Convs: []gencap.Conv{{Client: spHost, Server: tc.server, ServerPort: tc.port, Name: tc.dnsName, TLS: &hello}}}
-			res := evaluate(t, sc, opts, "storage-gateway/file-smb", "storage-gateway/tls")
+			res := evalScenario(t, sc, opts, "storage-gateway/file-smb", "storage-gateway/tls")
 			for _, f := range res.Flows {
 				if f.ServerPort != tc.port {
 					continue
