@@ -48,8 +48,10 @@ var goldenCases = []goldenCase{
 }
 
 // relatedArgs judge related.pcapng (FTP and rpcbind/statd, see
-// testdata/netns/record-related.sh) with the catalogue's FTP and NFS rules.
-var relatedArgs = []string{"-p", "storage-gateway/file-nfs", "-p", "ecs/ftp", "--host", "10.0.0.5"}
+// testdata/netns/record-related.sh) with the catalogue's FTP and NFS rules;
+// ecs/ftp's clients are the CIDR block the scenario says to specify (the
+// lab's client, 10.0.0.1), without which the group matches no address.
+var relatedArgs = []string{"-p", "storage-gateway/file-nfs", "-p", "ecs/ftp", "--host", "10.0.0.5", "--peer", "ftp-clients=10.0.0.0/24"}
 
 func TestGoldenReports(t *testing.T) {
 	for _, tc := range goldenCases {
