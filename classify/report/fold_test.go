@@ -3,6 +3,7 @@ package report
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"regexp"
 	"strings"
 	"testing"
@@ -26,10 +27,15 @@ func TestProblemsFoldInEveryFormat(t *testing.T) {
 	res := judged(t, testobs.File(t, monitorCapture), "storage-gateway/common")
 	problems := res.Problems()
 	fs := res.Findings(problems)
-	many := 0
+	// many counts the flow findings of several flows, which carry the count
+	// line (a blocked rule's finding says "and N more failed attempts").
+	many, fails := 0, 0
 	for _, f := range fs.List {
-		if f.Flows > 1 {
+		if f.Flows > 1 && f.Kind != match.ProblemBlocked {
 			many++
+		}
+		if f.Fails {
+			fails++
 		}
 	}
 	if many == 0 || len(fs.List) >= len(problems) {
@@ -46,14 +52,14 @@ func TestProblemsFoldInEveryFormat(t *testing.T) {
 		if n := len(countRE.FindAllString(section, -1)); n != many {
 			t.Errorf("%d lines give a count, want %d", n, many)
 		}
-		if !strings.HasPrefix(out, "NOT CONFORMANT: 15 problems\n") {
+		if !strings.HasPrefix(out, fmt.Sprintf("NOT CONFORMANT: %d problems\n", fails)) {
 			t.Errorf("headline %q, want the findings counted", out[:strings.Index(out, "\n")])
 		}
 	})
 	t.Run("markdown", func(t *testing.T) {
 		out := string(render(t, func(b *bytes.Buffer, r *match.Result) error { return Markdown(b, r) }, res))
-		if n := len(regexp.MustCompile(`(?m)^\d+\. \*\*`).FindAllString(out, -1)); n != len(fs.List) {
-			t.Errorf("%d problem items, want %d", n, len(fs.List))
+		if n := len(regexp.MustCompile(`(?m)^\d+\. \*\*`).FindAllString(out, -1)); n != fails {
+			t.Errorf("%d numbered problem items, want %d failing findings", n, fails)
 		}
 		if n := len(countRE.FindAllString(out, -1)); n != many {
 			t.Errorf("%d items give a count, want %d", n, many)
@@ -101,7 +107,7 @@ func TestProblemsFoldInEveryFormat(t *testing.T) {
 		}
 		failing := 0
 		for _, f := range fs.List {
-			if f.Fails && f.Flow >= 0 {
+			if f.Fails && f.Flow >= 0 && (f.Kind == match.ProblemUnexpected || f.Kind == match.ProblemForbidden) {
 				failing++
 			}
 		}

@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/wirecheck/wirecheck/classify/flow"
 	"github.com/wirecheck/wirecheck/classify/match"
 	"github.com/wirecheck/wirecheck/classify/profile"
 	"github.com/wirecheck/wirecheck/classify/service"
@@ -131,6 +132,14 @@ func appendFlowJSON(b []byte, res *match.Result, fs *match.Findings, i int, s *f
 		j.close('}')
 	} else {
 		j.null("tls")
+	}
+	if o := f.Flow.TLSOffer; o&flow.TLSHelloSeen != 0 {
+		j.key("tls_client")
+		j.open('{')
+		j.bool("offers_forward_secrecy", o&flow.TLSOffersForwardSecrecy != 0)
+		j.close('}')
+	} else {
+		j.null("tls_client")
 	}
 	cp, cb := f.Sent(true)
 	sp, sbytes := f.Sent(false)
