@@ -79,7 +79,7 @@ func JUnit(w io.Writer, res *match.Result) error {
 	}
 	groups := failingFlows(res, problems, findings)
 	var warn strings.Builder
-	var foldedProblems []*match.Finding
+	var foldedProblems, unboundFails []*match.Finding
 	for i := range findings.List {
 		p := &findings.List[i]
 		if p.Kind == match.ProblemFolded {
@@ -87,9 +87,7 @@ func JUnit(w io.Writer, res *match.Result) error {
 			continue
 		}
 		if p.Kind == match.ProblemUnbound && p.Fails {
-			// --strict: named in the flows suite's output; not yet a failing
-			// test case of its own (the streamed writer has no case for it).
-			warn.WriteString("failure: " + findingText(p) + "\n")
+			unboundFails = append(unboundFails, p) // --strict: a failing case
 			continue
 		}
 		if !p.Fails && p.Kind != match.ProblemInconclusive {
@@ -109,7 +107,8 @@ func JUnit(w io.Writer, res *match.Result) error {
 	if f := filterText(rep); f != "" {
 		fmt.Fprintf(&warn, "filter: %s\n", f)
 	}
-	flows := suite{name: "flows", tests: len(groups) + len(foldedProblems), failures: len(groups), errors: len(foldedProblems)}
+	flows := suite{name: "flows", tests: len(groups) + len(foldedProblems) + len(unboundFails),
+		failures: len(groups) + len(unboundFails), errors: len(foldedProblems)}
 	if len(groups) == 0 {
 		flows.tests++
 	}
@@ -193,6 +192,11 @@ func JUnit(w io.Writer, res *match.Result) error {
 		x.outcome("error", p.Text, "folded", "")
 		x.endTestcase()
 	}
+	for _, p := range unboundFails {
+		x.testcase("flows", unboundCaseName(p))
+		x.outcome("failure", p.Text, "unbound", "")
+		x.endTestcase()
+	}
 	if s := warn.String(); s != "" {
 		x.systemOut(2, s)
 	}
@@ -202,6 +206,12 @@ func JUnit(w io.Writer, res *match.Result) error {
 	x.b = append(x.b, "</testsuites>\n"...)
 	bw.Write(x.b)
 	return bw.Flush()
+}
+
+// unboundCaseName names the failing case of a --strict run's rule that
+// accepted flows only through an unbound peer group.
+func unboundCaseName(p *match.Finding) string {
+	return "no flow accepted only through an unbound group (" + p.Rule.ID() + ")"
 }
 
 type junitProperty struct{ name, value string }

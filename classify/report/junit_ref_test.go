@@ -1,24 +1,25 @@
 package report
 
 import (
-	"bytes"
-	"errors"
-	"testing"
-
 	"bufio"
+	"bytes"
 	"cmp"
 	"encoding/xml"
+	"errors"
 	"fmt"
-	"github.com/wirecheck/wirecheck/classify"
-	"github.com/wirecheck/wirecheck/classify/ipproto"
-	"github.com/wirecheck/wirecheck/internal/gencap"
-	"github.com/wirecheck/wirecheck/internal/testobs"
 	"io"
+	"net/netip"
+	"path/filepath"
 	"strings"
+	"testing"
 	"time"
 
+	"github.com/wirecheck/wirecheck/classify"
+	"github.com/wirecheck/wirecheck/classify/ipproto"
 	"github.com/wirecheck/wirecheck/classify/match"
 	"github.com/wirecheck/wirecheck/classify/profile"
+	"github.com/wirecheck/wirecheck/internal/gencap"
+	"github.com/wirecheck/wirecheck/internal/testobs"
 	"github.com/wirecheck/wirecheck/internal/textout"
 )
 
@@ -131,6 +132,7 @@ func junitByEncoder(w io.Writer, res *match.Result) error {
 			SystemOut: refCDATA(textout.Count(uint64(len(res.Flows)), "flow") + ", each allowed by a rule\n")})
 	}
 	var warn strings.Builder
+	var unbound []junitCase // after the folded ones, as the streamed writer puts them
 	for _, p := range findings.List {
 		if p.Kind == match.ProblemFolded {
 			// Flows that were not judged leave the check undecided, as an
@@ -139,10 +141,16 @@ func junitByEncoder(w io.Writer, res *match.Result) error {
 				Error: &junitOutcome{Message: p.Text, Type: "folded"}})
 			continue
 		}
+		if p.Kind == match.ProblemUnbound && p.Fails {
+			unbound = append(unbound, junitCase{Classname: "flows", Name: unboundCaseName(&p),
+				Failure: &junitOutcome{Message: p.Text, Type: "unbound"}})
+			continue
+		}
 		if !p.Fails && p.Kind != match.ProblemInconclusive {
 			warn.WriteString("warning: " + findingText(&p) + "\n")
 		}
 	}
+	flows.Cases = append(flows.Cases, unbound...)
 	for _, in := range rep.Inputs {
 		if in.Stopped != nil {
 			fmt.Fprintf(&warn, "input %s incomplete: %s\n", in.Name, *in.Stopped)
@@ -312,5 +320,16 @@ func streamCases(t *testing.T) map[string]*match.Result {
 	fobs.Filter, fobs.FilterExcluded, fobs.FilterCounted = `tcp port 443 and host "x<y>"`, 12, true
 	filtered.Obs = &fobs
 	results["filtered"] = &filtered
+	// --strict, with flows accepted only through an unbound group: JUnit
+	// fails a case in the flows suite for each such rule.
+	set, err := profile.Load("storage-gateway/file-nfs")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := match.New(set, match.Options{Host: []netip.Prefix{netip.MustParsePrefix("10.0.0.5/32")}, Strict: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	results["strict"] = m.Evaluate(testobs.File(t, filepath.Join(captures, "filegw-conformant.pcapng")))
 	return results
 }
