@@ -3,7 +3,6 @@ package report
 import (
 	"bufio"
 	"bytes"
-	"cmp"
 	"encoding/xml"
 	"errors"
 	"fmt"
@@ -198,20 +197,13 @@ func junitByEncoder(w io.Writer, res *match.Result) error {
 	return ew.Flush()
 }
 
+// refJUnitProps are the production writer's properties (junitProps) in
+// the reference's element type: what they say is not what the reference
+// checks, how they are written is.
 func refJUnitProps(rep *Report) []refJUnitProperty {
-	props := []refJUnitProperty{
-		{"verdict", rep.Verdict},
-		{"host", strings.Join(rep.Host.Addresses, ",") + map[bool]string{true: hostAbsent}[rep.Host.Absent]},
-		{"profiles", strings.Join(rep.Profiles, ",")},
-		{"phase", cmp.Or(rep.Phase, "all")},
-		{"region", cmp.Or(rep.Region, "any")},
-		{"complete", fmt.Sprint(rep.Complete)},
-	}
-	for _, in := range rep.Inputs {
-		props = append(props, refJUnitProperty{"input", in.Name})
-	}
-	if f := filterText(rep); f != "" {
-		props = append(props, refJUnitProperty{"filter", f})
+	var props []refJUnitProperty
+	for _, p := range junitProps(rep) {
+		props = append(props, refJUnitProperty{p.name, p.value})
 	}
 	return props
 }
