@@ -110,7 +110,9 @@ func run(runs, tsharkRuns int) error {
 		{"wirecheck analyse, one goroutine (GOMAXPROCS=1)", append([]string{"env", "GOMAXPROCS=1"}, analyse("bench/profile.yaml", file)...)},
 		{"wirecheck analyse, every flow a problem", analyse("storage-gateway/common", file)},
 		{"capinfos -c", []string{"capinfos", "-c", file}},
-		{"tcpdump -r FILE -w /dev/null", []string{"tcpdump", "-r", file, "-w", "/dev/null"}},
+		// -Z root: run as root, tcpdump drops to its own user and hands
+		// the file it writes to that user, here /dev/null itself.
+		{"tcpdump -r FILE -w /dev/null", []string{"tcpdump", "-Z", "root", "-r", file, "-w", "/dev/null"}},
 	}, runs)
 	if err != nil {
 		return err
