@@ -94,19 +94,7 @@ func JUnit(w io.Writer, res *match.Result) error {
 			warn.WriteString("warning: " + findingText(p) + "\n")
 		}
 	}
-	for _, in := range rep.Inputs {
-		if in.Stopped != nil {
-			fmt.Fprintf(&warn, "input %s incomplete: %s\n", in.Name, *in.Stopped)
-		}
-	}
-	for _, l := range rep.Losses {
-		if l.Count > 0 {
-			fmt.Fprintf(&warn, "lost: %d %s\n", l.Count, l.What)
-		}
-	}
-	if f := filterText(rep); f != "" {
-		fmt.Fprintf(&warn, "filter: %s\n", f)
-	}
+	junitRunNotes(&warn, rep)
 	flows := suite{name: "flows", tests: len(groups) + len(foldedProblems) + len(unboundFails),
 		failures: len(groups) + len(unboundFails), errors: len(foldedProblems)}
 	if len(groups) == 0 {
@@ -212,6 +200,24 @@ func JUnit(w io.Writer, res *match.Result) error {
 // accepted flows only through an unbound peer group.
 func unboundCaseName(p *match.Finding) string {
 	return "no flow accepted only through an unbound group (" + p.Rule.ID() + ")"
+}
+
+// junitRunNotes appends to warn what the flows suite's output says of the
+// run itself: inputs that stopped early, losses, the capture filter.
+func junitRunNotes(warn *strings.Builder, rep *Report) {
+	for _, in := range rep.Inputs {
+		if in.Stopped != nil {
+			fmt.Fprintf(warn, "input %s incomplete: %s\n", in.Name, *in.Stopped)
+		}
+	}
+	for _, l := range rep.Losses {
+		if l.Count > 0 {
+			fmt.Fprintf(warn, "lost: %d %s\n", l.Count, l.What)
+		}
+	}
+	if f := filterText(rep); f != "" {
+		fmt.Fprintf(warn, "filter: %s\n", f)
+	}
 }
 
 type junitProperty struct{ name, value string }

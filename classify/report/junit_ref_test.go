@@ -150,19 +150,7 @@ func junitByEncoder(w io.Writer, res *match.Result) error {
 		}
 	}
 	flows.Cases = append(flows.Cases, unbound...)
-	for _, in := range rep.Inputs {
-		if in.Stopped != nil {
-			fmt.Fprintf(&warn, "input %s incomplete: %s\n", in.Name, *in.Stopped)
-		}
-	}
-	for _, l := range rep.Losses {
-		if l.Count > 0 {
-			fmt.Fprintf(&warn, "lost: %d %s\n", l.Count, l.What)
-		}
-	}
-	if f := filterText(rep); f != "" {
-		fmt.Fprintf(&warn, "filter: %s\n", f)
-	}
+	junitRunNotes(&warn, rep)
 	flows.SystemOut = refCDATA(warn.String())
 	suites = append(suites, flows)
 
