@@ -49,10 +49,13 @@ test: deps-test
 # executions, not a time, because Go 1.26's fuzz coordinator can fail a
 # clean run with "context deadline exceeded" when a time budget ends on a
 # busy machine (golang/go#75804, fixed in Go 1.27).
-FUZZ_TARGETS := capture:FuzzRead classify:FuzzClassify classify/packet:FuzzDecode \
-	classify/service:FuzzDetect classify/service:FuzzClientHello classify/service:FuzzServerHello \
-	classify/service:FuzzDNSAnswers classify/profile:FuzzParse internal/textout:FuzzWire \
-	cmd/wirecheck:FuzzWireText classify/report:FuzzJSONString
+# bpf:FuzzKernelMatchesUserSpace is left out: it needs root, and its seeds
+# run in `make test`.
+FUZZ_TARGETS := capture:FuzzRead capture:FuzzReadFrames classify:FuzzClassify \
+	classify/packet:FuzzDecode classify/packet:FuzzDecodeLinks classify/related:FuzzLearn \
+	classify/service:FuzzDetect classify/service:FuzzClientHello classify/service:FuzzClientHelloForwardSecrecy \
+	classify/service:FuzzServerHello classify/service:FuzzDNSAnswers classify/profile:FuzzParse \
+	internal/textout:FuzzWire cmd/wirecheck:FuzzWireText classify/report:FuzzJSONString
 FUZZTIME ?= 60s
 FUZZPARALLEL ?= 1
 
