@@ -19,8 +19,9 @@ import (
 
 	"github.com/wirecheck/wirecheck/bpf/internal/counter"
 	"github.com/wirecheck/wirecheck/bpf/testenv"
+	"github.com/wirecheck/wirecheck/capture"
+	"github.com/wirecheck/wirecheck/classify"
 	"github.com/wirecheck/wirecheck/classify/flow"
-	"github.com/wirecheck/wirecheck/classify/packet"
 )
 
 // tcActUnspec is what the program must return for every packet: TC_ACT_UNSPEC
@@ -127,15 +128,21 @@ func icmpUnreachable4(tb testing.TB, from, to net.IP, code uint8, quotedFrame []
 		&layers.ICMPv4{TypeCode: layers.CreateICMPv4TypeCode(3, code)}, gopacket.Payload(quoted))
 }
 
-// engines feeds the same frames to the kernel program and to the user-space
-// decoder and flow table, which is what the pcap engine does.
+// engines feeds the same frames to the kernel program and to the
+// production user-space path, a classify.Classifier (what the pcap engine
+// and analyse use), so that the differential tests compare the kernel with
+// the code that judges captures and not with a copy of it.
 type engines struct {
-	tb  testing.TB
-	c   *Counter
-	tab *flow.Table
+	tb testing.TB
+	c  *Counter
+	cl *classify.Classifier
+	// fed counts the frames given to both; it is the user-space frames'
+	// time, since only the kernel's clock is real.
+	fed int64
 
-	// User-space counterparts of Stats.
-	packets, truncated, malformed, other uint64
+	// What the classifier counted apart from flows, the user-space
+	// counterparts of Stats; feed refreshes them.
+	truncated, malformed, other uint64
 }
 
 // loadCounter loads a counter for a test and closes it at the end.
@@ -155,7 +162,18 @@ func loadCounter(tb testing.TB, opts Options) *Counter {
 }
 
 func newEngines(tb testing.TB, opts Options) *engines {
-	return &engines{tb: tb, c: loadCounter(tb, opts), tab: flow.NewTable(16)}
+	return enginesOn(tb, loadCounter(tb, opts))
+}
+
+// enginesOn pairs a loaded counter (reset, for one program shared by
+// subtests) with a new classifier.
+func enginesOn(tb testing.TB, c *Counter) *engines {
+	cl := classify.New(16)
+	// The kernel counts a tunnel's packets as the outer flow;
+	// classify/live's eBPF engine applies the Tunnels rule to those flows
+	// afterwards. Compare like with like: no decapsulation.
+	cl.SetLimits(classify.Limits{Tunnels: classify.TunnelsOff})
+	return &engines{tb: tb, c: c, cl: cl}
 }
 
 // run passes one frame through the kernel program.
@@ -184,8 +202,8 @@ func (c *Counter) tryRun(frame []byte) error {
 	return nil
 }
 
-// feed passes frames through both engines, the user-space one as
-// classify.Classifier.Add does. It returns the number of frames fed: those
+// feed passes frames through both engines: the kernel program, and the
+// classifier's Add. It returns the number of frames fed: those
 // BPF_PROG_TEST_RUN refuses (errShortIP) are given to neither.
 func (e *engines) feed(frames ...[]byte) int {
 	e.tb.Helper()
@@ -198,38 +216,33 @@ func (e *engines) feed(frames ...[]byte) int {
 		if err != nil {
 			e.tb.Fatal(err)
 		}
-		e.user(fr)
+		// The kernel sees the whole frame, so its wire length is its
+		// length: what the IP header declares beyond it is a lie
+		// (packet.Parsed.CheckLength).
+		e.cl.Add(&capture.Frame{Data: fr, WireLen: len(fr), Time: e.fed, LinkType: layers.LinkTypeEthernet})
+		e.fed++
 		n++
+	}
+	o := e.userObservation()
+	e.truncated, e.malformed, e.other = o.Malformed.Truncated, o.Malformed.Malformed+o.Malformed.UnknownLink, otherPackets(o)
+	return n
+}
+
+// userObservation is what the classifier observed so far.
+func (e *engines) userObservation() *classify.Observation { return e.cl.Observation() }
+
+func otherPackets(o *classify.Observation) (n uint64) {
+	for _, oc := range o.Other {
+		n += oc.Packets
 	}
 	return n
 }
 
-func (e *engines) user(fr []byte) {
-	var p packet.Parsed
-	ts := int64(e.packets)
-	e.packets++
-	// The kernel sees the whole frame: what the IP header declares
-	// beyond it is a lie (packet.Parsed.CheckLength).
-	if err := p.CheckLength(p.Decode(layers.LinkTypeEthernet, fr), len(fr), len(fr)); err != nil {
-		if errors.Is(err, packet.ErrTruncated) {
-			e.truncated++
-		} else {
-			e.malformed++
-		}
-		return
+func otherBytes(o *classify.Observation) (n uint64) {
+	for _, oc := range o.Other {
+		n += oc.Bytes
 	}
-	switch p.Kind {
-	case packet.KindTransport:
-		e.tab.Packet(&p, ts, len(fr))
-		return
-	case packet.KindFragment:
-		if e.tab.Fragment(&p, ts, len(fr)) >= 0 {
-			return
-		}
-	case packet.KindICMPError:
-		e.tab.ICMPError(&p, ts)
-	}
-	e.other++
+	return n
 }
 
 // kernelFlows returns the kernel's flows sorted by key.
@@ -244,16 +257,24 @@ func (e *engines) kernelFlows() []flow.Flow {
 }
 
 // check fails the test unless both engines agree on every flow (all fields
-// but the times) and on the totals.
+// but the times, and those the kernel leaves to user space) and on the
+// totals.
 func (e *engines) check() []flow.Flow {
 	e.tb.Helper()
 	kernel := e.kernelFlows()
-	user := slices.Clone(e.tab.Flows())
+	o := e.userObservation()
+	user := o.Flows
 	sortFlows(user)
 	for _, fs := range [][]flow.Flow{kernel, user} {
 		for i := range fs {
 			fs[i].First, fs[i].Last = 0, 0
 		}
+	}
+	// The kernel does not look into payloads: classify/live gives its
+	// payload copies to the same inspector, which fills these in.
+	for i := range user {
+		f := &user[i]
+		f.App, f.Says, f.TLSOffer, f.TLSVersion, f.TLSCipher, f.SNI = [2]uint8{}, [2]uint8{}, 0, 0, 0, 0
 	}
 	if !slices.Equal(kernel, user) {
 		e.tb.Errorf("kernel and user-space flows differ:\n%s", diffFlows(kernel, user))
@@ -263,14 +284,14 @@ func (e *engines) check() []flow.Flow {
 		e.tb.Fatalf("Stats: %v", err)
 	}
 	want := Stats{
-		Packets: e.packets, Truncated: e.truncated, Malformed: e.malformed,
-		UntiedFragments: e.tab.OrphanFragments, OtherPackets: e.other,
-		Created: uint64(e.tab.Len()), Live: uint64(e.tab.Len()),
+		Packets: o.Packets, Bytes: o.Bytes, Truncated: o.Malformed.Truncated,
+		Malformed:       o.Malformed.Malformed + o.Malformed.UnknownLink,
+		UntiedFragments: o.OrphanFragments, OtherPackets: otherPackets(o), OtherBytes: otherBytes(o),
+		Created: uint64(len(user)), Live: uint64(len(user)),
 	}
 	got := st
-	// Bytes are checked per flow; ring drops are another test's subject
-	// (nobody reads NewFlows here).
-	got.Bytes, got.OtherBytes, got.RingDrops = 0, 0, 0
+	// Ring drops are another test's subject (nobody reads NewFlows here).
+	got.RingDrops = 0
 	if got != want {
 		e.tb.Errorf("stats:\n got %+v\nwant %+v", got, want)
 	}

@@ -18,8 +18,8 @@ import (
 
 // More Program.Run tests of the header walk: IPv6 extension-header chains
 // of every kind the walk knows, VLAN stacks, link-layer padding, and every
-// truncation of such frames. Each frame also goes through the user-space
-// decoder (engines.check), so the kernel must agree with it exactly; the
+// truncation of such frames. Each frame also goes through
+// classify.Classifier (engines.check), so the kernel must agree with it exactly; the
 // expectations below make sure the frames exercise what they claim to.
 //
 // The extension headers are written byte by byte: gopacket serialises only
@@ -169,7 +169,7 @@ func TestIPv6ExtensionHeaderChains(t *testing.T) {
 			if err := c.reset(); err != nil {
 				t.Fatal(err)
 			}
-			e := &engines{tb: t, c: c, tab: flow.NewTable(1)}
+			e := enginesOn(t, c)
 			if e.feed(tc.frame) != 1 {
 				t.Fatal("BPF_PROG_TEST_RUN refused the frame")
 			}
@@ -280,7 +280,7 @@ func TestTruncatedChainsAndTags(t *testing.T) {
 				if err := c.reset(); err != nil {
 					t.Fatal(err)
 				}
-				e := &engines{tb: t, c: c, tab: flow.NewTable(1)}
+				e := enginesOn(t, c)
 				f := bytes.Clone(frame[:n])
 				if n >= fc.ip+40 {
 					binary.BigEndian.PutUint16(f[fc.ip+4:], uint16(n-fc.ip-40))

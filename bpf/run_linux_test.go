@@ -18,7 +18,7 @@ import (
 // These tests drive the loaded program with Program.Run (BPF_PROG_TEST_RUN)
 // on frames gopacket serialises: no interface is involved. Each checks the
 // kernel's flows against expectations and, through engines.check, against
-// the user-space decoder and flow table fed the same frames.
+// the production user-space path, classify.Classifier, fed the same frames.
 
 // oneFlow returns the only flow, failing the test if there is not exactly
 // one.
@@ -303,7 +303,7 @@ func TestTruncatedEverywhere(t *testing.T) {
 				if err := c.reset(); err != nil {
 					t.Fatal(err)
 				}
-				e := &engines{tb: t, c: c, tab: flow.NewTable(1)}
+				e := enginesOn(t, c)
 				if e.feed(frame[:n]) == 0 {
 					continue // shorter than an IP header: the test harness refuses it
 				}
@@ -373,9 +373,9 @@ func mixedFrames(tb testing.TB) [][]byte {
 }
 
 // TestKernelMatchesUserSpace is the differential test: for the same frames
-// the kernel's flows, converted to flow.Flow, equal what classify/packet and
-// classify/flow.Table produce, field for field except the times; and the
-// totals agree (see engines.check).
+// the kernel's flows, converted to flow.Flow, equal what classify.Classifier
+// produces, field for field except the times and the payload inspection's
+// results; and the totals agree, bytes included (see engines.check).
 func TestKernelMatchesUserSpace(t *testing.T) {
 	e := newEngines(t, Options{})
 	frames := mixedFrames(t)
@@ -400,7 +400,7 @@ func FuzzKernelMatchesUserSpace(f *testing.F) {
 		if err := c.reset(); err != nil {
 			t.Fatal(err)
 		}
-		e := &engines{tb: t, c: c, tab: flow.NewTable(1)}
+		e := enginesOn(t, c)
 		e.feed(frame)
 		e.feed(frame)
 		e.check()

@@ -9,7 +9,7 @@ import (
 // TestStatesFromKernelCounters: the kernel keeps the counters the state
 // and client are derived from (flow.Flow.State, Client), so both engines
 // follow the same state table (classify/report/SCHEMA.md). Each case runs
-// its segments through the kernel program and the user-space table
+// its segments through the kernel program and classify.Classifier
 // (engines.check compares every counter) and derives the state from the
 // kernel's flow.
 func TestStatesFromKernelCounters(t *testing.T) {
