@@ -68,10 +68,13 @@ fuzz:
 fuzz-ci:
 	$(MAKE) fuzz FUZZTIME=2000x
 
-# Regenerate the eBPF objects and bindings (pinned clang-19; see bpf/doc.go).
+# Regenerate what is generated and committed: the eBPF objects and bindings
+# (pinned clang-19; see bpf/doc.go) and the IANA port-name tables
+# (classify/service/zz_ports.go from the committed copy in iana/). Tests in
+# `make test` fail when either differs from a fresh generation.
 generate:
 	./.ci/deps clang-19 llvm-19 libbpf-dev
-	$(GO) generate ./bpf/...
+	$(GO) generate ./bpf/... ./classify/service
 
 # Performance (issue 5): Go benchmarks of the hot path (decode, flow table,
 # classifier, match, the text report's flows table), then whole-process runs

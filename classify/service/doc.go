@@ -19,7 +19,8 @@
 //
 // Port names come from IANA's Service Name and Transport Protocol Port Number
 // Registry (a trimmed copy is in iana/, turned into zz_ports.go by
-// gen_ports.go; run go generate after updating it), overridden by the names
+// gen_ports.go; run `make generate` after updating it, and
+// TestGeneratedPortsAreCurrent fails until you do), overridden by the names
 // the vendor port tables in the project's seed documents use. Name,
 // Expected, Mismatch and WellKnown do not allocate; WellKnown is one array
 // lookup.
