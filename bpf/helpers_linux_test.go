@@ -22,64 +22,27 @@ import (
 	"github.com/wirecheck/wirecheck/capture"
 	"github.com/wirecheck/wirecheck/classify"
 	"github.com/wirecheck/wirecheck/classify/flow"
+	"github.com/wirecheck/wirecheck/internal/frametest"
 )
 
 // tcActUnspec is what the program must return for every packet: TC_ACT_UNSPEC
 // (TCX_NEXT), as Program.Run reports it.
 const tcActUnspec = 0xffffffff
 
-// build serialises layers with gopacket, so that the frames are not made by
-// the code under test.
-func build(tb testing.TB, ls ...gopacket.SerializableLayer) []byte {
-	tb.Helper()
-	buf := gopacket.NewSerializeBuffer()
-	opts := gopacket.SerializeOptions{FixLengths: true, ComputeChecksums: true}
-	for _, l := range ls {
-		if n, ok := l.(gopacket.NetworkLayer); ok {
-			for _, o := range ls {
-				switch tl := o.(type) {
-				case *layers.TCP:
-					tl.SetNetworkLayerForChecksum(n)
-				case *layers.UDP:
-					tl.SetNetworkLayerForChecksum(n)
-				case *layers.ICMPv6:
-					tl.SetNetworkLayerForChecksum(n)
-				}
-			}
-		}
-	}
-	if err := gopacket.SerializeLayers(buf, opts, ls...); err != nil {
-		tb.Fatal(err)
-	}
-	return slices.Clone(buf.Bytes())
-}
-
+// The frames are made by frametest (gopacket), not by the code under test.
 var (
-	mac1 = net.HardwareAddr{0, 1, 2, 3, 4, 5}
-	mac2 = net.HardwareAddr{0, 1, 2, 3, 4, 6}
-	cli4 = net.IP{10, 0, 0, 5}
-	srv4 = net.IP{198, 51, 100, 10}
-	cli6 = net.ParseIP("fd00::5")
-	srv6 = net.ParseIP("fd00::1")
+	build    = frametest.Build
+	eth      = frametest.Eth
+	ip4      = frametest.IPv4
+	ip6      = frametest.IPv6
+	hopByHop = frametest.HopByHop
+	mac1     = frametest.MAC1
+	mac2     = frametest.MAC2
+	cli4     = net.IP{10, 0, 0, 5}
+	srv4     = net.IP{198, 51, 100, 10}
+	cli6     = net.ParseIP("fd00::5")
+	srv6     = net.ParseIP("fd00::1")
 )
-
-func eth(t layers.EthernetType) *layers.Ethernet {
-	return &layers.Ethernet{SrcMAC: mac1, DstMAC: mac2, EthernetType: t}
-}
-
-func ip4(src, dst net.IP, p layers.IPProtocol) *layers.IPv4 {
-	return &layers.IPv4{Version: 4, IHL: 5, TTL: 64, Protocol: p, SrcIP: src, DstIP: dst, Id: 7}
-}
-
-func ip6(src, dst net.IP, p layers.IPProtocol) *layers.IPv6 {
-	return &layers.IPv6{Version: 6, HopLimit: 64, NextHeader: p, SrcIP: src, DstIP: dst}
-}
-
-func hopByHop(next layers.IPProtocol) *layers.IPv6HopByHop {
-	h := &layers.IPv6HopByHop{Options: []*layers.IPv6HopByHopOption{{OptionType: 1, OptionData: []byte{0, 0, 0, 0}}}}
-	h.NextHeader = next
-	return h
-}
 
 // tcp4 is a TCP segment between the IPv4 client and server; fromClient
 // picks the direction.

@@ -14,6 +14,7 @@ import (
 
 	"github.com/wirecheck/wirecheck/capture"
 	"github.com/wirecheck/wirecheck/classify/flow"
+	"github.com/wirecheck/wirecheck/internal/frametest"
 )
 
 // fuzzLinks are the link types a fuzzed frame picks from by its first byte;
@@ -146,25 +147,16 @@ func seedFrames(tb testing.TB) [][]byte {
 	quoted := ip4(layers.IPProtocolUDP)
 	v6 := &layers.IPv6{Version: 6, HopLimit: 64, NextHeader: layers.IPProtocolUDP, SrcIP: net.ParseIP("fd00::1"), DstIP: net.ParseIP("fd00::2")}
 	return [][]byte{
-		serialize(tb, eth(layers.EthernetTypeIPv4), ip4(layers.IPProtocolTCP), tcp),
-		serialize(tb, eth(layers.EthernetTypeIPv4), ip4(layers.IPProtocolUDP), udp, dns),
-		serialize(tb, eth(layers.EthernetTypeIPv4), ip4(layers.IPProtocolICMPv4), &layers.ICMPv4{TypeCode: layers.CreateICMPv4TypeCode(8, 0), Id: 5, Seq: 1}),
-		serialize(tb, eth(layers.EthernetTypeIPv4), frag1, &layers.UDP{SrcPort: 40002, DstPort: 2049}, gopacket.Payload(make([]byte, 16))),
-		serialize(tb, eth(layers.EthernetTypeIPv4), frag2, gopacket.Payload(make([]byte, 16))),
-		serialize(tb, eth(layers.EthernetTypeIPv4), ip4(layers.IPProtocolICMPv4), &layers.ICMPv4{TypeCode: layers.CreateICMPv4TypeCode(3, 3)}, quoted, &layers.UDP{SrcPort: 40003, DstPort: 123}),
-		serialize(tb, eth(layers.EthernetTypeIPv6), v6, &layers.UDP{SrcPort: 40004, DstPort: 53}, gopacket.Payload("q")),
-		serialize(tb, eth(layers.EthernetTypeARP), &layers.ARP{AddrType: layers.LinkTypeEthernet, Protocol: layers.EthernetTypeIPv4, HwAddressSize: 6, ProtAddressSize: 4,
+		frametest.Build(tb, eth(layers.EthernetTypeIPv4), ip4(layers.IPProtocolTCP), tcp),
+		frametest.Build(tb, eth(layers.EthernetTypeIPv4), ip4(layers.IPProtocolUDP), udp, dns),
+		frametest.Build(tb, eth(layers.EthernetTypeIPv4), ip4(layers.IPProtocolICMPv4), &layers.ICMPv4{TypeCode: layers.CreateICMPv4TypeCode(8, 0), Id: 5, Seq: 1}),
+		frametest.Build(tb, eth(layers.EthernetTypeIPv4), frag1, &layers.UDP{SrcPort: 40002, DstPort: 2049}, gopacket.Payload(make([]byte, 16))),
+		frametest.Build(tb, eth(layers.EthernetTypeIPv4), frag2, gopacket.Payload(make([]byte, 16))),
+		frametest.Build(tb, eth(layers.EthernetTypeIPv4), ip4(layers.IPProtocolICMPv4), &layers.ICMPv4{TypeCode: layers.CreateICMPv4TypeCode(3, 3)}, quoted, &layers.UDP{SrcPort: 40003, DstPort: 123}),
+		frametest.Build(tb, eth(layers.EthernetTypeIPv6), v6, &layers.UDP{SrcPort: 40004, DstPort: 53}, gopacket.Payload("q")),
+		frametest.Build(tb, eth(layers.EthernetTypeARP), &layers.ARP{AddrType: layers.LinkTypeEthernet, Protocol: layers.EthernetTypeIPv4, HwAddressSize: 6, ProtAddressSize: 4,
 			SourceHwAddress: make([]byte, 6), SourceProtAddress: a.To4(), DstHwAddress: make([]byte, 6), DstProtAddress: b.To4()}),
 	}
-}
-
-func serialize(tb testing.TB, ls ...gopacket.SerializableLayer) []byte {
-	tb.Helper()
-	buf := gopacket.NewSerializeBuffer()
-	if err := gopacket.SerializeLayers(buf, gopacket.SerializeOptions{FixLengths: true}, ls...); err != nil {
-		tb.Fatal(err)
-	}
-	return buf.Bytes()
 }
 
 // sliceSource is a capture.Source over frames held in memory.

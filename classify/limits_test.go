@@ -14,6 +14,7 @@ import (
 	"github.com/wirecheck/wirecheck/capture"
 	"github.com/wirecheck/wirecheck/classify/flow"
 	"github.com/wirecheck/wirecheck/classify/ipproto"
+	"github.com/wirecheck/wirecheck/internal/frametest"
 )
 
 // pkt is one TCP or UDP packet of a crafted capture.
@@ -35,7 +36,7 @@ func (p pkt) frame(tb testing.TB) []byte {
 		ip.Protocol = layers.IPProtocolUDP
 		l4 = &layers.UDP{SrcPort: layers.UDPPort(p.sport), DstPort: layers.UDPPort(p.dport)}
 	}
-	return serialize(tb, eth, ip, l4, gopacket.Payload(p.payload))
+	return frametest.Build(tb, eth, ip, l4, gopacket.Payload(p.payload))
 }
 
 // pcapOf writes the packets, in the order given, with pcapgo's writer.

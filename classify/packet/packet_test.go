@@ -11,52 +11,27 @@ import (
 	"github.com/gopacket/gopacket/layers"
 
 	"github.com/wirecheck/wirecheck/classify/ipproto"
+	"github.com/wirecheck/wirecheck/internal/frametest"
 )
 
-// build serialises layers with gopacket, the reference implementation, so
-// that the decoder is tested against bytes it did not make itself.
-func build(t testing.TB, ls ...gopacket.SerializableLayer) []byte {
-	t.Helper()
-	buf := gopacket.NewSerializeBuffer()
-	opts := gopacket.SerializeOptions{FixLengths: true, ComputeChecksums: true}
-	for _, l := range ls {
-		if n, ok := l.(gopacket.NetworkLayer); ok {
-			for _, o := range ls {
-				switch tl := o.(type) {
-				case *layers.TCP:
-					tl.SetNetworkLayerForChecksum(n)
-				case *layers.UDP:
-					tl.SetNetworkLayerForChecksum(n)
-				}
-			}
-		}
-	}
-	if err := gopacket.SerializeLayers(buf, opts, ls...); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
-}
-
+// The frames are made by frametest (gopacket, the reference
+// implementation), so that the decoder is tested against bytes it did not
+// make itself.
 var (
-	mac1 = net.HardwareAddr{0, 1, 2, 3, 4, 5}
-	mac2 = net.HardwareAddr{0, 1, 2, 3, 4, 6}
-	v4a  = net.IP{10, 0, 0, 5}
-	v4b  = net.IP{198, 51, 100, 10}
-	v6a  = net.ParseIP("fd00::5")
-	v6b  = net.ParseIP("fd00::1")
+	build    = frametest.Build
+	eth      = frametest.Eth
+	hopByHop = frametest.HopByHop
+	mac1     = frametest.MAC1
+	mac2     = frametest.MAC2
+	v4a      = net.IP{10, 0, 0, 5}
+	v4b      = net.IP{198, 51, 100, 10}
+	v6a      = net.ParseIP("fd00::5")
+	v6b      = net.ParseIP("fd00::1")
 )
 
-func eth(t layers.EthernetType) *layers.Ethernet {
-	return &layers.Ethernet{SrcMAC: mac1, DstMAC: mac2, EthernetType: t}
-}
-
-func ip4(p layers.IPProtocol) *layers.IPv4 {
-	return &layers.IPv4{Version: 4, IHL: 5, TTL: 64, Protocol: p, SrcIP: v4a, DstIP: v4b, Id: 7}
-}
-
-func ip6(p layers.IPProtocol) *layers.IPv6 {
-	return &layers.IPv6{Version: 6, HopLimit: 64, NextHeader: p, SrcIP: v6a, DstIP: v6b}
-}
+// ip4 and ip6 are from the a address to the b address.
+func ip4(p layers.IPProtocol) *layers.IPv4 { return frametest.IPv4(v4a, v4b, p) }
+func ip6(p layers.IPProtocol) *layers.IPv6 { return frametest.IPv6(v6a, v6b, p) }
 
 func tuple(src, dst net.IP, sp, dp uint16, proto ipproto.Proto) Tuple {
 	s, _ := netip.AddrFromSlice(src)
@@ -68,12 +43,6 @@ func tuple(src, dst net.IP, sp, dp uint16, proto ipproto.Proto) Tuple {
 // packet type, ARPHRD_ETHER, address length 6, the address, the EtherType.
 func sllHeader(etherType uint16) []byte {
 	return []byte{0, 0, 0, 1, 0, 6, 0, 1, 2, 3, 4, 5, 0, 0, byte(etherType >> 8), byte(etherType)}
-}
-
-func hopByHop(next layers.IPProtocol) *layers.IPv6HopByHop {
-	h := &layers.IPv6HopByHop{Options: []*layers.IPv6HopByHopOption{{OptionType: 1, OptionData: []byte{0, 0, 0, 0}}}}
-	h.NextHeader = next
-	return h
 }
 
 func TestDecode(t *testing.T) {
