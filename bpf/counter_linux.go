@@ -488,6 +488,56 @@ func (c *Counter) Stats() (Stats, error) {
 	return s, nil
 }
 
+// StableStats is Stats for a map that never stops churning: it reads the
+// counters and the map once, and counts as evicted only flows created before
+// the read began (Created - Swept - live flows whose first packet came
+// before), so that flows created while the map is read are not taken for
+// evicted ones. Evicted then never runs ahead of the truth (it may miss an
+// eviction of a flow made in the microseconds between reading the counters
+// and the clock), and a metric built on it does not jump up and back down
+// under churn, as Stats' count can.
+func (c *Counter) StableStats() (Stats, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return Stats{}, ErrClosed
+	}
+	// The counters first, then the clock: every flow Created counts was
+	// made before t0, so a flow made between the two reads can only make
+	// Evicted smaller, never invent an eviction (an eviction alert that
+	// fires on churn alone would teach operators to ignore it).
+	s, err := c.totals()
+	if err != nil {
+		return Stats{}, err
+	}
+	var ts unix.Timespec
+	if err := unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts); err != nil {
+		return Stats{}, fmt.Errorf("read clock: %w", err)
+	}
+	t0 := uint64(ts.Nano()) // bpf_ktime_get_ns's clock
+	var live, before uint64
+	err = c.scan(func(_ *counter.ProgFlowKey, v []counter.ProgFlowStats) {
+		live++
+		first := uint64(0)
+		for i := range v {
+			if f := v[i].FirstNs; f != 0 && (first == 0 || f < first) {
+				first = f
+			}
+		}
+		if first < t0 { // 0: known only from an ICMP error; counted by then
+			before++
+		}
+	})
+	if err != nil {
+		return Stats{}, err
+	}
+	s.Live, s.Swept = live, c.swept
+	if removed := before + c.swept; s.Created > removed {
+		s.Evicted = s.Created - removed
+	}
+	return s, nil
+}
+
 // totals sums the per-CPU counters.
 func (c *Counter) totals() (Stats, error) {
 	var zero uint32
