@@ -450,53 +450,16 @@ func (c *Counter) iterate(fn func(*counter.ProgFlowKey, []counter.ProgFlowStats)
 	return nil
 }
 
-// Stats returns the counter's totals. Evicted is exact when no flow was
-// created while the map was being counted; Stats retries a few times to get
-// such a moment, and otherwise reports the count of the last try, which may
-// be off by the flows created during it.
+// Stats returns the counter's totals, for a map that may never stop
+// churning: it reads the counters and the map once, and counts as evicted
+// only flows created before the read began (Created - Swept - live flows
+// whose first packet came before), so that flows created while the map is
+// read are not taken for evicted ones. Evicted then never runs ahead of the
+// truth (it may miss an eviction of a flow made in the microseconds between
+// reading the counters and the clock), and a metric built on it does not
+// jump up and back down under churn. When no flow is created meanwhile (a
+// quiet map, the tests), Evicted + Live + Swept = Created exactly.
 func (c *Counter) Stats() (Stats, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.closed {
-		return Stats{}, ErrClosed
-	}
-	var s Stats
-	for range 4 {
-		before, err := c.totals()
-		if err != nil {
-			return Stats{}, err
-		}
-		var live uint64
-		if err := c.scan(func(*counter.ProgFlowKey, []counter.ProgFlowStats) { live++ }); err != nil {
-			return Stats{}, err
-		}
-		after, err := c.totals()
-		if err != nil {
-			return Stats{}, err
-		}
-		s = after
-		s.Live, s.Swept = live, c.swept
-		if removed := live + c.swept; s.Created > removed {
-			s.Evicted = s.Created - removed
-		} else {
-			s.Evicted = 0
-		}
-		if before.Created == after.Created {
-			break
-		}
-	}
-	return s, nil
-}
-
-// StableStats is Stats for a map that never stops churning: it reads the
-// counters and the map once, and counts as evicted only flows created before
-// the read began (Created - Swept - live flows whose first packet came
-// before), so that flows created while the map is read are not taken for
-// evicted ones. Evicted then never runs ahead of the truth (it may miss an
-// eviction of a flow made in the microseconds between reading the counters
-// and the clock), and a metric built on it does not jump up and back down
-// under churn, as Stats' count can.
-func (c *Counter) StableStats() (Stats, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.closed {

@@ -109,7 +109,7 @@ func (e *EBPF) Observation() (*classify.Observation, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read flows: %w", err)
 	}
-	st, err := e.c.StableStats() // Stats counts flows created during the read as evicted
+	st, err := e.c.Stats() // flows created during the read are not counted as evicted
 	if err != nil {
 		return nil, fmt.Errorf("read counters: %w", err)
 	}

@@ -44,7 +44,7 @@ func (e *EBPF) restarts() bool { return false }
 func (e *EBPF) setServerPorts(ports []bpf.PortKey) error { return e.c.SetServerPorts(ports) }
 
 func (e *EBPF) counters() (Counters, error) {
-	st, err := e.c.StableStats() // one read of the map, and an eviction count that does not jump under churn
+	st, err := e.c.Stats() // one read of the map, and an eviction count that does not jump under churn
 	if err != nil {
 		return Counters{}, fmt.Errorf("read counters: %w", err)
 	}

@@ -146,7 +146,7 @@ type Supervisor struct {
 	carriedCnt Counters
 	roll       rollup
 	// The engine's eviction count can run ahead of the truth for one
-	// reading while flows churn (bpf.Counter.StableStats); Health shows
+	// reading while flows churn (bpf.Counter.Stats); Health shows
 	// the smaller of the last two readings, never less than it showed.
 	evictedRaw, evictedShown uint64
 }
