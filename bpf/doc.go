@@ -83,10 +83,12 @@
 //
 //	Evicted = Created - Live - Swept
 //
-// where Live is the number of flows in the map, counted by Stats. The count
-// is exact when no flow is created while the map is being counted; Stats
-// retries until the created count is unchanged across its count (up to four
-// times). One race remains: when two CPUs create the same flow at once, the
+// where Live is the number of flows in the map, counted by Stats. The map
+// may churn while Stats counts it, so Stats reads Created first, then the
+// clock, and subtracts only the live flows whose first packet came before
+// that moment: a flow created during the count is never taken for an
+// evicted one. The count is exact when no flow is created meanwhile. One
+// race remains: when two CPUs create the same flow at once, the
 // loser's insert may make the LRU evict flows without creating one, so
 // Evicted can then undercount. Ring-buffer records that found the buffer full are counted
 // in RingDrops (the flow itself is still counted) and PayloadDrops. The
