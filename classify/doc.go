@@ -4,11 +4,24 @@
 //
 //	capture (frames) -> classify (flows) -> classify/match (verdicts) -> classify/report
 //
-// Its sub-packages are the parts: packet decodes headers, flow keeps per-flow
-// counters, service names ports and recognises payloads, names maps addresses
-// to hostnames, profile reads the expected flows, match compares, report
-// writes the result. Engines that count flows elsewhere (the eBPF counter)
-// build an Observation directly from flow records and share everything after.
+// Its sub-packages, one concern each (TestDocListsSubpackages holds this
+// list to the tree):
+//
+//   - packet decodes the headers of one frame into a reused value.
+//   - flow keeps per-flow counters under a packed, comparable key.
+//   - ipproto names IP protocol numbers.
+//   - service names ports (IANA, vendor tables) and recognises payloads.
+//   - names remembers the hostnames addresses had in the capture (DNS, SNI).
+//   - related learns the data connections control flows announce (FTP, RPC).
+//   - profile reads profiles: the flows an appliance is expected to have.
+//   - match compares an Observation with profiles: verdicts and rule statuses.
+//   - report writes a match result (text, JSON, Markdown, HTML, JUnit, SARIF).
+//   - drift compares two JSON reports of the same appliance.
+//   - suggest drafts a profile from observed traffic.
+//   - live runs the live engines (libpcap, the eBPF counter) into Observations.
+//
+// Engines that count flows elsewhere (the eBPF counter) build an Observation
+// directly from flow records and share everything after.
 //
 // A Classifier is not safe for concurrent use. Read itself uses a second
 // goroutine when GOMAXPROCS allows: it reads, filters and decodes frames
