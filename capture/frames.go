@@ -13,9 +13,9 @@ import (
 const FramesBufferMin = MaxCaptureLength + 16
 
 // framesRead is the most ReadFrames asks of the file at a time. Larger reads
-// save little (reading the 1 GB benchmark file with dd takes 0.13 s with
-// 128 KiB or 1 MiB blocks, 0.18–0.24 s with 64 KiB) and make the bytes read
-// past a batch's last frame, which the next batch copies, larger.
+// save little (dd reads a large file as fast in 128 KiB blocks as in 1 MiB
+// ones, and slower in 64 KiB) and make the bytes read past a batch's last
+// frame, which the next batch copies, larger.
 //
 // It must not exceed FramesBufferMin: those bytes are fewer than framesRead
 // or than one record, and the next call's buffer, which may be the smallest
@@ -51,11 +51,9 @@ type BatchSource interface {
 // For pcap files ReadFrames reads the file into buf in blocks of up to 128
 // KiB and walks the 16-byte record headers itself. That is a third of the
 // cost of reading them one by one with pcapgo and copying each out of its
-// buffer, which it reads through a bufio.Reader and copies again: on a
-// 2-million-packet, 1 GB file, the reading goroutine of classify.Read took
-// 0.33 s in pcapgo.ZeroCopyReadPacketData and another 0.17 s copying frames
-// into batches (memmove), against 0.13 s to read the file with dd. For pcapng
-// it copies what Next returns into buf.
+// buffer, which it reads through a bufio.Reader and copies again
+// (BenchmarkReadFrames against BenchmarkNext). For pcapng it copies what
+// Next returns into buf.
 func (f *File) ReadFrames(buf []byte, frames []Frame) (int, error) {
 	checkFramesBuffer(buf)
 	if f.err != nil {

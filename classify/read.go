@@ -137,9 +137,9 @@ func readBatches(src capture.Source, keep func(*capture.Frame) bool, tab *flow.T
 // Decoding frame by frame without them waited for those lines one at a
 // time, and a store waiting for its line held up every store behind it and
 // every load that must read one of those (decoding assembles addresses on
-// the stack and copies them into the key). On the benchmark file the two
-// loops took 3% off the whole run when the machine was quiet and 14% when
-// its other tenants kept it busy.
+// the stack and copies them into the key). The two loops pay most when
+// the machine's other tenants keep its caches busy (BenchmarkRead in
+// `make bench`).
 func (b *batch) decode(tab *flow.Table, p *packet.Parsed) {
 	clear(b.d[:b.n])
 	warmFrames(b.frames[:b.n])
@@ -169,8 +169,8 @@ func warmFrames(fs []capture.Frame) (sum byte) {
 }
 
 // newBatch returns a batch with a buffer of size bytes, its pages backed:
-// it is filled at once, and the four batches (3.4 MB) faulted in page by
-// page took the reader about 13 ms of a 2-million-packet file here.
+// it is filled at once, and faulting the four batches in page by page was
+// a visible share of the reader's time (internal/pages).
 func newBatch(size int) *batch {
 	b := make([]batch, 1) // a slice, for pages.Prefault
 	b[0].buf = make([]byte, size)

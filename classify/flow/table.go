@@ -130,10 +130,9 @@ func (t *Table) getHashed(k Key, h uint64) (int, bool) {
 		// Double, rather than append's quarter steps for large slices:
 		// each step copies every flow into memory the kernel must fault
 		// in, and that, not the copy, dominated a 100k-flow file.
-		// Huge pages and backing ahead: on the VMs measured, a 4 KiB
-		// page fault costs about 15 µs, and touching the flows of a
-		// 100k-flow file page by page took longer than counting its
-		// packets.
+		// Huge pages and backing ahead: on the VMs measured, touching
+		// the flows of a 100k-flow file page by page took longer than
+		// counting its packets (internal/pages; BenchmarkTableGrow).
 		t.replace(make([]Flow, 0, max(2*i, 64)))
 	}
 	t.back(i + 1)

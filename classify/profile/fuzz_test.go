@@ -12,8 +12,8 @@ import (
 
 // FuzzParse checks that any bytes either parse into a profile that keeps
 // the format's promises or fail with one *Error on one line that names the
-// file, line and column, within a second and 32 MB allocated (the limits
-// make the worst cases of TestProfileBombs 0.2 s and 12 MB). Seeds: the
+// file, line and column, within a second and 32 MB allocated (the bounds
+// TestProfileBombs also holds the parser to). Seeds: the
 // built-in profiles, the good profile, every bad one of TestParseErrors
 // and small nesting bombs.
 func FuzzParse(f *testing.F) {

@@ -169,7 +169,7 @@ func TestHugeProfileFile(t *testing.T) {
 // (it grows with the square of the nesting, and faster than linearly with
 // the tokens inside brackets) are refused or parsed within a fraction of a
 // second and a few megabytes. Before the limits, 50,000 nested brackets
-// in 100 KB took 21 s and 3.9 GB. Each case is also built at the most the
+// in 100 KB took tens of seconds and gigabytes. Each case is also built at the most the
 // token limit lets through, where the parser really runs.
 func TestProfileBombs(t *testing.T) {
 	// most repeats unit as often as the token limit allows.
@@ -218,8 +218,8 @@ func TestProfileBombs(t *testing.T) {
 		_, err := Parse("b.yaml", []byte(doc))
 		took := time.Since(start)
 		runtime.ReadMemStats(&after)
-		// Measured on the 2-CPU VM: at most 0.2 s and 12 MB; the bounds
-		// leave room for a busy machine.
+		// The bounds are several times what a quiet machine takes,
+		// leaving room for a busy one.
 		if alloc := after.TotalAlloc - before.TotalAlloc; took > time.Second || alloc > 24<<20 {
 			t.Errorf("%d bytes: %v and %d MB allocated", len(doc), took, alloc>>20)
 		}

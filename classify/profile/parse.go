@@ -36,15 +36,15 @@ const MaxFileSize = 256 << 10
 // MaxTokens bounds the YAML tokens of a profile, counted on the bytes
 // before the YAML lexer runs: the lexer's and the parser's time and memory
 // grow with the tokens (and faster than linearly inside brackets), and 1 MiB
-// of "[a,a,a,..." took 6 s and half a gigabyte. The largest built-in
+// of "[a,a,a,..." took seconds and hundreds of megabytes. The largest built-in
 // profile has under a thousand; a drafted profile has about 40 a rule.
 const MaxTokens = 20_000
 
 // MaxDepth bounds how deeply a profile's YAML nests. The built-in profiles
 // nest four levels (rules, a rule, its ports, a port range); the YAML
 // parser's work grows with the square of the depth, so 50,000 brackets in
-// 100 KB took 21 s and 3.9 GB before this limit, which is checked on the
-// tokens, before the parser runs.
+// 100 KB took tens of seconds and gigabytes before this limit, which is
+// checked on the tokens, before the parser runs.
 const MaxDepth = 32
 
 // Parse parses one profile. file names it in errors and becomes

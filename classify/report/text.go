@@ -417,8 +417,8 @@ const warmRows = 128
 
 // warm reads rs's flows (Flow.Touch) in a loop that does nothing else. Rows are in report order, so each flow is a random
 // access; this loop keeps dozens of those loads in flight, where filling
-// rows one by one waited for each in turn (70 of the report's 110 ms of CPU
-// for 100k flows).
+// rows one by one waited for each in turn, which was most of the report's
+// CPU time for 100k flows (BenchmarkFlowsTable in `make bench`).
 //
 //go:noinline
 func warm(rs []match.FlowResult) (sum uint64) {

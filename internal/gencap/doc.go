@@ -17,6 +17,6 @@
 // how a benchmark checks that memory follows flows and not packets.
 //
 // Generation is single-threaded and allocates per packet (gopacket's
-// serialisation); it writes about a million packets a second. It is for
-// benchmarks and tests, not for the analysis path.
+// serialisation). It is for benchmarks and tests, not for the analysis
+// path.
 package gencap

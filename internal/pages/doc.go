@@ -2,9 +2,9 @@
 // touched, so that filling them does not take a page fault per 4 KiB.
 //
 // A page fault is the expensive part of fresh memory on the virtual machines
-// wirecheck was measured on: touching 64 MiB page by page took 15 µs a page,
-// where madvise(MADV_POPULATE_WRITE) backed the same pages at 0.7 µs each,
-// and a 2 MiB transparent huge page took one fault instead of 512. The Go
+// wirecheck was measured on: touching memory page by page cost an order of
+// magnitude more than madvise(MADV_POPULATE_WRITE) backing the same pages,
+// and a 2 MiB transparent huge page takes one fault instead of 512. The Go
 // runtime does neither: Linux's default THP mode ("madvise") gives huge
 // pages only to memory that asks, and the runtime lets first touch fault
 // its heap in. So the few arrays that are large and about to be filled ask:

@@ -10,9 +10,8 @@ import (
 // outside the Go heap and backed at once (Prefault), and release, which
 // unmaps it. It is for large arrays needed for a moment: unmapped, their
 // pages leave the process at once, where a dead heap array stays resident
-// until a collection lets the heap reuse it. On a million-flow capture the
-// radix sort's 24 MB on the heap raised the run's peak from 264 MB to
-// 281-296. T must hold no pointers, as the collector does not look into this
+// until a collection lets the heap reuse it: on a million-flow capture the
+// radix sort's keys on the heap raised the run's peak memory. T must hold no pointers, as the collector does not look into this
 // memory; nothing may use s after release. Where mapping fails, s is on
 // the heap and release does nothing.
 func Scratch[T any](n int) (s []T, release func()) {
