@@ -64,8 +64,8 @@ func (e exitStatus) Error() string { return fmt.Sprintf("exit status %d", e.code
 func main() {
 	// gopacket/layers declares two tables of 2.5 MiB that the collector
 	// scans in full and nothing else reads but a few entries: the first
-	// collection faulted their pages in one by one, 20 ms here. Mapped in
-	// one call each, they take about a millisecond (internal/pages).
+	// collection faulted their pages in one by one. Mapped in one call
+	// each, they cost a small fraction of that (internal/pages).
 	pages.PrefaultRead(layers.EthernetTypeMetadata[:])
 	pages.PrefaultRead(layers.PPPTypeMetadata[:])
 	quietPipe()

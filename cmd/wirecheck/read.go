@@ -57,8 +57,9 @@ func readCaptures(cmd *cobra.Command, names []string, filter string, quiet bool,
 	// is used only as flows arrive (no growth copies, no outgrown arrays
 	// left behind). The collector counts the reservation as live heap,
 	// so at the default GOGC garbage could grow to its size before a
-	// collection: 25% keeps the peak near what is live (a million flows:
-	// 316 -> 272 MB, no slower); a GOGC the user set wins.
+	// collection: 25% keeps the peak near what is live (lower at a million
+	// flows, and no slower: bench/run reports the peak); a GOGC the user
+	// set wins.
 	c.ReserveFlows()
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(25)
