@@ -116,10 +116,11 @@
 // Linux 5.12 or later on amd64 or arm64 (global BPF functions with pointer
 // arguments; ring buffer 5.8; bounded loops 5.3), and root or
 // CAP_BPF+CAP_NET_ADMIN+CAP_PERFMON. Errors say what is missing in one line:
-// ErrPermission ("run as root or grant CAP_BPF,CAP_NET_ADMIN,CAP_PERFMON
-// (--engine pcap needs only CAP_NET_RAW)"), ErrKernelTooOld naming the
-// feature, ErrNoInterface ("interface eth9: no such interface"). On other
-// platforms Load returns ErrUnsupported.
+// ErrPermission ("run as root or grant CAP_BPF,CAP_NET_ADMIN,CAP_PERFMON"),
+// ErrKernelTooOld naming the feature, ErrNoInterface ("interface eth9: no
+// such interface"). On other platforms Load returns ErrUnsupported. They
+// are sentinels, checked with errors.Is, so that the command line adds
+// its own advice (the libpcap engine) to them.
 //
 // # Concurrency and allocation
 //

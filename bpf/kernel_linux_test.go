@@ -17,8 +17,8 @@ func TestKernelTooOldSaysWhatIsMissing(t *testing.T) {
 		v    [2]int
 		want string
 	}{
-		{[2]int{5, 10}, "load flow counter: kernel too old for the eBPF engine (use --engine pcap): BPF global functions with pointer arguments (Linux 5.12) are missing (kernel 5.10)"},
-		{[2]int{4, 19}, "load flow counter: kernel too old for the eBPF engine (use --engine pcap): BPF global functions with pointer arguments (Linux 5.12) are missing (kernel 4.19)"},
+		{[2]int{5, 10}, "load flow counter: kernel too old for the eBPF engine: BPF global functions with pointer arguments (Linux 5.12) are missing (kernel 5.10)"},
+		{[2]int{4, 19}, "load flow counter: kernel too old for the eBPF engine: BPF global functions with pointer arguments (Linux 5.12) are missing (kernel 4.19)"},
 		{[2]int{5, 12}, ""},
 		{[2]int{6, 1}, ""},
 	} {

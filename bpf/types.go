@@ -148,18 +148,20 @@ type Stats struct {
 // flows, lost packets and dropped ring-buffer records.
 func (s Stats) Losses() uint64 { return s.Evicted + s.Lost + s.RingDrops + s.PayloadDrops }
 
-// Errors, checked with errors.Is.
+// Errors, checked with errors.Is. They say what is wrong, not what to do
+// on wirecheck's command line (choosing the other engine): that is the
+// command's to add.
 var (
 	// ErrNoInterface: Attach was given an interface that does not exist.
 	ErrNoInterface = errors.New("no such interface")
 	// ErrPermission: the process may not load eBPF programs or attach them.
-	ErrPermission = errors.New("run as root or grant CAP_BPF,CAP_NET_ADMIN,CAP_PERFMON (--engine pcap needs only CAP_NET_RAW)")
+	ErrPermission = errors.New("run as root or grant CAP_BPF,CAP_NET_ADMIN,CAP_PERFMON")
 	// ErrKernelTooOld: the kernel lacks a feature the counter needs; the
 	// error names it.
-	ErrKernelTooOld = errors.New("kernel too old for the eBPF engine (use --engine pcap)")
+	ErrKernelTooOld = errors.New("kernel too old for the eBPF engine")
 	// ErrUnsupported: this platform has no eBPF counter (it needs Linux on
 	// amd64 or arm64).
-	ErrUnsupported = errors.New("the eBPF engine needs Linux on amd64 or arm64 (use --engine pcap)")
+	ErrUnsupported = errors.New("the eBPF engine needs Linux on amd64 or arm64")
 	// ErrClosed: the Counter was closed.
 	ErrClosed = errors.New("counter closed")
 )

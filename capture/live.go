@@ -10,8 +10,9 @@ import (
 // timeout, so that a reader can check for cancellation between packets.
 var ErrTimeout = errors.New("read timeout")
 
-// ErrNoLive is returned by OpenLive in builds without libpcap.
-var ErrNoLive = errors.New("live capture with --engine pcap needs libpcap: this wirecheck was built without cgo (build with CGO_ENABLED=1 and libpcap-dev, or use --engine ebpf)")
+// ErrNoLive is returned by OpenLive in builds without libpcap. It says what
+// is missing; the command line adds which engine to use instead.
+var ErrNoLive = errors.New("live capture needs libpcap: this wirecheck was built without cgo")
 
 // LiveStats are libpcap's counts for a live capture.
 type LiveStats struct {

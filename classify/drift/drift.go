@@ -124,7 +124,7 @@ type RuleChange struct {
 }
 
 // ErrSchema is returned for JSON that is not a wirecheck report of a schema
-// this version reads.
+// this version reads. The command line adds how to write one.
 var ErrSchema = errors.New("not a wirecheck JSON report")
 
 // ReadReport reads a JSON report written by `wirecheck analyse --format json`.
@@ -148,13 +148,13 @@ func DecodeReport(r io.Reader) (*report.Report, error) {
 	if err := dec.Decode(&rep); err != nil {
 		var se *json.SyntaxError
 		if errors.As(err, &se) {
-			return nil, fmt.Errorf("%w (byte %d: %v); write one with: wirecheck analyse --format json", ErrSchema, se.Offset, err)
+			return nil, fmt.Errorf("%w (byte %d: %v)", ErrSchema, se.Offset, err)
 		}
-		return nil, fmt.Errorf("%w (%v); write one with: wirecheck analyse --format json", ErrSchema, err)
+		return nil, fmt.Errorf("%w (%v)", ErrSchema, err)
 	}
 	if rep.Schema != report.Version {
 		if rep.Schema == "" {
-			return nil, fmt.Errorf("%w (no \"schema\" field); write one with: wirecheck analyse --format json", ErrSchema)
+			return nil, fmt.Errorf("%w (no \"schema\" field)", ErrSchema)
 		}
 		return nil, fmt.Errorf("%w: schema %q, this wirecheck reads %q", ErrSchema, rep.Schema, report.Version)
 	}

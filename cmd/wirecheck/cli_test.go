@@ -137,7 +137,7 @@ func TestStaticBuildPrivilegeAdvice(t *testing.T) {
 		want   string
 	}{
 		{"", "wirecheck: the eBPF engine needs CAP_BPF, CAP_NET_ADMIN, CAP_PERFMON, which this process lacks, and this build has no libpcap to fall back to (built without cgo): run as root, or grant them: sudo setcap cap_bpf,cap_net_admin,cap_perfmon+ep " + bin + " (or use dist/systemd/wirecheck.service)\n"},
-		{"pcap", "wirecheck: live capture with --engine pcap needs libpcap: this wirecheck was built without cgo (build with CGO_ENABLED=1 and libpcap-dev, or use --engine ebpf)\n"},
+		{"pcap", "wirecheck: live capture needs libpcap: this wirecheck was built without cgo (build with CGO_ENABLED=1 and libpcap-dev, or use --engine ebpf)\n"},
 	} {
 		cmd := exec.Command(bin, "watch", "-i", "lo", "-p", "storage-gateway/file-nfs", "--duration", "2s", "--engine", c.engine)
 		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}

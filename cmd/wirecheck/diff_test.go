@@ -126,21 +126,24 @@ func TestDiffErrors(t *testing.T) {
 	text := filepath.Join(dir, "report.txt")
 	os.WriteFile(text, []byte("CONFORMANT: every flow is expected\n"), 0o644)
 	good := filepath.Join(golden, "filegw-conformant.json")
+	// drift.ErrSchema says what is wrong; the command adds how to write a
+	// report it reads (advice).
+	const writeOne = "; write one with: wirecheck analyse --format json\n"
 	tests := []struct {
-		name string
-		args []string
-		want string
+		name      string
+		args      []string
+		want, end string
 	}{
-		{"text report", []string{"diff", text, good}, text + ": not a wirecheck JSON report"},
-		{"missing file", []string{"diff", good, filepath.Join(dir, "nope.json")}, "no such file or directory"},
-		{"bad format", []string{"diff", "--format", "xml", good, good}, "--format xml: use text or json"},
-		{"bad baseline", []string{"analyse", "-p", "storage-gateway/file-nfs", "--baseline", text, filepath.Join(captures, "misc.pcapng")}, "--baseline: " + text + ": not a wirecheck JSON report"},
+		{"text report", []string{"diff", text, good}, text + ": not a wirecheck JSON report", writeOne},
+		{"missing file", []string{"diff", good, filepath.Join(dir, "nope.json")}, "no such file or directory", ""},
+		{"bad format", []string{"diff", "--format", "xml", good, good}, "--format xml: use text or json", ""},
+		{"bad baseline", []string{"analyse", "-p", "storage-gateway/file-nfs", "--baseline", text, filepath.Join(captures, "misc.pcapng")}, "--baseline: " + text + ": not a wirecheck JSON report", writeOne},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			out, stderr, code := wirecheck(t, nil, tc.args...)
-			if code != exitError || !strings.Contains(stderr, tc.want) || strings.Count(stderr, "\n") != 1 || out != "" {
-				t.Errorf("exit %d, stdout %q, stderr %q; want exit 2 and one line containing %q", code, out, stderr, tc.want)
+			if code != exitError || !strings.Contains(stderr, tc.want) || !strings.HasSuffix(stderr, tc.end) || strings.Count(stderr, "\n") != 1 || out != "" {
+				t.Errorf("exit %d, stdout %q, stderr %q; want exit 2 and one line containing %q and ending %q", code, out, stderr, tc.want, tc.end)
 			}
 		})
 	}

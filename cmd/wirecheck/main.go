@@ -122,7 +122,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "wirecheck: %v\nRun 'wirecheck --help' for usage.\n", err)
 		return exitError
 	}
-	fmt.Fprintf(stderr, "wirecheck: %v\n", err)
+	fmt.Fprintf(stderr, "wirecheck: %v%s\n", err, advice(err))
 	return exitError
 }
 

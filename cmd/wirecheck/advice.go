@@ -1,0 +1,26 @@
+package main
+
+import (
+	"errors"
+
+	"github.com/wirecheck/wirecheck/bpf"
+	"github.com/wirecheck/wirecheck/capture"
+	"github.com/wirecheck/wirecheck/classify/drift"
+)
+
+// advice is what the command line adds to an error a library returned: the
+// libraries say what is wrong in their own terms, and only the command knows
+// its flags and the other engine.
+func advice(err error) string {
+	switch {
+	case errors.Is(err, bpf.ErrPermission):
+		return " (--engine pcap needs only CAP_NET_RAW)"
+	case errors.Is(err, bpf.ErrKernelTooOld), errors.Is(err, bpf.ErrUnsupported):
+		return "; use --engine pcap"
+	case errors.Is(err, capture.ErrNoLive):
+		return " (build with CGO_ENABLED=1 and libpcap-dev, or use --engine ebpf)"
+	case errors.Is(err, drift.ErrSchema):
+		return "; write one with: wirecheck analyse --format json"
+	}
+	return ""
+}
