@@ -60,7 +60,7 @@ func TestAssertConformsErrors(t *testing.T) {
 		{"no profile", "filegw-conformant.pcapng", Options{}, "Options.Profiles names no profile"},
 		{"unknown profile", "filegw-conformant.pcapng", Options{Profiles: []string{"nope/none"}}, "no built-in profile of that name"},
 		{"bad host", "filegw-conformant.pcapng", Options{Profiles: gw.Profiles, Host: []string{"10.0.0.5/8"}}, "Options.Host"},
-		{"unknown peer group", "filegw-conformant.pcapng", Options{Profiles: gw.Profiles, Peers: map[string][]string{"nobody": {"10.0.0.1"}}}, "--peer nobody"},
+		{"unknown peer group", "filegw-conformant.pcapng", Options{Profiles: gw.Profiles, Peers: map[string][]string{"nobody": {"10.0.0.1"}}}, "Options.Peers nobody: no profile defines a peer group"},
 		{"missing capture", "nope.pcap", gw, "no such file"},
 	}
 	for _, tc := range tests {

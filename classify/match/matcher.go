@@ -79,8 +79,21 @@ type peer struct {
 	names []profile.NamePattern
 }
 
-// New compiles a Matcher. It fails when --peer names a group no profile
-// defines, so that a typo cannot silently bind nothing.
+// OptionError is an Options value New refuses: Field names the Options
+// field (Peers, Phase or Region), Detail the value and why, so that a
+// caller can name the field in its own terms (the command line names its
+// flag).
+type OptionError struct {
+	Field  string
+	Detail string
+}
+
+func (e *OptionError) Error() string { return "Options." + e.Field + " " + e.Detail }
+
+// New compiles a Matcher. It fails with an *OptionError when Peers names a
+// group no profile defines, so that a typo cannot silently bind nothing,
+// when Phase is a phase no profile names, and when Region is no AWS Region
+// code.
 func New(set *profile.Set, opts Options) (*Matcher, error) {
 	m := &Matcher{set: set, opts: opts, serverPorts: map[ipproto.Proto]map[uint16]bool{}, passPorts: map[ipproto.Proto]map[uint16]bool{}, strict: opts.Strict}
 	known := map[string]bool{}
@@ -97,7 +110,7 @@ func New(set *profile.Set, opts Options) (*Matcher, error) {
 				groups = append(groups, g)
 			}
 			sort.Strings(groups)
-			return nil, fmt.Errorf("--peer %s: no profile defines a peer group of that name (groups: %s)", name, strings.Join(groups, ", "))
+			return nil, &OptionError{"Peers", fmt.Sprintf("%s: no profile defines a peer group of that name (groups: %s)", name, strings.Join(groups, ", "))}
 		}
 	}
 	if opts.Phase != "" {
@@ -111,11 +124,11 @@ func New(set *profile.Set, opts Options) (*Matcher, error) {
 		}
 		if !slices.Contains(phases, opts.Phase) {
 			sort.Strings(phases)
-			return nil, fmt.Errorf("--phase %s: use one of %s (the phases these profiles name, and operation: after every phased rule)", opts.Phase, strings.Join(phases, ", "))
+			return nil, &OptionError{"Phase", fmt.Sprintf("%s: use one of %s (the phases these profiles name, and operation: after every phased rule)", opts.Phase, strings.Join(phases, ", "))}
 		}
 	}
 	if err := profile.CheckRegion(opts.Region); err != nil {
-		return nil, fmt.Errorf("--region %s", err)
+		return nil, &OptionError{"Region", err.Error()}
 	}
 	for _, r := range set.Rules() {
 		c := &compiled{r: r, level: r.Level, active: true}

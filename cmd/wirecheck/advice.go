@@ -2,10 +2,13 @@ package main
 
 import (
 	"errors"
+	"fmt"
 
 	"github.com/wirecheck/wirecheck/bpf"
 	"github.com/wirecheck/wirecheck/capture"
 	"github.com/wirecheck/wirecheck/classify/drift"
+	"github.com/wirecheck/wirecheck/classify/match"
+	"github.com/wirecheck/wirecheck/classify/profile"
 )
 
 // advice is what the command line adds to an error a library returned: the
@@ -23,4 +26,18 @@ func advice(err error) string {
 		return "; write one with: wirecheck analyse --format json"
 	}
 	return ""
+}
+
+// optionFlags are the flags that set match.Options' fields.
+var optionFlags = map[string]string{"Peers": "--peer", "Phase": "--phase", "Region": "--region"}
+
+// newMatcher is match.New with a refused option named by the flag that set
+// it ("--peer nfs-clientz: no profile defines ...").
+func newMatcher(set *profile.Set, opts match.Options) (*match.Matcher, error) {
+	m, err := match.New(set, opts)
+	var oe *match.OptionError
+	if errors.As(err, &oe) && optionFlags[oe.Field] != "" {
+		return nil, fmt.Errorf("%s %s", optionFlags[oe.Field], oe.Detail)
+	}
+	return m, err
 }

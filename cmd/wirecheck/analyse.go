@@ -88,7 +88,7 @@ func (m *matchFlags) matcher() (*match.Matcher, error) {
 			opts.Peers[name] = append(opts.Peers[name], p)
 		}
 	}
-	return match.New(set, opts)
+	return newMatcher(set, opts)
 }
 
 // writeReport writes res in the chosen format and turns the verdict into

@@ -133,7 +133,7 @@ func suggestMatcher(mf *matchFlags) (*match.Matcher, error) {
 		}
 		opts.Host = append(opts.Host, p)
 	}
-	return match.New(&profile.Set{}, opts)
+	return newMatcher(&profile.Set{}, opts)
 }
 
 // draftName makes a profile name of a capture file's name:
