@@ -25,7 +25,7 @@ type Pcap struct {
 	done  chan struct{}
 	once  sync.Once
 
-	filter string // to reopen with (pcap_service.go)
+	filter string // to reopen with (pcap_supervised.go)
 
 	mu   sync.Mutex
 	c    *classify.Classifier
