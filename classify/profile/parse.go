@@ -386,7 +386,7 @@ func (d *decoder) peers(n ast.Node, p *Profile) {
 				case "none":
 					g.NoneUntilBound = true
 				default:
-					d.failf(gf.value, "peer group %s: unbound %q: use any (match every address until --peer binds the group) or none (match no address until then)", name, v)
+					d.failf(gf.value, "peer group %s: unbound %q: use any (match every address until the group is bound to addresses) or none (match no address until then)", name, v)
 					return
 				}
 			case "description":
