@@ -12,7 +12,7 @@ BIN := bin/wirecheck
 TEST_DEPS := libpcap-dev tshark tcpdump tcpreplay nftables iproute2 ncat clang-19 llvm-19 libbpf-dev chromium systemd prometheus
 DEMO_DEPS :=
 
-.PHONY: all build static demo test vet deps-test generate clean fuzz fuzz-ci bench
+.PHONY: all build static demo test vet deps-test generate clean fuzz fuzz-ci fuzz-targets-check bench
 
 all: build
 
@@ -36,7 +36,7 @@ deps-test:
 	./.ci/deps $(TEST_DEPS)
 	$(GO) mod download
 
-test: deps-test
+test: deps-test fuzz-targets-check
 	$(GO) vet ./...
 	CGO_ENABLED=0 $(GO) build -o /dev/null ./cmd/wirecheck
 	$(GO) test -count=1 ./...
@@ -49,8 +49,9 @@ test: deps-test
 # executions, not a time, because Go 1.26's fuzz coordinator can fail a
 # clean run with "context deadline exceeded" when a time budget ends on a
 # busy machine (golang/go#75804, fixed in Go 1.27).
-# bpf:FuzzKernelMatchesUserSpace is left out: it needs root, and its seeds
-# run in `make test`.
+# FUZZ_PRIVILEGED need root and are not fuzzed here; their seeds run in
+# `make test`. `make test` fails when a fuzz target is in neither list.
+FUZZ_PRIVILEGED := bpf:FuzzKernelMatchesUserSpace
 FUZZ_TARGETS := capture:FuzzRead capture:FuzzReadFrames classify:FuzzClassify \
 	classify/packet:FuzzDecode classify/packet:FuzzDecodeLinks classify/related:FuzzLearn \
 	classify/service:FuzzDetect classify/service:FuzzClientHello classify/service:FuzzClientHelloForwardSecrecy \
@@ -67,6 +68,18 @@ fuzz:
 
 fuzz-ci:
 	$(MAKE) fuzz FUZZTIME=2000x
+
+# Every func Fuzz... in a test file is listed, as package:Target.
+fuzz-targets-check:
+	@set -e; for f in $$(grep -rl --include='*_test.go' '^func Fuzz' .); do \
+		d=$$(dirname $$f); d=$${d#./}; \
+		for n in $$(sed -n 's/^func \(Fuzz[A-Za-z0-9_]*\)(.*/\1/p' $$f); do \
+			case " $(FUZZ_TARGETS) $(FUZZ_PRIVILEGED) " in \
+			*" $$d:$$n "*) ;; \
+			*) echo "$$d:$$n is in neither FUZZ_TARGETS nor FUZZ_PRIVILEGED (Makefile)"; exit 1;; \
+			esac; \
+		done; \
+	done
 
 # Regenerate what is generated and committed: the eBPF objects and bindings
 # (pinned clang-19; see bpf/doc.go) and the IANA port-name tables
