@@ -186,13 +186,10 @@ func (e *engines) feed(frames ...[]byte) int {
 		e.fed++
 		n++
 	}
-	o := e.userObservation()
+	o := e.cl.Observation()
 	e.truncated, e.malformed, e.other = o.Malformed.Truncated, o.Malformed.Malformed+o.Malformed.UnknownLink, otherPackets(o)
 	return n
 }
-
-// userObservation is what the classifier observed so far.
-func (e *engines) userObservation() *classify.Observation { return e.cl.Observation() }
 
 func otherPackets(o *classify.Observation) (n uint64) {
 	for _, oc := range o.Other {
@@ -225,7 +222,7 @@ func (e *engines) kernelFlows() []flow.Flow {
 func (e *engines) check() []flow.Flow {
 	e.tb.Helper()
 	kernel := e.kernelFlows()
-	o := e.userObservation()
+	o := e.cl.Observation()
 	user := o.Flows
 	sortFlows(user)
 	for _, fs := range [][]flow.Flow{kernel, user} {
