@@ -6,7 +6,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/wirecheck/wirecheck/classify"
-	"github.com/wirecheck/wirecheck/classify/match"
 	"github.com/wirecheck/wirecheck/classify/profile"
 )
 
@@ -53,7 +52,7 @@ func flowLimits(maxFlows int, tunnels string, hosts []string) (classify.Limits, 
 	if err != nil {
 		return classify.Limits{}, fmt.Errorf("--tunnels %v", err)
 	}
-	lim := classify.Limits{MaxFlows: maxFlows, InferHost: match.InferHost, Tunnels: tun}
+	lim := classify.Limits{MaxFlows: maxFlows, Tunnels: tun}
 	for _, h := range hosts {
 		p, err := profile.ParsePrefix(h)
 		if err != nil {
