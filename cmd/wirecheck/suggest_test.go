@@ -73,6 +73,23 @@ func TestSuggestWithProfile(t *testing.T) {
 	}
 }
 
+// TestSuggestFormatsWithProfile: with -p, suggest's draft formats are not
+// report formats, and the matcher it builds does not ask for one.
+func TestSuggestFormatsWithProfile(t *testing.T) {
+	file := filepath.Join(captures, "filegw-faulty.pcap")
+	for format, want := range map[string][]string{
+		"sg-json":  {`"Description": "telnet-in"`, `"Description": "smtp-out: mail.example.net`},
+		"nftables": {`tcp dport 23 accept comment "telnet-in"`, `tcp dport 25 accept comment "smtp-out: mail.example.net"`},
+	} {
+		out, stderr, code := wirecheck(t, nil, "suggest", "-p", "storage-gateway/file-nfs", "--host", "10.0.0.5", "--format", format, file)
+		for _, w := range want {
+			if code != 0 || !strings.Contains(out, w) {
+				t.Errorf("--format %s: exit %d, stderr %q; draft lacks %q:\n%s", format, code, stderr, w, out)
+			}
+		}
+	}
+}
+
 func TestSuggestErrors(t *testing.T) {
 	file := filepath.Join(captures, "misc.pcapng")
 	tests := []struct {
@@ -82,7 +99,9 @@ func TestSuggestErrors(t *testing.T) {
 	}{
 		{"bad format", []string{"suggest", "--format", "iptables", file}, "--format iptables: use yaml, sg-json or nftables"},
 		{"peer without profile", []string{"suggest", "--peer", "x=10.0.0.1", file}, "need a profile (-p)"},
-		{"bad host", []string{"suggest", "--host", "10.0.0.5/8", file}, "has host bits set"},
+		{"bad host", []string{"suggest", "--host", "10.0.0.5/8", file}, "--host: \"10.0.0.5/8\" has host bits set"},
+		{"bad host with profile", []string{"suggest", "-p", "storage-gateway/file-nfs", "--host", "10.0.0.300", file}, "--host: \"10.0.0.300\" is not an address or CIDR"},
+		{"bad peer with profile", []string{"suggest", "-p", "storage-gateway/file-nfs", "--peer", "nfs-clients=", file}, "--peer \"nfs-clients=\": use NAME=ADDR|CIDR[,ADDR|CIDR...]"},
 		{"bad collapse", []string{"suggest", "--collapse", "40", file}, "--collapse must be 1 to 32"},
 		{"missing capture", []string{"suggest", "nope.pcap"}, "nope.pcap: no such file"},
 	}
