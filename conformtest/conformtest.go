@@ -73,6 +73,9 @@ func Check(capturePath string, opts Options) (*match.Result, error) {
 	}
 	mo := match.Options{Region: opts.Region, Phase: opts.Phase, Host: host, Peers: map[string][]netip.Prefix{}}
 	for _, name := range slices.Sorted(maps.Keys(opts.Peers)) { // the first error in a stable order
+		if len(opts.Peers[name]) == 0 {
+			continue // binds nothing: the group stays as the profiles define it
+		}
 		if mo.Peers[name], err = match.ParsePeer(name, opts.Peers[name]); err != nil {
 			return nil, optionError(err)
 		}

@@ -203,3 +203,14 @@ func TestLimits(t *testing.T) {
 		}
 	})
 }
+
+// TestEmptyPeerList: a group given no address is left as the profiles
+// define it (unbound here), not bound to nothing.
+func TestEmptyPeerList(t *testing.T) {
+	opts := gw
+	opts.Peers = map[string][]string{"nfs-clients": {}}
+	res, err := Check(filepath.Join(captures, "filegw-conformant.pcapng"), opts)
+	if err != nil || res.Verdict != match.Conformant {
+		t.Fatalf("err %v, verdict %v", err, res.Verdict)
+	}
+}
