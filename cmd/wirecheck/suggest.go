@@ -10,7 +10,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/wirecheck/wirecheck/classify"
 	"github.com/wirecheck/wirecheck/classify/match"
 	"github.com/wirecheck/wirecheck/classify/profile"
 	"github.com/wirecheck/wirecheck/classify/suggest"
@@ -67,7 +66,15 @@ IpPermissionsEgress), nftables (a ruleset for nft -f; check it with nft -c -f).`
 			} else if !profile.ValidName(name) {
 				return fmt.Errorf("--name %q: a profile name is lower-case letters, digits, '.', '_' and '-', in words separated by / (e.g. draft/gateway)", name)
 			}
-			obs, err := readCaptures(cmd, args, filter, quiet, classify.Limits{}) // suggest has no --max-flows: every flow is drafted
+			// Read as analyse reads with the same --host, so that the draft
+			// allows what analyse will judge: with the host at a tunnel end
+			// the outer flows, not the ones inside. suggest has no
+			// --max-flows: every flow is drafted.
+			lim, err := flowLimits(0, "auto", mf.hosts)
+			if err != nil {
+				return err
+			}
+			obs, err := readCaptures(cmd, args, filter, quiet, lim)
 			if err != nil {
 				return err
 			}

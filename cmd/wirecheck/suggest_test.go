@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/wirecheck/wirecheck/internal/testcorpus"
 )
 
 // TestSuggestGolden keeps the three drafts of the conforming file gateway
@@ -43,6 +45,39 @@ func TestSuggestRoundTrip(t *testing.T) {
 			if code != exitConformant || !strings.HasPrefix(out, "CONFORMANT") {
 				y, _ := os.ReadFile(draft)
 				t.Fatalf("analyse with the draft: exit %d, stderr %s\n%s\ndraft:\n%s", code, stderr, out, y)
+			}
+		})
+	}
+}
+
+// TestSuggestRoundTripTunnels: suggest reads a tunnel capture as analyse
+// does with the same --host: inside the tunnel for a mirror target, the
+// outer packets when the host is a tunnel end. It drafted the flows inside
+// the tunnel for a tunnel end, a profile analyse then found the outer
+// flows unexpected against.
+func TestSuggestRoundTripTunnels(t *testing.T) {
+	dir := testcorpus.Dir(t)
+	for _, tc := range []struct {
+		file, host string
+		rule       string // a rule the draft must hold
+	}{
+		{"protocols/libpcap__geneve.pcap", "20.0.0.1", "proto: udp\n    ports: [6081]"},     // a tunnel end: the outer flows
+		{"protocols/libpcap__geneve.pcap", "30.0.0.1", "proto: tcp\n    ports: [22]"},       // inside: the host's own flows
+		{"protocols/libpcap__vxlan.pcap", "192.168.202.1", "proto: udp\n    ports: [4789]"}, // a tunnel end
+	} {
+		t.Run(filepath.Base(tc.file)+" "+tc.host, func(t *testing.T) {
+			file := filepath.Join(dir, tc.file)
+			draft := filepath.Join(t.TempDir(), "draft.yaml")
+			if _, stderr, code := wirecheck(t, nil, "suggest", "-q", "--host", tc.host, "-o", draft, file); code != 0 {
+				t.Fatalf("suggest: exit %d: %s", code, stderr)
+			}
+			y, _ := os.ReadFile(draft)
+			if !strings.Contains(string(y), tc.rule) {
+				t.Errorf("draft lacks %q:\n%s", tc.rule, y)
+			}
+			out, stderr, code := wirecheck(t, nil, "analyse", "-q", "-p", draft, "--host", tc.host, file)
+			if code != exitConformant {
+				t.Errorf("analyse with the draft: exit %d, stderr %s\n%s\ndraft:\n%s", code, stderr, out, y)
 			}
 		})
 	}
