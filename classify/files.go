@@ -16,8 +16,9 @@ const DefaultMaxFlows = 1_000_000
 // ReadOptions say how ReadFiles reads. The zero value keeps every frame and
 // every flow, decapsulates tunnels (TunnelsAuto) and shows no progress.
 type ReadOptions struct {
-	// Limits bound what is kept: the flow cap, the host that gives folded
-	// services and tunnels their direction, which tunnels to open.
+	// Limits bound what is kept: the flow cap, the host (which gives folded
+	// services their direction and tells its own tunnels from mirrored
+	// traffic), which tunnels to open.
 	Limits Limits
 	// Filter keeps only the frames matching this tcpdump-syntax expression
 	// (capture.NewFilter); "" keeps every frame. The frames it leaves out
