@@ -26,8 +26,8 @@ func registerTunnels(cmd *cobra.Command, v *string) {
 }
 
 // limits are the classifier's limits the flags ask for; hosts are the
-// --host values, which give folded services and tunnels their direction
-// (inferred from the flows kept when not given).
+// --host values, which give folded services their direction (inferred
+// from the flows kept when not given) and tell the host's own tunnels.
 func (l *limitFlags) limits(hosts []string) (classify.Limits, error) {
 	return flowLimits(l.maxFlows, l.tunnels, hosts)
 }
