@@ -23,6 +23,10 @@
 // Engines that count flows elsewhere (the eBPF counter) build an Observation
 // directly from flow records and share everything after.
 //
+// ReadFiles is the one entry that reads capture files into an Observation
+// with ReadOptions (limits, filter, progress): wirecheck analyse and
+// suggest, conformtest and the test helpers all read through it.
+//
 // A Classifier is not safe for concurrent use. Read itself uses a second
 // goroutine when GOMAXPROCS allows: it reads, filters and decodes frames
 // while the caller's goroutine counts them in order, so the Observation is
@@ -32,7 +36,8 @@
 //
 // Limits bound memory on hostile or huge captures: beyond MaxFlows, packets
 // of new flows are folded into per-service counts (protocol, server port,
-// direction) with exact packet and byte totals, and the Observation is then
+// direction, from Limits.Host or the host flow.InferHost finds among the
+// flows kept) with exact packet and byte totals, and the Observation is then
 // incomplete, since folded flows cannot be judged one by one. Every frame
 // ends up in exactly one place (a flow, the other-traffic summary, the
 // malformed counts or a folded service); FuzzClassify checks that sum.

@@ -19,10 +19,10 @@ type Limits struct {
 	// port, direction) instead of one by one. 0 means no cap.
 	MaxFlows int
 	// Host lists the capturing host's addresses, which give folded
-	// services their direction. When it is empty, InferHost (if set) is
-	// asked once, with the flows kept, when the first flow is folded.
-	Host      []netip.Prefix
-	InferHost func([]flow.Flow) []netip.Addr
+	// services their direction. When it is empty, the host is inferred
+	// (flow.InferHost, as the matcher infers it) once, from the flows kept,
+	// when the first flow is folded.
+	Host []netip.Prefix
 	// Tunnels says which tunnels' packets are judged as the packets inside
 	// them (see Tunnels).
 	Tunnels Tunnels
@@ -34,7 +34,7 @@ type Limits struct {
 type FoldDirection uint8
 
 const (
-	FoldUnknown  FoldDirection = iota // no host was given or inferred
+	FoldUnknown  FoldDirection = iota // no host was given or could be inferred
 	FoldInbound                       // the host is the server
 	FoldOutbound                      // the host is the client
 	FoldLocal                         // the host is both ends
@@ -118,8 +118,8 @@ func (c *Classifier) fold(p *packet.Parsed, k flow.Key, wireLen int) {
 	if !f.started {
 		f.started, f.exact = true, true
 		f.host = c.lim.Host
-		if len(f.host) == 0 && c.lim.InferHost != nil {
-			for _, a := range c.lim.InferHost(c.table.Flows()) {
+		if len(f.host) == 0 {
+			for _, a := range flow.InferHost(c.table.Flows()) {
 				f.host = append(f.host, netip.PrefixFrom(a, a.BitLen()))
 			}
 		}

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"maps"
 	"net/netip"
+	"slices"
 	"strings"
 
 	"github.com/wirecheck/wirecheck/capture"
@@ -37,6 +39,19 @@ type Options struct {
 	Peers map[string][]string
 	// Region binds {region} in name patterns; Phase checks one phase only.
 	Region, Phase string
+
+	// The limits wirecheck analyse applies, with its defaults as zero
+	// values. MaxFlows caps the flows judged one by one, as --max-flows
+	// does: 0 means analyse's default (classify.DefaultMaxFlows), a
+	// negative number no cap. Flows beyond it are counted per service,
+	// with their direction from Host (inferred when Host is empty), and
+	// make the verdict at best inconclusive.
+	MaxFlows int
+	// Tunnels is --tunnels: "auto" (or "") or "off".
+	Tunnels string
+	// Filter keeps only the packets matching this tcpdump-syntax
+	// expression, as --filter does; the result says how many it left out.
+	Filter string
 }
 
 // Check analyses a capture file (pcap or pcapng, plain or gzip) against the
@@ -45,7 +60,31 @@ type Options struct {
 // where reading stopped; an unreadable file or a bad profile gives only an
 // error.
 func Check(capturePath string, opts Options) (*match.Result, error) {
-	m, err := matcher(opts)
+	if len(opts.Profiles) == 0 {
+		return nil, errors.New("conformtest: Options.Profiles names no profile")
+	}
+	set, err := profile.Load(opts.Profiles...)
+	if err != nil {
+		return nil, err
+	}
+	host, err := match.ParseHost(opts.Host)
+	if err != nil {
+		return nil, optionError(err)
+	}
+	mo := match.Options{Region: opts.Region, Phase: opts.Phase, Host: host, Peers: map[string][]netip.Prefix{}}
+	for _, name := range slices.Sorted(maps.Keys(opts.Peers)) { // the first error in a stable order
+		if len(opts.Peers[name]) == 0 {
+			continue // binds nothing: the group stays as the profiles define it
+		}
+		if mo.Peers[name], err = match.ParsePeer(name, opts.Peers[name]); err != nil {
+			return nil, optionError(err)
+		}
+	}
+	m, err := match.New(set, mo)
+	if err != nil {
+		return nil, err
+	}
+	lim, err := limits(opts, host)
 	if err != nil {
 		return nil, err
 	}
@@ -54,37 +93,43 @@ func Check(capturePath string, opts Options) (*match.Result, error) {
 		return nil, err
 	}
 	defer f.Close()
-	c := classify.New(1 << 10)
-	readErr := c.Read(f.Name(), f, nil)
-	return m.Evaluate(c.Observation()), readErr
+	obs, readErr := classify.ReadFiles([]*capture.File{f}, classify.ReadOptions{Limits: lim, Filter: opts.Filter, FlowHint: 1 << 10})
+	if obs == nil {
+		return nil, fmt.Errorf("conformtest: Options.Filter: %w", readErr)
+	}
+	return m.Evaluate(obs), readErr
 }
 
-func matcher(opts Options) (*match.Matcher, error) {
-	if len(opts.Profiles) == 0 {
-		return nil, errors.New("conformtest: Options.Profiles names no profile")
+// optionError words a binding match refused as the option that gave it.
+func optionError(err error) error {
+	var be *match.BindingError
+	switch {
+	case !errors.As(err, &be):
+		return err
+	case be.Peer == "":
+		return fmt.Errorf("conformtest: Options.Host: %w", be.Err)
 	}
-	set, err := profile.Load(opts.Profiles...)
-	if err != nil {
-		return nil, err
+	return fmt.Errorf("conformtest: Options.Peers[%s]: %w", be.Peer, be.Err)
+}
+
+// limits are the classifier's limits opts ask for, as analyse's flags
+// give them, on the host given.
+func limits(opts Options, host []netip.Prefix) (classify.Limits, error) {
+	lim := classify.Limits{MaxFlows: opts.MaxFlows, Host: host}
+	switch {
+	case opts.MaxFlows == 0:
+		lim.MaxFlows = classify.DefaultMaxFlows
+	case opts.MaxFlows < 0:
+		lim.MaxFlows = 0 // no cap
 	}
-	mo := match.Options{Region: opts.Region, Phase: opts.Phase, Peers: map[string][]netip.Prefix{}}
-	for _, h := range opts.Host {
-		p, err := profile.ParsePrefix(h)
+	if opts.Tunnels != "" {
+		t, err := classify.ParseTunnels(opts.Tunnels)
 		if err != nil {
-			return nil, fmt.Errorf("conformtest: Options.Host: %w", err)
+			return classify.Limits{}, fmt.Errorf("conformtest: Options.Tunnels %w", err)
 		}
-		mo.Host = append(mo.Host, p)
+		lim.Tunnels = t
 	}
-	for name, addrs := range opts.Peers {
-		for _, a := range addrs {
-			p, err := profile.ParsePrefix(a)
-			if err != nil {
-				return nil, fmt.Errorf("conformtest: Options.Peers[%s]: %w", name, err)
-			}
-			mo.Peers[name] = append(mo.Peers[name], p)
-		}
-	}
-	return match.New(set, mo)
+	return lim, nil
 }
 
 // AssertConforms fails t unless the capture conforms to the profiles: every

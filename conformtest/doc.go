@@ -8,6 +8,10 @@
 // rule allows, and drafts the profile rules that would allow them, ready to
 // paste if the flows turn out to be wanted.
 //
+// A capture is read as `wirecheck analyse` reads it (classify.ReadFiles),
+// with the same limits and defaults: Options.MaxFlows, Tunnels and Filter
+// are its --max-flows, --tunnels and --filter.
+//
 // The functions read only the files they are given and keep no state; they
 // are safe for parallel tests.
 package conformtest

@@ -7,7 +7,8 @@
 // of TCP flags per side, SYN counts, first and last time and the ICMP
 // unreachable that quoted the flow. The outcome of a flow (State) and who
 // started it (Client) are derived from those counters alone, so files and live
-// traffic get one verdict.
+// traffic get one verdict. InferHost guesses the capturing host from the
+// flows, for the classifier's folded flows and the matcher alike.
 //
 // Key and Flow are plain values without pointers, so a table of a million
 // flows costs the garbage collector nothing to scan. The zero Key is no flow.

@@ -7,4 +7,8 @@
 // (--host, --peer, --region, --phase) and is then read-only: Flow may be
 // called from several goroutines, which is how live engines judge each new
 // flow as it appears, with the same code that judges a whole file.
+//
+// ParseHost and ParsePeers read the host and peer bindings as the user
+// wrote them, for the CLI and conformtest alike; a BindingError says which
+// binding did not parse, and the caller words it as its flag or option.
 package match

@@ -5,12 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/netip"
 	"strings"
 
 	"github.com/spf13/cobra"
 
-	"github.com/wirecheck/wirecheck/classify"
 	"github.com/wirecheck/wirecheck/classify/match"
 	"github.com/wirecheck/wirecheck/classify/profile"
 	"github.com/wirecheck/wirecheck/classify/report"
@@ -55,7 +53,8 @@ func (m *matchFlags) register(cmd *cobra.Command) {
 	f.StringVarP(&m.output, "output", "o", "", "write the report to this file instead of standard output")
 }
 
-// matcher loads the profiles and compiles the bindings.
+// matcher loads the profiles and compiles the bindings, for a report in
+// --format.
 func (m *matchFlags) matcher() (*match.Matcher, error) {
 	if len(m.profiles) == 0 {
 		return nil, errors.New("no profile: name one with -p (list them with: wirecheck profiles)")
@@ -63,32 +62,39 @@ func (m *matchFlags) matcher() (*match.Matcher, error) {
 	if _, ok := formats[m.format]; !ok {
 		return nil, fmt.Errorf("--format %s: use one of %s", m.format, strings.Join(formatNames(), ", "))
 	}
+	return m.compile()
+}
+
+// compile is matcher without the report format (suggest writes drafts):
+// it loads the profiles and compiles the bindings.
+func (m *matchFlags) compile() (*match.Matcher, error) {
 	set, err := profile.Load(m.profiles...)
 	if err != nil {
 		return nil, err
 	}
-	opts := match.Options{Region: m.region, Phase: m.phase, Peers: map[string][]netip.Prefix{}, Strict: m.strict}
-	for _, h := range m.hosts {
-		p, err := profile.ParsePrefix(h)
-		if err != nil {
-			return nil, fmt.Errorf("--host: %v", err)
-		}
-		opts.Host = append(opts.Host, p)
+	opts := match.Options{Region: m.region, Phase: m.phase, Strict: m.strict}
+	if opts.Host, err = match.ParseHost(m.hosts); err != nil {
+		return nil, bindingFlagError(err)
 	}
-	for _, b := range m.peers {
-		name, addrs, ok := strings.Cut(b, "=")
-		if !ok || name == "" || addrs == "" {
-			return nil, fmt.Errorf("--peer %q: use NAME=ADDR|CIDR[,ADDR|CIDR...]", b)
-		}
-		for _, a := range strings.Split(addrs, ",") {
-			p, err := profile.ParsePrefix(strings.TrimSpace(a))
-			if err != nil {
-				return nil, fmt.Errorf("--peer %s: %v", name, err)
-			}
-			opts.Peers[name] = append(opts.Peers[name], p)
-		}
+	if opts.Peers, err = match.ParsePeers(m.peers); err != nil {
+		return nil, bindingFlagError(err)
 	}
 	return newMatcher(set, opts)
+}
+
+// bindingFlagError words a binding match refused as the flag that gave
+// it, with the advice the library leaves to the CLI.
+func bindingFlagError(err error) error {
+	var be *match.BindingError
+	switch {
+	case !errors.As(err, &be):
+		return err
+	case be.Form:
+		return fmt.Errorf("--peer %q: use NAME=ADDR|CIDR[,ADDR|CIDR...]", be.Peer)
+	case be.Peer == "":
+		return fmt.Errorf("--host: %v", be.Err)
+	}
+	return fmt.Errorf("--peer %s: %v", be.Peer, be.Err)
 }
 
 // writeReport writes res in the chosen format and turns the verdict into
@@ -173,9 +179,11 @@ func newAnalyse() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			obs, err := readCaptures(cmd, args, filter, quiet, func(c *classify.Classifier) error {
-				return lf.apply(c, mf.hosts)
-			})
+			lim, err := lf.limits(mf.hosts)
+			if err != nil {
+				return err
+			}
+			obs, err := readCaptures(cmd, args, filter, quiet, lim)
 			if err != nil {
 				return err
 			}

@@ -150,6 +150,9 @@ func TestRunErrors(t *testing.T) {
 		{"empty file", []string{"analyse", "-p", "storage-gateway/file-nfs", empty}, "empty.pcap: empty or too short"},
 		{"bad host", []string{"analyse", "-p", "storage-gateway/file-nfs", "--host", "10.0.0.300", good}, "--host: \"10.0.0.300\" is not an address or CIDR"},
 		{"unknown peer group", []string{"analyse", "-p", "storage-gateway/file-nfs", "--peer", "nfs-clientz=10.0.0.0/24", good}, "--peer nfs-clientz: no profile defines a peer group of that name"},
+		{"bad host bits", []string{"analyse", "-p", "storage-gateway/file-nfs", "--host", "10.0.0.5/8", good}, "--host: \"10.0.0.5/8\" has host bits set (did you mean 10.0.0.0/8?)"},
+		{"bad peer binding", []string{"analyse", "-p", "storage-gateway/file-nfs", "--peer", "nfs-clients", good}, "--peer \"nfs-clients\": use NAME=ADDR|CIDR[,ADDR|CIDR...]"},
+		{"bad peer address", []string{"analyse", "-p", "storage-gateway/file-nfs", "--peer", "nfs-clients=10.0.0.0/24,nope", good}, "--peer nfs-clients: \"nope\" is not an address or CIDR"},
 		{"bad format", []string{"analyse", "-p", "storage-gateway/file-nfs", "--format", "xml", good}, "--format xml: use one of"},
 	}
 	for _, tc := range tests {

@@ -7,7 +7,6 @@ import (
 
 	"github.com/wirecheck/wirecheck/classify"
 	"github.com/wirecheck/wirecheck/classify/match"
-	"github.com/wirecheck/wirecheck/classify/profile"
 )
 
 // limitFlags bound what a run keeps in memory.
@@ -16,14 +15,8 @@ type limitFlags struct {
 	tunnels  string
 }
 
-// defaultMaxFlows keeps a hostile or enormous capture from exhausting
-// memory: a million flows cost about 250 MB in the table and more in the
-// report, which no one reads flow by flow anyway. A run that reaches it
-// says so and how to go further.
-const defaultMaxFlows = 1_000_000
-
 func (l *limitFlags) register(cmd *cobra.Command) {
-	cmd.Flags().IntVar(&l.maxFlows, "max-flows", defaultMaxFlows, "keep at most this many flows; later flows are counted per service (protocol, server port, direction) but not judged, and the verdict is at best inconclusive (0: no limit)")
+	cmd.Flags().IntVar(&l.maxFlows, "max-flows", classify.DefaultMaxFlows, "keep at most this many flows; later flows are counted per service (protocol, server port, direction) but not judged, and the verdict is at best inconclusive (0: no limit)")
 	registerTunnels(cmd, &l.tunnels)
 }
 
@@ -32,15 +25,11 @@ func registerTunnels(cmd *cobra.Command, v *string) {
 	cmd.Flags().StringVar(v, "tunnels", "auto", "auto: judge the flows inside VXLAN, GENEVE, GRE/ERSPAN and IP-in-IP tunnels, unless the host (--host) is a tunnel end (a mirror target: give --host the mirrored host's address); off: judge every packet as it is on the wire")
 }
 
-// apply sets c's limits; hosts are the --host values, which give folded
-// services their direction (inferred from the flows kept when not given).
-func (l *limitFlags) apply(c *classify.Classifier, hosts []string) error {
-	lim, err := flowLimits(l.maxFlows, l.tunnels, hosts)
-	if err != nil {
-		return err
-	}
-	c.SetLimits(lim)
-	return nil
+// limits are the classifier's limits the flags ask for; hosts are the
+// --host values, which give folded services their direction (inferred
+// from the flows kept when not given) and tell the host's own tunnels.
+func (l *limitFlags) limits(hosts []string) (classify.Limits, error) {
+	return flowLimits(l.maxFlows, l.tunnels, hosts)
 }
 
 // flowLimits are the classifier's limits for at most maxFlows flows (0: no
@@ -53,13 +42,9 @@ func flowLimits(maxFlows int, tunnels string, hosts []string) (classify.Limits, 
 	if err != nil {
 		return classify.Limits{}, fmt.Errorf("--tunnels %v", err)
 	}
-	lim := classify.Limits{MaxFlows: maxFlows, InferHost: match.InferHost, Tunnels: tun}
-	for _, h := range hosts {
-		p, err := profile.ParsePrefix(h)
-		if err != nil {
-			return classify.Limits{}, fmt.Errorf("--host: %v", err)
-		}
-		lim.Host = append(lim.Host, p)
+	host, err := match.ParseHost(hosts)
+	if err != nil {
+		return classify.Limits{}, bindingFlagError(err)
 	}
-	return lim, nil
+	return classify.Limits{MaxFlows: maxFlows, Host: host, Tunnels: tun}, nil
 }

@@ -66,7 +66,15 @@ IpPermissionsEgress), nftables (a ruleset for nft -f; check it with nft -c -f).`
 			} else if !profile.ValidName(name) {
 				return fmt.Errorf("--name %q: a profile name is lower-case letters, digits, '.', '_' and '-', in words separated by / (e.g. draft/gateway)", name)
 			}
-			obs, err := readCaptures(cmd, args, filter, quiet, nil)
+			// Read as analyse reads with the same --host, so that the draft
+			// allows what analyse will judge: with the host at a tunnel end
+			// the outer flows, not the ones inside. suggest has no
+			// --max-flows: every flow is drafted.
+			lim, err := flowLimits(0, "auto", mf.hosts)
+			if err != nil {
+				return err
+			}
+			obs, err := readCaptures(cmd, args, filter, quiet, lim)
 			if err != nil {
 				return err
 			}
@@ -117,23 +125,16 @@ IpPermissionsEgress), nftables (a ruleset for nft -f; check it with nft -c -f).`
 // leaves every flow unexpected and so drafts them all.
 func suggestMatcher(mf *matchFlags) (*match.Matcher, error) {
 	if len(mf.profiles) > 0 {
-		format := mf.format
-		mf.format = "text" // matcher checks report formats, which suggest does not use
-		defer func() { mf.format = format }()
-		return mf.matcher()
+		return mf.compile()
 	}
 	if len(mf.peers) > 0 || mf.phase != "" || mf.region != "" {
 		return nil, fmt.Errorf("--peer, --phase and --region need a profile (-p)")
 	}
-	var opts match.Options
-	for _, h := range mf.hosts {
-		p, err := profile.ParsePrefix(h)
-		if err != nil {
-			return nil, fmt.Errorf("--host: %v", err)
-		}
-		opts.Host = append(opts.Host, p)
+	host, err := match.ParseHost(mf.hosts)
+	if err != nil {
+		return nil, bindingFlagError(err)
 	}
-	return newMatcher(&profile.Set{}, opts)
+	return newMatcher(&profile.Set{}, match.Options{Host: host})
 }
 
 // draftName makes a profile name of a capture file's name:

@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/wirecheck/wirecheck/internal/testcorpus"
 )
 
 // TestSuggestGolden keeps the three drafts of the conforming file gateway
@@ -48,6 +50,39 @@ func TestSuggestRoundTrip(t *testing.T) {
 	}
 }
 
+// TestSuggestRoundTripTunnels: suggest reads a tunnel capture as analyse
+// does with the same --host: inside the tunnel for a mirror target, the
+// outer packets when the host is a tunnel end. It drafted the flows inside
+// the tunnel for a tunnel end, a profile analyse then found the outer
+// flows unexpected against.
+func TestSuggestRoundTripTunnels(t *testing.T) {
+	dir := testcorpus.Dir(t)
+	for _, tc := range []struct {
+		file, host string
+		rule       string // a rule the draft must hold
+	}{
+		{"protocols/libpcap__geneve.pcap", "20.0.0.1", "proto: udp\n    ports: [6081]"},     // a tunnel end: the outer flows
+		{"protocols/libpcap__geneve.pcap", "30.0.0.1", "proto: tcp\n    ports: [22]"},       // inside: the host's own flows
+		{"protocols/libpcap__vxlan.pcap", "192.168.202.1", "proto: udp\n    ports: [4789]"}, // a tunnel end
+	} {
+		t.Run(filepath.Base(tc.file)+" "+tc.host, func(t *testing.T) {
+			file := filepath.Join(dir, tc.file)
+			draft := filepath.Join(t.TempDir(), "draft.yaml")
+			if _, stderr, code := wirecheck(t, nil, "suggest", "-q", "--host", tc.host, "-o", draft, file); code != 0 {
+				t.Fatalf("suggest: exit %d: %s", code, stderr)
+			}
+			y, _ := os.ReadFile(draft)
+			if !strings.Contains(string(y), tc.rule) {
+				t.Errorf("draft lacks %q:\n%s", tc.rule, y)
+			}
+			out, stderr, code := wirecheck(t, nil, "analyse", "-q", "-p", draft, "--host", tc.host, file)
+			if code != exitConformant {
+				t.Errorf("analyse with the draft: exit %d, stderr %s\n%s\ndraft:\n%s", code, stderr, out, y)
+			}
+		})
+	}
+}
+
 // TestSuggestWithProfile drafts only what the profile leaves unexpected;
 // with the draft the telnet and SMTP flows are expected, and what remains
 // is the two faults no rule can fix: the blocked and the missing flow.
@@ -73,6 +108,23 @@ func TestSuggestWithProfile(t *testing.T) {
 	}
 }
 
+// TestSuggestFormatsWithProfile: with -p, suggest's draft formats are not
+// report formats, and the matcher it builds does not ask for one.
+func TestSuggestFormatsWithProfile(t *testing.T) {
+	file := filepath.Join(captures, "filegw-faulty.pcap")
+	for format, want := range map[string][]string{
+		"sg-json":  {`"Description": "telnet-in"`, `"Description": "smtp-out: mail.example.net`},
+		"nftables": {`tcp dport 23 accept comment "telnet-in"`, `tcp dport 25 accept comment "smtp-out: mail.example.net"`},
+	} {
+		out, stderr, code := wirecheck(t, nil, "suggest", "-p", "storage-gateway/file-nfs", "--host", "10.0.0.5", "--format", format, file)
+		for _, w := range want {
+			if code != 0 || !strings.Contains(out, w) {
+				t.Errorf("--format %s: exit %d, stderr %q; draft lacks %q:\n%s", format, code, stderr, w, out)
+			}
+		}
+	}
+}
+
 func TestSuggestErrors(t *testing.T) {
 	file := filepath.Join(captures, "misc.pcapng")
 	tests := []struct {
@@ -82,7 +134,9 @@ func TestSuggestErrors(t *testing.T) {
 	}{
 		{"bad format", []string{"suggest", "--format", "iptables", file}, "--format iptables: use yaml, sg-json or nftables"},
 		{"peer without profile", []string{"suggest", "--peer", "x=10.0.0.1", file}, "need a profile (-p)"},
-		{"bad host", []string{"suggest", "--host", "10.0.0.5/8", file}, "has host bits set"},
+		{"bad host", []string{"suggest", "--host", "10.0.0.5/8", file}, "--host: \"10.0.0.5/8\" has host bits set"},
+		{"bad host with profile", []string{"suggest", "-p", "storage-gateway/file-nfs", "--host", "10.0.0.300", file}, "--host: \"10.0.0.300\" is not an address or CIDR"},
+		{"bad peer with profile", []string{"suggest", "-p", "storage-gateway/file-nfs", "--peer", "nfs-clients=", file}, "--peer \"nfs-clients=\": use NAME=ADDR|CIDR[,ADDR|CIDR...]"},
 		{"bad collapse", []string{"suggest", "--collapse", "40", file}, "--collapse must be 1 to 32"},
 		{"missing capture", []string{"suggest", "nope.pcap"}, "nope.pcap: no such file"},
 	}

@@ -86,6 +86,9 @@ rules:
 	var folded uint64
 	for _, s := range rep.Folded.Services {
 		folded += s.Packets
+		if s.Direction != "outbound" { // the host is the interface's address, the datagrams' source
+			t.Errorf("folded service %+v: want outbound", s)
+		}
 	}
 	var keptPkts uint64
 	for _, f := range rep.Flows {

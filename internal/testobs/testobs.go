@@ -10,7 +10,8 @@ import (
 )
 
 // File returns the Observation of the capture file at path, read as
-// wirecheck analyse reads it, failing tb if it cannot be read to its end.
+// wirecheck analyse reads it without flags (classify.ReadFiles with
+// analyse's flow cap), failing tb if it cannot be read to its end.
 func File(tb testing.TB, path string) *classify.Observation {
 	tb.Helper()
 	f, err := capture.Open(path)
@@ -18,15 +19,11 @@ func File(tb testing.TB, path string) *classify.Observation {
 		tb.Fatal(err)
 	}
 	defer f.Close()
-	c := classify.New(1 << 10)
-	if err := c.Read(path, f, nil); err != nil {
-		tb.Fatal(err)
-	}
-	return c.Finish()
+	return read(tb, f, classify.ReadOptions{Limits: classify.Limits{MaxFlows: classify.DefaultMaxFlows}, FlowHint: 1 << 10})
 }
 
 // Generated returns the Observation of the capture gencap writes for cfg,
-// failing tb if any step fails.
+// with no flow cap (cfg says how many flows), failing tb if any step fails.
 func Generated(tb testing.TB, cfg gencap.Config) *classify.Observation {
 	tb.Helper()
 	var buf bytes.Buffer
@@ -37,11 +34,7 @@ func Generated(tb testing.TB, cfg gencap.Config) *classify.Observation {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	c := classify.New(cfg.Flows)
-	if err := c.Read("gencap", src, nil); err != nil {
-		tb.Fatal(err)
-	}
-	return c.Finish()
+	return read(tb, src, classify.ReadOptions{FlowHint: cfg.Flows})
 }
 
 // Scenario returns the Observation of the capture a gencap.Scenario
@@ -56,9 +49,14 @@ func Scenario(tb testing.TB, s gencap.Scenario) *classify.Observation {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	c := classify.New(64)
-	if err := c.Read("scenario.pcap", src, nil); err != nil {
+	return read(tb, src, classify.ReadOptions{FlowHint: 64})
+}
+
+func read(tb testing.TB, f *capture.File, opts classify.ReadOptions) *classify.Observation {
+	tb.Helper()
+	obs, err := classify.ReadFiles([]*capture.File{f}, opts)
+	if err != nil {
 		tb.Fatal(err)
 	}
-	return c.Finish()
+	return obs
 }
