@@ -7,6 +7,7 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"net/netip"
 	"slices"
@@ -136,6 +137,10 @@ type engines struct {
 
 	// User-space counterparts of Stats.
 	packets, truncated, malformed, other uint64
+	// tunnels are the packets of the GRE, ERSPAN and IP-in-IP tunnels
+	// classify would decapsulate (packet.Encapsulated), per direction:
+	// Counter.Tunnels' counterpart.
+	tunnels map[Tunnel][2]uint64 // packets, bytes
 }
 
 // loadCounter loads a counter for a test and closes it at the end.
@@ -228,6 +233,17 @@ func (e *engines) user(fr []byte) {
 		}
 	case packet.KindICMPError:
 		e.tab.ICMPError(&p, ts)
+	case packet.KindOther:
+		// As classify.Classifier does: a tunnel it would decapsulate
+		// (the kernel leaves VXLAN and GENEVE, on UDP, to its flows).
+		if kind, _, inner := p.Encapsulated(); p.MaybeTunnel() && kind != packet.TunnelNone && len(inner) > 0 {
+			if e.tunnels == nil {
+				e.tunnels = map[Tunnel][2]uint64{}
+			}
+			k := Tunnel{Src: p.Tuple.SrcAddr(), Dst: p.Tuple.DstAddr(), Kind: kind}
+			c := e.tunnels[k]
+			e.tunnels[k] = [2]uint64{c[0] + 1, c[1] + uint64(len(fr))}
+		}
 	}
 	e.other++
 }
@@ -267,7 +283,24 @@ func (e *engines) check() []flow.Flow {
 		UntiedFragments: e.tab.OrphanFragments, OtherPackets: e.other,
 		Created: uint64(e.tab.Len()), Live: uint64(e.tab.Len()),
 	}
+	// The tunnels the kernel counted are those classify would decapsulate,
+	// with the same packets and bytes, and their sum is in the totals.
+	tunnels, err := e.c.Tunnels()
+	if err != nil {
+		e.tb.Fatalf("Tunnels: %v", err)
+	}
 	got := st
+	gotTun := map[Tunnel][2]uint64{}
+	for _, t := range tunnels {
+		want.TunnelPackets += t.Packets
+		want.TunnelBytes += t.Bytes
+		c := [2]uint64{t.Packets, t.Bytes}
+		t.Packets, t.Bytes = 0, 0
+		gotTun[t] = c
+	}
+	if !maps.Equal(gotTun, e.tunnels) {
+		e.tb.Errorf("tunnels (packets, bytes):\n kernel %v\n user   %v", gotTun, e.tunnels)
+	}
 	// Bytes are checked per flow; ring drops are another test's subject
 	// (nobody reads NewFlows here).
 	got.Bytes, got.OtherBytes, got.RingDrops = 0, 0, 0
@@ -330,12 +363,12 @@ func describe(f *flow.Flow) string {
 func (c *Counter) reset() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	for _, m := range []*ebpf.Map{c.objs.Flows, c.objs.Frags} {
+	for _, m := range []*ebpf.Map{c.objs.Flows, c.objs.Frags, c.objs.Tunnels} {
 		var keys [][]byte
 		var k []byte
 		it := m.Iterate()
 		var v []byte
-		if m == c.objs.Flows {
+		if m != c.objs.Frags { // per-CPU values
 			var pv [][]byte
 			for it.Next(&k, &pv) {
 				keys = append(keys, slices.Clone(k))
