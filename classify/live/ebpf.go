@@ -189,8 +189,10 @@ func (e *EBPF) hiddenTunnels(st bpf.Stats) (packets, bytes uint64, kinds string,
 	for _, t := range ts {
 		if slices.ContainsFunc(e.opts.Host, func(h netip.Prefix) bool { return h.Contains(t.Src) || h.Contains(t.Dst) }) {
 			// The host is a tunnel end: the outer packets are its traffic.
-			packets -= t.Packets
-			bytes -= t.Bytes
+			// The map is read after the totals, so it may hold packets
+			// they do not yet count.
+			packets -= min(packets, t.Packets)
+			bytes -= min(bytes, t.Bytes)
 		} else if k := t.Kind.String(); !slices.Contains(names, k) {
 			names = append(names, k)
 		}
