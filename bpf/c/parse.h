@@ -3,7 +3,8 @@
  * Header parsing. This is a transcription of classify/packet.Decode for
  * Ethernet frames: the same walk (VLAN/QinQ, MPLS, PPPoE, IPv4 with options
  * and fragments, IPv6 with a bounded extension-header chain, TCP, UDP, ICMP
- * echo and ICMP errors with their quoted tuple), the same bounds and the
+ * echo and ICMP errors with their quoted tuple, and packet.Encapsulated's
+ * checks of GRE, ERSPAN and IP-in-IP headers), the same bounds and the
  * same outcome for every frame, truncated or malformed ones included. The
  * differential test in bpf/ checks the two against each other; change both
  * together.
