@@ -6,6 +6,9 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
@@ -13,6 +16,10 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+	"github.com/gopacket/gopacket/pcapgo"
 
 	"github.com/wirecheck/wirecheck/bpf/testenv"
 	"github.com/wirecheck/wirecheck/classify/report"
@@ -159,7 +166,8 @@ func TestVXLANMirrorTarget(t *testing.T) {
 // IP): real captures, small, none cut short, every frame fits a veth.
 // No IP-in-IP capture exists there, and this kernel has no ipip, gre or
 // geneve devices to record one (CONFIG_NET_IPIP, CONFIG_NET_IPGRE_DEMUX and
-// CONFIG_GENEVE are not set): bpf TestTunnelsCountedApart holds the kernel
+// CONFIG_GENEVE are not set): ipipCapture wraps a recorded capture's IP
+// packets in IPv4 instead, and bpf TestTunnelsCountedApart holds the kernel
 // to classify on IP-in-IP frames. The last cases make the host a tunnel end
 // and turn decapsulation off: then both engines judge the outer packets.
 var tunnelCaptures = []struct {
@@ -189,13 +197,30 @@ func TestTunnelReplayMatchesAnalyse(t *testing.T) {
 	dir := testcorpus.Dir(t)
 	l := newLab(t, false, 65535)
 	testenv.RequireTools(t, "tcpreplay")
-	for _, c := range tunnelCaptures {
-		file := filepath.Join(dir, c.file)
+	ipip := ipipCapture(t, filepath.Join(captures, "filegw-faulty.pcap"))
+	cases := append(slices.Clone(tunnelCaptures), struct {
+		file string
+		args []string
+	}{ipip, nil}, struct {
+		file string
+		args []string
+	}{ipip, []string{"--host", ipipOuter[1]}})
+	for _, c := range cases {
+		file := c.file
+		if !filepath.IsAbs(file) {
+			file = filepath.Join(dir, c.file)
+		}
 		args := append([]string{"-p", "storage-gateway/file-nfs", "--host", "10.0.0.5", "--format", "json"}, c.args...)
 		t.Run(strings.Join(append([]string{filepath.Base(c.file)}, c.args...), " "), func(t *testing.T) {
 			want, wantCode := analyseJSON(t, append(slices.Clone(args), file)...)
 			if want.Summary.Packets == 0 {
 				t.Fatalf("analyse read no packets from %s", c.file)
+			}
+			// Every capture but the two of GRE that is no tunnel has one
+			// to decapsulate, unless the case's arguments say not to.
+			decap := c.args == nil && !strings.Contains(c.file, "ft-7") && !strings.Contains(c.file, "various_gre")
+			if decap != (len(want.Tunnels) > 0) {
+				t.Fatalf("analyse decapsulated %+v, want tunnels: %v", want.Tunnels, decap)
 			}
 			for _, engine := range []string{"pcap", "ebpf"} {
 				w := startWatch(t, l.host, append([]string{"watch", "-i", hostIf, "--engine", engine, "--interval", "500ms"}, args...)...)
@@ -308,4 +333,78 @@ func diffHiddenTunnels(got, want *report.Report) string {
 		}
 	}
 	return strings.Join(d, "\n")
+}
+
+// ipipOuter are the outer ends of ipipCapture's tunnel.
+var ipipOuter = [2]string{"192.0.2.1", "192.0.2.2"}
+
+// ipipCapture writes a copy of the Ethernet capture src in which every IP
+// packet travels inside IPv4 (IP-in-IP, protocol 4; IPv6 inside: 41)
+// between ipipOuter's ends, as a tunnel would carry it; other frames are
+// kept as they are. It returns the file.
+func ipipCapture(t *testing.T, src string) string {
+	t.Helper()
+	in, err := os.Open(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	r, err := pcapgo.NewReader(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := filepath.Join(t.TempDir(), "ipip-"+filepath.Base(src))
+	out, err := os.Create(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer out.Close()
+	w := pcapgo.NewWriter(out)
+	if err := w.WriteFileHeader(65535, layers.LinkTypeEthernet); err != nil {
+		t.Fatal(err)
+	}
+	outer := [2]net.IP{net.ParseIP(ipipOuter[0]).To4(), net.ParseIP(ipipOuter[1]).To4()}
+	n := 0
+	for {
+		data, ci, err := r.ReadPacketData()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ci.CaptureLength != ci.Length {
+			t.Fatalf("%s: frame %d is cut short: its copy could not be replayed whole", src, n)
+		}
+		pkt := gopacket.NewPacket(data, layers.LayerTypeEthernet, gopacket.Default)
+		eth, _ := pkt.Layer(layers.LayerTypeEthernet).(*layers.Ethernet)
+		if eth != nil && (eth.EthernetType == layers.EthernetTypeIPv4 || eth.EthernetType == layers.EthernetTypeIPv6) {
+			proto := layers.IPProtocolIPv4
+			if eth.EthernetType == layers.EthernetTypeIPv6 {
+				proto = layers.IPProtocolIPv6
+			}
+			// Each direction of a flow from its own end, as a tunnel's
+			// ends would send them.
+			i := 0
+			if nf := pkt.NetworkLayer().NetworkFlow(); bytes.Compare(nf.Src().Raw(), nf.Dst().Raw()) > 0 {
+				i = 1
+			}
+			buf := gopacket.NewSerializeBuffer()
+			o := &layers.IPv4{Version: 4, IHL: 5, TTL: 64, Protocol: proto, SrcIP: outer[i], DstIP: outer[1-i]}
+			e := &layers.Ethernet{SrcMAC: eth.SrcMAC, DstMAC: eth.DstMAC, EthernetType: layers.EthernetTypeIPv4}
+			if err := gopacket.SerializeLayers(buf, gopacket.SerializeOptions{FixLengths: true, ComputeChecksums: true}, e, o, gopacket.Payload(eth.Payload)); err != nil {
+				t.Fatal(err)
+			}
+			data = buf.Bytes()
+			ci.CaptureLength, ci.Length = len(data), len(data)
+			n++
+		}
+		if err := w.WritePacket(ci, data); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n == 0 {
+		t.Fatalf("%s holds no IP packet to wrap", src)
+	}
+	return name
 }
