@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"sync"
 	"time"
 
@@ -19,6 +20,7 @@ import (
 	"github.com/wirecheck/wirecheck/bpf/internal/counter"
 	"github.com/wirecheck/wirecheck/bpf/internal/kernel"
 	"github.com/wirecheck/wirecheck/classify/flow"
+	"github.com/wirecheck/wirecheck/classify/packet"
 )
 
 // Counter is a loaded eBPF flow counter. Its methods are safe for
@@ -360,6 +362,33 @@ func (c *Counter) Flows() ([]flow.Flow, error) {
 		out = append(out, mergeFlow(k, v, c.offset))
 	})
 	return out, err
+}
+
+// Tunnels returns the GRE, ERSPAN and IP-in-IP tunnels the kernel counted,
+// one per direction, the CPUs' shares summed. Packets of a tunnel that found
+// the map full (1,024 entries) are in Stats.TunnelPackets alone.
+func (c *Counter) Tunnels() ([]Tunnel, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return nil, ErrClosed
+	}
+	var out []Tunnel
+	var k counter.ProgTunnelKey
+	v := make([]counter.ProgTunnelStats, c.ncpu)
+	it := c.objs.Tunnels.Iterate()
+	for it.Next(&k, &v) {
+		t := Tunnel{Src: netip.AddrFrom16(k.Src).Unmap(), Dst: netip.AddrFrom16(k.Dst).Unmap(), Kind: packet.Tunnel(k.Kind)}
+		for i := range v {
+			t.Packets += v[i].Packets
+			t.Bytes += v[i].Bytes
+		}
+		out = append(out, t)
+	}
+	if err := it.Err(); err != nil {
+		return nil, fmt.Errorf("read tunnel map: %w", err)
+	}
+	return out, nil
 }
 
 // Sweep removes the flows whose last packet is older than idleSince and

@@ -30,6 +30,9 @@ func (*Counter) NewFlows() <-chan NewFlow { return nil }
 // Payloads returns a nil channel.
 func (*Counter) Payloads() <-chan Payload { return nil }
 
+// Tunnels returns ErrUnsupported.
+func (*Counter) Tunnels() ([]Tunnel, error) { return nil, ErrUnsupported }
+
 // Stats returns ErrUnsupported.
 func (*Counter) Stats() (Stats, error) { return Stats{}, ErrUnsupported }
 

@@ -64,6 +64,16 @@
 //     payload bursts cannot crowd out new-flow records. Payloads delivers
 //     them. With the option off, a read-only variable (send_payloads) lets
 //     the verifier drop that code.
+//   - tunnels: BPF_MAP_TYPE_PERCPU_HASH of 1,024 struct tunnel_key {outer
+//     src, dst, kind} to struct tunnel_stats {packets, bytes}: the GRE,
+//     ERSPAN (types I to III) and IP-in-IP packets that classify would
+//     decapsulate (packet.Encapsulated; c/tunnel.h transcribes its GRE and
+//     ERSPAN header checks). The kernel does not decapsulate them; they stay
+//     in OtherPackets, are also summed in Stats.TunnelPackets, and Tunnels
+//     returns them per tunnel so that user space can tell a mirror target's
+//     tunnels (not judged: a loss) from a host's own (other traffic). Not an
+//     LRU: a new tunnel that finds it full is in TunnelPackets alone.
+//     VXLAN and GENEVE ride on UDP and are counted as their outer flow.
 //   - stats: BPF_MAP_TYPE_PERCPU_ARRAY of struct counters, summed by Stats.
 //
 // # Nothing lost silently

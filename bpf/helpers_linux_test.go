@@ -7,6 +7,7 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"net/netip"
 	"slices"
@@ -22,6 +23,7 @@ import (
 	"github.com/wirecheck/wirecheck/capture"
 	"github.com/wirecheck/wirecheck/classify"
 	"github.com/wirecheck/wirecheck/classify/flow"
+	"github.com/wirecheck/wirecheck/classify/packet"
 	"github.com/wirecheck/wirecheck/internal/frametest"
 )
 
@@ -106,6 +108,10 @@ type engines struct {
 	// What the classifier counted apart from flows, the user-space
 	// counterparts of Stats; feed refreshes them.
 	truncated, malformed, other uint64
+	// tunnels are the packets of the GRE, ERSPAN and IP-in-IP tunnels
+	// classify would decapsulate (packet.Encapsulated), per direction:
+	// Counter.Tunnels' counterpart.
+	tunnels map[Tunnel][2]uint64 // packets, bytes
 }
 
 // loadCounter loads a counter for a test and closes it at the end.
@@ -183,6 +189,7 @@ func (e *engines) feed(frames ...[]byte) int {
 		// length: what the IP header declares beyond it is a lie
 		// (packet.Parsed.CheckLength).
 		e.cl.Add(&capture.Frame{Data: fr, WireLen: len(fr), Time: e.fed, LinkType: layers.LinkTypeEthernet})
+		e.tunnel(fr)
 		e.fed++
 		n++
 	}
@@ -203,6 +210,27 @@ func otherBytes(o *classify.Observation) (n uint64) {
 		n += oc.Bytes
 	}
 	return n
+}
+
+// tunnel counts fr in e.tunnels when it is a tunnel packet of a kind the
+// kernel counts apart: GRE, ERSPAN and IP-in-IP, which the classifier
+// (with tunnels off, as here) counts as other traffic. The kernel leaves
+// VXLAN and GENEVE, on UDP, to its flows.
+func (e *engines) tunnel(fr []byte) {
+	var p packet.Parsed
+	if p.CheckLength(p.Decode(layers.LinkTypeEthernet, fr), len(fr), len(fr)) != nil || p.Kind != packet.KindOther || !p.MaybeTunnel() {
+		return
+	}
+	kind, _, inner := p.Encapsulated()
+	if kind == packet.TunnelNone || len(inner) == 0 {
+		return
+	}
+	if e.tunnels == nil {
+		e.tunnels = map[Tunnel][2]uint64{}
+	}
+	k := Tunnel{Src: p.Tuple.SrcAddr(), Dst: p.Tuple.DstAddr(), Kind: kind}
+	c := e.tunnels[k]
+	e.tunnels[k] = [2]uint64{c[0] + 1, c[1] + uint64(len(fr))}
 }
 
 // kernelFlows returns the kernel's flows sorted by key.
@@ -249,7 +277,24 @@ func (e *engines) check() []flow.Flow {
 		UntiedFragments: o.OrphanFragments, OtherPackets: otherPackets(o), OtherBytes: otherBytes(o),
 		Created: uint64(len(user)), Live: uint64(len(user)),
 	}
+	// The tunnels the kernel counted are those classify would decapsulate,
+	// with the same packets and bytes, and their sum is in the totals.
+	tunnels, err := e.c.Tunnels()
+	if err != nil {
+		e.tb.Fatalf("Tunnels: %v", err)
+	}
 	got := st
+	gotTun := map[Tunnel][2]uint64{}
+	for _, t := range tunnels {
+		want.TunnelPackets += t.Packets
+		want.TunnelBytes += t.Bytes
+		c := [2]uint64{t.Packets, t.Bytes}
+		t.Packets, t.Bytes = 0, 0
+		gotTun[t] = c
+	}
+	if !maps.Equal(gotTun, e.tunnels) {
+		e.tb.Errorf("tunnels (packets, bytes):\n kernel %v\n user   %v", gotTun, e.tunnels)
+	}
 	// Ring drops are another test's subject (nobody reads NewFlows here).
 	got.RingDrops = 0
 	if got != want {
@@ -311,12 +356,12 @@ func describe(f *flow.Flow) string {
 func (c *Counter) reset() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	for _, m := range []*ebpf.Map{c.objs.Flows, c.objs.Frags} {
+	for _, m := range []*ebpf.Map{c.objs.Flows, c.objs.Frags, c.objs.Tunnels} {
 		var keys [][]byte
 		var k []byte
 		it := m.Iterate()
 		var v []byte
-		if m == c.objs.Flows {
+		if m != c.objs.Frags { // per-CPU values
 			var pv [][]byte
 			for it.Next(&k, &pv) {
 				keys = append(keys, slices.Clone(k))

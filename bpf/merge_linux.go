@@ -89,6 +89,8 @@ func sumCounters(per []counter.ProgCounters) Stats {
 		s.Malformed += v.Malformed
 		s.OtherPackets += v.OtherPackets
 		s.OtherBytes += v.OtherBytes
+		s.TunnelPackets += v.TunnelPackets
+		s.TunnelBytes += v.TunnelBytes
 	}
 	return s
 }

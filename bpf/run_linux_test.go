@@ -389,7 +389,8 @@ func TestKernelMatchesUserSpace(t *testing.T) {
 // FuzzKernelMatchesUserSpace runs the differential test on one arbitrary
 // frame at a time.
 func FuzzKernelMatchesUserSpace(f *testing.F) {
-	for _, fr := range mixedFrames(f) {
+	tunnels, _ := tunnelFrames(f)
+	for _, fr := range append(mixedFrames(f), tunnels...) {
 		f.Add(fr)
 	}
 	c := loadCounter(f, Options{})

@@ -2,9 +2,11 @@ package bpf
 
 import (
 	"errors"
+	"net/netip"
 
 	"github.com/wirecheck/wirecheck/classify/flow"
 	"github.com/wirecheck/wirecheck/classify/ipproto"
+	"github.com/wirecheck/wirecheck/classify/packet"
 )
 
 // Defaults for the zero fields of Options.
@@ -142,6 +144,18 @@ type Stats struct {
 	// OtherPackets and OtherBytes count frames that formed no flow: ARP,
 	// other IP protocols, ICMP errors, untied fragments.
 	OtherPackets, OtherBytes uint64
+	// TunnelPackets and TunnelBytes count those of OtherPackets that are
+	// GRE, ERSPAN or IP-in-IP tunnel packets (packet.Encapsulated), which
+	// the kernel does not decapsulate; Counter.Tunnels has them per tunnel.
+	TunnelPackets, TunnelBytes uint64
+}
+
+// Tunnel is one direction of a GRE, ERSPAN or IP-in-IP tunnel the kernel
+// counted (Counter.Tunnels): its outer addresses, kind and packets.
+type Tunnel struct {
+	Src, Dst       netip.Addr
+	Kind           packet.Tunnel
+	Packets, Bytes uint64
 }
 
 // Losses returns the number of things the counter knows it missed: evicted

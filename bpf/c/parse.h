@@ -3,7 +3,8 @@
  * Header parsing. This is a transcription of classify/packet.Decode for
  * Ethernet frames: the same walk (VLAN/QinQ, MPLS, PPPoE, IPv4 with options
  * and fragments, IPv6 with a bounded extension-header chain, TCP, UDP, ICMP
- * echo and ICMP errors with their quoted tuple), the same bounds and the
+ * echo and ICMP errors with their quoted tuple, and packet.Encapsulated's
+ * checks of GRE, ERSPAN and IP-in-IP headers), the same bounds and the
  * same outcome for every frame, truncated or malformed ones included. The
  * differential test in bpf/ checks the two against each other; change both
  * together.
@@ -27,6 +28,16 @@
 #define PROTO_TCP 6
 #define PROTO_UDP 17
 #define PROTO_ICMPV6 58
+#define PROTO_IPIP 4
+#define PROTO_IPV6 41
+#define PROTO_GRE 47
+
+/* Tunnel kinds, as packet.Tunnel numbers them (the kernel sees only those
+ * that are not UDP). */
+#define TUNNEL_GRE 3
+#define TUNNEL_ERSPAN2 4
+#define TUNNEL_ERSPAN3 5
+#define TUNNEL_IPIP 6
 
 #define TCP_SYN 0x02
 #define TCP_ACK 0x10
@@ -77,6 +88,7 @@ struct parsed {
 	__u8 icmp_code;
 	__u8 first_fragment;
 	__u8 v6; /* set by parse_ipv6: ICMP must match the IP version */
+	__u8 tunnel; /* other traffic that is a tunnel packet: TUNNEL_*, or 0 */
 };
 
 /* cursor is the frame being parsed. end is the offset where the current
@@ -248,6 +260,52 @@ static __always_inline int parse_icmp(struct cursor *c, __u32 off, __s64 l4len, 
 	return PARSE_OK;
 }
 
+/* gre_kind returns the tunnel a GRE packet at off is (packet.gre): version
+ * 0 without source routing, carrying IP, Ethernet or ERSPAN type I or II,
+ * or ERSPAN type III of frame type 0 or 2, with at least one byte inside.
+ * Anything else (PPTP's GRE, a header cut short) is 0: other traffic. */
+static __always_inline __u8 gre_kind(struct cursor *c, __u32 off)
+{
+	__u8 h[12];
+
+	if (load(c, off, h, 4))
+		return 0;
+	__u16 flags = be16(h), et = be16(h + 2);
+	if (flags & 0x4007)
+		return 0;
+	__u32 n = 4;
+	if (flags & 0x8000) /* checksum */
+		n += 4;
+	if (flags & 0x2000) /* key */
+		n += 4;
+	if (flags & 0x1000) /* sequence number */
+		n += 4;
+	__u8 kind;
+	switch (et) {
+	case 0x6558: case 0x0800: case 0x86dd:
+		kind = TUNNEL_GRE;
+		break;
+	case 0x88be: /* type II has a sequence number and an 8-byte header, type I neither */
+		if (flags & 0x1000)
+			n += 8;
+		kind = TUNNEL_ERSPAN2;
+		break;
+	case 0x22eb: { /* a 12-byte header, and 8 bytes more when its O bit is set */
+		if (load(c, off + n, h, 12))
+			return 0;
+		__u8 ft = (be16(h + 10) >> 10) & 0x1f;
+		if (ft != 0 && ft != 2)
+			return 0;
+		n += (h[11] & 1) ? 20 : 12;
+		kind = TUNNEL_ERSPAN3;
+		break;
+	}
+	default:
+		return 0;
+	}
+	return off + n < c->end ? kind : 0;
+}
+
 /* parse_transport reads the layer-4 header at off, whose length per the IP
  * header is l4len. */
 __noinline int parse_transport(struct __sk_buff *skb, __u32 off, __u32 end, __s64 l4len, struct parsed *p)
@@ -291,6 +349,14 @@ __noinline int parse_transport(struct __sk_buff *skb, __u32 off, __u32 end, __s6
 		if ((p->t.proto == PROTO_ICMPV6) != p->v6)
 			return PARSE_OK; /* ICMP of the other IP version: other traffic */
 		return parse_icmp(c, off, l4len, p);
+	case PROTO_GRE:
+		p->tunnel = gre_kind(c, off);
+		return PARSE_OK;
+	case PROTO_IPIP:
+	case PROTO_IPV6:
+		if (off < c->end) /* packet.Encapsulated: something inside */
+			p->tunnel = TUNNEL_IPIP;
+		return PARSE_OK;
 	}
 	return PARSE_OK;
 }

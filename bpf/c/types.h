@@ -102,6 +102,24 @@ struct counters {
 	__u64 malformed;        /* frames whose headers are inconsistent */
 	__u64 other_packets;    /* frames that form no flow (ARP, ICMP errors, untied fragments, ...) */
 	__u64 other_bytes;
+	__u64 tunnel_packets;   /* of other_packets, GRE, ERSPAN and IP-in-IP packets (tunnel.h) */
+	__u64 tunnel_bytes;
+};
+
+/* tunnel_key is one direction of a GRE, ERSPAN or IP-in-IP tunnel: its outer
+ * addresses as the packets carry them (IPv4 mapped) and its kind (TUNNEL_*
+ * in parse.h, packet.Tunnel's numbers). */
+struct tunnel_key {
+	__u8 src[16];
+	__u8 dst[16];
+	__u8 kind;
+	__u8 pad[7];
+};
+
+/* tunnel_stats is one CPU's count of a tunnel_key's packets. */
+struct tunnel_stats {
+	__u64 packets;
+	__u64 bytes;
 };
 
 #endif

@@ -15,6 +15,7 @@
 #include "parse.h"
 #include "payload.h"
 #include "rules.h"
+#include "tunnel.h"
 #include "types.h"
 
 /* TC_ACT_UNSPEC (TCX_NEXT for TCX links): let the next program or the
@@ -62,6 +63,9 @@ int wirecheck_tc(struct __sk_buff *skb)
 		 * that marks the flow it quotes. */
 		count_icmp_error(&p, now, cnt);
 		break;
+	default:
+		if (p.tunnel)
+			count_tunnel(&p, wire, cnt);
 	}
 	cnt->other_packets++;
 	cnt->other_bytes += wire;

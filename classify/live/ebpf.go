@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/netip"
 	"slices"
+	"strings"
 	"sync"
 
 	"github.com/wirecheck/wirecheck/bpf"
@@ -38,9 +39,10 @@ type EBPFOptions struct {
 	ServerPorts []bpf.PortKey
 	MaxFlows    int
 	// Host and Tunnels are classify.Limits' (its Tunnels rule): the kernel
-	// program does not decapsulate, so the packets of VXLAN and GENEVE
-	// tunnels the rule would decapsulate are reported as a loss, not
-	// judged as the outer flow they are counted in.
+	// program does not decapsulate, so the packets of the tunnels the rule
+	// would decapsulate are reported as a loss: VXLAN and GENEVE are not
+	// judged as the outer flow they are counted in, GRE, ERSPAN and
+	// IP-in-IP (which the kernel counts apart) not as other traffic.
 	Host    []netip.Prefix
 	Tunnels classify.Tunnels
 }
@@ -127,8 +129,15 @@ func (e *EBPF) Observation() (*classify.Observation, error) {
 			{What: "payload samples lost (names or protocols may be missing)", Count: st.PayloadDrops, Degraded: true},
 		},
 	}
-	if st.OtherPackets > 0 {
-		obs.Other = []classify.OtherCount{{Label: "not port flows (ARP, ICMP errors, neighbour discovery, other protocols)", Packets: st.OtherPackets, Bytes: st.OtherBytes}}
+	// GRE, ERSPAN and IP-in-IP packets are in the kernel's other traffic;
+	// those of tunnels the Tunnels rule would decapsulate are taken out of
+	// it and named as not judged below.
+	tunP, tunB, tunKinds, err := e.hiddenTunnels(st)
+	if err != nil {
+		return nil, err
+	}
+	if p := st.OtherPackets - tunP; p > 0 {
+		obs.Other = []classify.OtherCount{{Label: "not port flows (ARP, ICMP errors, neighbour discovery, other protocols)", Packets: p, Bytes: st.OtherBytes - tunB}}
 	}
 	e.mu.Lock()
 	for i := range obs.Flows {
@@ -156,7 +165,43 @@ func (e *EBPF) Observation() (*classify.Observation, error) {
 	if n > 0 {
 		obs.Losses = append(obs.Losses, classify.Loss{What: "packets of VXLAN or GENEVE tunnels, not decapsulated by the eBPF engine (the flows inside are not judged: use --engine pcap, or --tunnels off to judge the outer flows)", Count: n})
 	}
+	if tunP > 0 {
+		obs.Losses = append(obs.Losses, classify.Loss{What: "packets of " + tunKinds + " tunnels, not decapsulated by the eBPF engine (the flows inside are not judged: use --engine pcap, or --tunnels off to count them as other traffic)", Count: tunP})
+	}
 	return obs, nil
+}
+
+// hiddenTunnels returns the packets and bytes of the GRE, ERSPAN and
+// IP-in-IP tunnels the kernel counted (as other traffic) that the Tunnels
+// rule would decapsulate, and their kinds in words ("gre or ip-in-ip").
+// Packets the kernel could not key to a tunnel (its map was full) are among
+// them: whether the host is their end is unknown.
+func (e *EBPF) hiddenTunnels(st bpf.Stats) (packets, bytes uint64, kinds string, err error) {
+	if e.opts.Tunnels == classify.TunnelsOff || st.TunnelPackets == 0 {
+		return 0, 0, "", nil
+	}
+	ts, err := e.c.Tunnels()
+	if err != nil {
+		return 0, 0, "", fmt.Errorf("read tunnels: %w", err)
+	}
+	packets, bytes = st.TunnelPackets, st.TunnelBytes
+	var names []string
+	for _, t := range ts {
+		if slices.ContainsFunc(e.opts.Host, func(h netip.Prefix) bool { return h.Contains(t.Src) || h.Contains(t.Dst) }) {
+			// The host is a tunnel end: the outer packets are its traffic.
+			// The map is read after the totals, so it may hold packets
+			// they do not yet count.
+			packets -= min(packets, t.Packets)
+			bytes -= min(bytes, t.Bytes)
+		} else if k := t.Kind.String(); !slices.Contains(names, k) {
+			names = append(names, k)
+		}
+	}
+	if len(names) == 0 {
+		names = []string{"gre, erspan or ip-in-ip"} // only unkeyed packets
+	}
+	slices.Sort(names)
+	return packets, bytes, strings.Join(names, " or "), nil
 }
 
 // dropTunnels takes out of flows those on the VXLAN and GENEVE ports that

@@ -185,6 +185,29 @@ func foldedText(rep *Report) string {
 		textout.Plural(len(fo.Services), "service", "services"))
 }
 
+// tunnelsNote says, once where the tunnels are listed, what decapsulation
+// meant for the report.
+const tunnelsNote = "decapsulated: the flows inside them were judged; --tunnels off judges the outer packets"
+
+// tunnelTexts words each tunnel the report decapsulated, as every format
+// lists them: "vxlan 10.0.0.9 -> 10.0.0.10: 12 packets, 3 flows" (the flows
+// whose first packet came out of it; JSON's flows[].tunnel names them).
+// It is nil when no tunnel was decapsulated.
+func tunnelTexts(res *match.Result, rep *Report) []string {
+	if len(rep.Tunnels) == 0 {
+		return nil
+	}
+	flows := map[string]int{}
+	for _, name := range res.Obs.Tunneled {
+		flows[name]++
+	}
+	out := make([]string, len(rep.Tunnels))
+	for i, tc := range rep.Tunnels {
+		out[i] = fmt.Sprintf("%s: %s, %s", tc.Tunnel, textout.Count(tc.Packets, "packet"), textout.Count(uint64(flows[tc.Tunnel]), "flow"))
+	}
+	return out
+}
+
 // filterText is the capture filter as every format's header shows it, or
 // "" without one: a report of filtered traffic must say so, since the
 // frames the filter left out were neither judged nor named.

@@ -57,6 +57,8 @@ type htmlPage struct {
 	HostText, TimeSpan         string
 	Folded, Filter             string
 	Direction                  string
+	Tunnels                    []string // tunnelTexts
+	TunnelsNote                string
 	Phase, Region              string
 	Malformed, Orphaned        uint64
 }
@@ -101,7 +103,7 @@ func HTML(w io.Writer, res *match.Result) error {
 		Diagram: buildDiagram(res, rep), Statuses: statuses,
 		Phase: cmp.Or(rep.Phase, "all"), Region: cmp.Or(rep.Region, "any"),
 		Malformed: rep.Summary.Malformed, Orphaned: rep.Summary.OrphanFragments, Folded: foldedText(rep),
-		Filter: filterText(rep),
+		Filter: filterText(rep), Tunnels: tunnelTexts(res, rep), TunnelsNote: tunnelsNote,
 	}
 	if rep.Summary.OneDirection {
 		p.Direction = oneDirectionText

@@ -94,7 +94,7 @@ func JUnit(w io.Writer, res *match.Result) error {
 			warn.WriteString("warning: " + findingText(p) + "\n")
 		}
 	}
-	junitRunNotes(&warn, rep)
+	junitRunNotes(&warn, res, rep)
 	flows := suite{name: "flows", tests: len(groups) + len(foldedProblems) + len(unboundFails),
 		failures: len(groups) + len(unboundFails), errors: len(foldedProblems)}
 	if len(groups) == 0 {
@@ -203,8 +203,9 @@ func unboundCaseName(p *match.Finding) string {
 }
 
 // junitRunNotes appends to warn what the flows suite's output says of the
-// run itself: inputs that stopped early, losses, the capture filter.
-func junitRunNotes(warn *strings.Builder, rep *Report) {
+// run itself: inputs that stopped early, losses, the capture filter, the
+// tunnels decapsulated.
+func junitRunNotes(warn *strings.Builder, res *match.Result, rep *Report) {
 	for _, in := range rep.Inputs {
 		if in.Stopped != nil {
 			fmt.Fprintf(warn, "input %s incomplete: %s\n", in.Name, *in.Stopped)
@@ -217,6 +218,9 @@ func junitRunNotes(warn *strings.Builder, rep *Report) {
 	}
 	if f := filterText(rep); f != "" {
 		fmt.Fprintf(warn, "filter: %s\n", f)
+	}
+	for _, t := range tunnelTexts(res, rep) {
+		fmt.Fprintf(warn, "tunnel (%s): %s\n", tunnelsNote, t)
 	}
 }
 

@@ -150,7 +150,7 @@ func junitByEncoder(w io.Writer, res *match.Result) error {
 		}
 	}
 	flows.Cases = append(flows.Cases, unbound...)
-	junitRunNotes(&warn, rep)
+	junitRunNotes(&warn, res, rep)
 	flows.SystemOut = refCDATA(warn.String())
 	suites = append(suites, flows)
 

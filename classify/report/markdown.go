@@ -69,6 +69,9 @@ func Markdown(w io.Writer, res *match.Result) error {
 	if s.OneDirection {
 		ew.Printf("- **Direction:** %s\n", mdText(oneDirectionText))
 	}
+	for _, t := range tunnelTexts(res, rep) {
+		ew.Printf("- **Tunnel** (%s): %s\n", tunnelsNote, mdText(t))
+	}
 
 	var fails, warnings []string
 	for _, p := range problems {

@@ -82,10 +82,7 @@ func SARIF(w io.Writer, res *match.Result) error {
 			sarif.NewPhysicalLocation().WithArtifactLocation(sarif.NewSimpleArtifactLocation(uri))))
 	}
 
-	if f := filterText(rep); f != "" {
-		// The run's header: dashboards show its properties with the run.
-		run.Properties = sarif.NewPropertyBag().Add("filter", f)
-	}
+	run.Properties = sarifRunProps(res, rep)
 	log := sarif.NewReport()
 	log.AddRun(run)
 	var head bytes.Buffer
@@ -180,6 +177,24 @@ type sarifTemplate struct {
 // sarifHoles are the placeholders newSARIFTemplate fills a result with,
 // in sarifValues' order; the rule index is a number.
 var sarifHoles = [...]string{`"\u0000fingerprint"`, `"\u0000kind"`, `"\u0000level"`, `"\u0000message"`, `"\u0000ruleID"`, `"\u0000flow"`, `987654321`, `987654322`}
+
+// sarifRunProps are the run's properties, its header (dashboards show them
+// with the run): the capture filter and the tunnels decapsulated, or nil.
+func sarifRunProps(res *match.Result, rep *Report) *sarif.PropertyBag {
+	f, tt := filterText(rep), tunnelTexts(res, rep)
+	if f == "" && len(tt) == 0 {
+		return nil
+	}
+	props := sarif.NewPropertyBag()
+	if f != "" {
+		props.Add("filter", f)
+	}
+	if len(tt) > 0 {
+		props.Add("tunnels", tt)
+		props.Add("tunnels_note", tunnelsNote)
+	}
+	return props
+}
 
 func (v *sarifValues) appendHole(b []byte, h int) []byte {
 	switch h {

@@ -88,9 +88,7 @@ func sarifByLibrary(w io.Writer, res *match.Result) error {
 		}
 	}
 
-	if f := filterText(rep); f != "" {
-		run.Properties = sarif.NewPropertyBag().Add("filter", f)
-	}
+	run.Properties = sarifRunProps(res, rep)
 	log := sarif.NewReport()
 	log.AddRun(run)
 	if err := log.PrettyWrite(w); err != nil {

@@ -148,16 +148,10 @@ func writeText(w io.Writer, res *match.Result, width int) error {
 		writeFlows(ew, res.Flows)
 	}
 
-	if len(rep.Tunnels) > 0 {
-		// Which flows came out of which tunnel: the JSON report's
-		// flows[].tunnel has it flow by flow.
-		flows := map[string]int{}
-		for _, name := range res.Obs.Tunneled {
-			flows[name]++
-		}
-		ew.Printf("\nTunnels (decapsulated: the flows inside them were judged; --tunnels off judges the outer packets):\n")
-		for _, tc := range rep.Tunnels {
-			ew.Printf("  %s: %d packets, %d flows\n", tc.Tunnel, tc.Packets, flows[tc.Tunnel])
+	if tt := tunnelTexts(res, rep); len(tt) > 0 {
+		ew.Printf("\nTunnels (%s):\n", tunnelsNote)
+		for _, t := range tt {
+			ew.Printf("  %s\n", t)
 		}
 	}
 

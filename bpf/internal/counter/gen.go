@@ -10,4 +10,4 @@
 //	go generate ./bpf/...
 package counter
 
-//go:generate go tool bpf2go -cc clang-19 -strip llvm-strip-19 -target bpfel -go-package counter -cflags "-O2 -g -Wall -Werror" -type flow_key -type flow_stats -type new_flow -type payload -type port_key -type counters Prog ../../c/wirecheck.c -- -I../../c/include
+//go:generate go tool bpf2go -cc clang-19 -strip llvm-strip-19 -target bpfel -go-package counter -cflags "-O2 -g -Wall -Werror" -type flow_key -type flow_stats -type new_flow -type payload -type port_key -type counters -type tunnel_key -type tunnel_stats Prog ../../c/wirecheck.c -- -I../../c/include

@@ -26,6 +26,8 @@ type ProgCounters struct {
 	Malformed       uint64
 	OtherPackets    uint64
 	OtherBytes      uint64
+	TunnelPackets   uint64
+	TunnelBytes     uint64
 }
 
 type ProgFlowKey struct {
@@ -104,6 +106,20 @@ type ProgPortKey struct {
 	Port  uint16
 }
 
+type ProgTunnelKey struct {
+	_    structs.HostLayout
+	Src  [16]uint8
+	Dst  [16]uint8
+	Kind uint8
+	Pad  [7]uint8
+}
+
+type ProgTunnelStats struct {
+	_       structs.HostLayout
+	Packets uint64
+	Bytes   uint64
+}
+
 // Names of all BPF objects in the ELF.
 //
 // Used for safe lookups in a Collection or CollectionSpec.
@@ -114,6 +130,7 @@ const (
 	ProgMapPayloads      = "payloads"
 	ProgMapServerPorts   = "server_ports"
 	ProgMapStats         = "stats"
+	ProgMapTunnels       = "tunnels"
 	ProgProgWirecheckTc  = "wirecheck_tc"
 	ProgVarSendPayloads  = "send_payloads"
 	ProgVarUnusedNewFlow = "unused_new_flow"
@@ -175,6 +192,7 @@ type ProgMapSpecs struct {
 	Payloads    *ebpf.MapSpec `ebpf:"payloads"`
 	ServerPorts *ebpf.MapSpec `ebpf:"server_ports"`
 	Stats       *ebpf.MapSpec `ebpf:"stats"`
+	Tunnels     *ebpf.MapSpec `ebpf:"tunnels"`
 }
 
 // ProgVariableSpecs contains global variables before they are loaded into the kernel.
@@ -212,6 +230,7 @@ type ProgMaps struct {
 	Payloads    *ebpf.Map `ebpf:"payloads"`
 	ServerPorts *ebpf.Map `ebpf:"server_ports"`
 	Stats       *ebpf.Map `ebpf:"stats"`
+	Tunnels     *ebpf.Map `ebpf:"tunnels"`
 }
 
 func (m *ProgMaps) Close() error {
@@ -222,6 +241,7 @@ func (m *ProgMaps) Close() error {
 		m.Payloads,
 		m.ServerPorts,
 		m.Stats,
+		m.Tunnels,
 	)
 }
 
