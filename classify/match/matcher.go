@@ -615,3 +615,17 @@ func verdictOf(l profile.Level) FlowVerdict {
 	}
 	return Expected
 }
+
+// RuleCount is how many rules the matcher judges (every rule of every
+// profile, active or not): as many as an evaluation's Result.Rules.
+func (m *Matcher) RuleCount() int { return len(m.rules) }
+
+// Profiles names the profiles the matcher judges by, in the order given:
+// an evaluation's Result.Profiles.
+func (m *Matcher) Profiles() []string {
+	names := make([]string, 0, len(m.set.Profiles))
+	for _, p := range m.set.Profiles {
+		names = append(names, p.Name)
+	}
+	return names
+}

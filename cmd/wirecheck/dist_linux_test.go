@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/prometheus/client_golang/prometheus"
+	"github.com/wirecheck/wirecheck/cmd/wirecheck/internal/watch"
 
 	"github.com/wirecheck/wirecheck/bpf/testenv"
 )
@@ -85,10 +85,7 @@ func TestSystemdUnitVerifies(t *testing.T) {
 // the eBPF engine's start-up check asks for, to a user that is not root,
 // and the flags it passes exist.
 func TestSystemdUnitCapabilities(t *testing.T) {
-	var want []string
-	for _, c := range ebpfCaps {
-		want = append(want, c.name)
-	}
+	want := watch.EBPFCapabilities()
 	slices.Sort(want)
 	for _, key := range []string{"AmbientCapabilities", "CapabilityBoundingSet"} {
 		vals := unitValues(t, key)
@@ -147,16 +144,8 @@ func TestPrometheusRules(t *testing.T) {
 // cannot leave an alert that never fires.
 func TestAlertRulesUseExportedMetrics(t *testing.T) {
 	exported := map[string]bool{}
-	ch := make(chan *prometheus.Desc, 64)
-	go func() {
-		newCollector(&service{}).Describe(ch)
-		close(ch)
-	}()
-	fq := regexp.MustCompile(`fqName: "([^"]+)"`)
-	for d := range ch {
-		if m := fq.FindStringSubmatch(d.String()); m != nil {
-			exported[m[1]] = true
-		}
+	for _, name := range watch.MetricNames() {
+		exported[name] = true
 	}
 	if len(exported) < 20 {
 		t.Fatalf("only %d metrics described", len(exported))

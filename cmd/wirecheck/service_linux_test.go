@@ -17,12 +17,11 @@ import (
 	"time"
 
 	dto "github.com/prometheus/client_model/go"
-	"github.com/prometheus/common/expfmt"
-	"github.com/prometheus/common/model"
 	"golang.org/x/sys/unix"
 
 	"github.com/wirecheck/wirecheck/bpf/testenv"
 	"github.com/wirecheck/wirecheck/classify/report"
+	"github.com/wirecheck/wirecheck/cmd/wirecheck/internal/watch/watchtest"
 )
 
 // Privileged tests of watch as a long-running service: the interface
@@ -73,12 +72,7 @@ func scrapeNetns(t *testing.T, ns, addr string) map[string]*dto.MetricFamily {
 		t.Fatalf("scrape: %v", err)
 	}
 	defer resp.Body.Close()
-	parser := expfmt.NewTextParser(model.UTF8Validation)
-	mf, err := parser.TextToMetricFamilies(resp.Body)
-	if err != nil {
-		t.Fatalf("scrape: %v", err)
-	}
-	return mf
+	return watchtest.ParseMetrics(t, resp.Body)
 }
 
 var metricsLine = regexp.MustCompile(`metrics at http://(\S+)/metrics`)
@@ -160,7 +154,7 @@ func TestWatchSurvivesInterfaceRecreated(t *testing.T) {
 			if _, ok := w.waitLine(5*time.Second, "interface "+wc7HostIf+" was deleted"); !ok {
 				t.Fatalf("watch did not say the interface went:\n%s", w.stderrText())
 			}
-			if v := metricValue(t, scrapeNetns(t, l.host, addr), "wirecheck_up", "interface", wc7HostIf); v != 0 {
+			if v := watchtest.MetricValue(t, scrapeNetns(t, l.host, addr), "wirecheck_up", "interface", wc7HostIf); v != 0 {
 				t.Errorf("wirecheck_up %v while the interface is gone", v)
 			}
 			wc7Veth(l, true)
@@ -168,10 +162,10 @@ func TestWatchSurvivesInterfaceRecreated(t *testing.T) {
 				t.Fatalf("watch did not come back:\n%s", w.stderrText())
 			}
 			mf := scrapeNetns(t, l.host, addr)
-			if v := metricValue(t, mf, "wirecheck_up", "interface", wc7HostIf); v != 1 {
+			if v := watchtest.MetricValue(t, mf, "wirecheck_up", "interface", wc7HostIf); v != 1 {
 				t.Errorf("wirecheck_up %v after the interface came back", v)
 			}
-			if v := metricValue(t, mf, "wirecheck_interface_recoveries_total"); v != 1 {
+			if v := watchtest.MetricValue(t, mf, "wirecheck_interface_recoveries_total"); v != 1 {
 				t.Errorf("wirecheck_interface_recoveries_total %v, want 1", v)
 			}
 			sendUDP(t, l.host, 40001, 5001, 50)
@@ -207,16 +201,16 @@ func TestWatchSurvivesInterfaceRecreated(t *testing.T) {
 					t.Errorf("udp/%d: the host sent %d packets, verdict %s; want %d, %s", c.port, fl[0].ClientSent.Packets, fl[0].Verdict, c.packets, c.verdict)
 				}
 			}
-			evs := readEvents(t, events)
+			evs := watchtest.ReadEvents(t, events)
 			var kinds []string
-			for _, e := range eventsOf(evs, "interface") {
+			for _, e := range watchtest.EventsOf(evs, "interface") {
 				kinds = append(kinds, e["event"].(string))
 			}
 			if strings.Join(kinds, ",") != "interface_gone,interface_up" {
 				t.Errorf("interface events %v, want interface_gone then interface_up", kinds)
 			}
-			if len(eventsOf(evs, "reload")) != 1 {
-				t.Errorf("reload events: %v", eventsOf(evs, "reload"))
+			if len(watchtest.EventsOf(evs, "reload")) != 1 {
+				t.Errorf("reload events: %v", watchtest.EventsOf(evs, "reload"))
 			}
 		})
 	}
@@ -381,7 +375,7 @@ func TestWatchSoakMillionFlows(t *testing.T) {
 	type sample struct{ fds, goroutines, rss float64 }
 	take := func() sample {
 		mf := scrapeNetns(t, l.host, addr)
-		return sample{metricValue(t, mf, "process_open_fds"), metricValue(t, mf, "go_goroutines"), metricValue(t, mf, "process_resident_memory_bytes")}
+		return sample{watchtest.MetricValue(t, mf, "process_open_fds"), watchtest.MetricValue(t, mf, "go_goroutines"), watchtest.MetricValue(t, mf, "process_resident_memory_bytes")}
 	}
 	var quarter sample
 	var lastEvicted, lastSwept float64
@@ -414,9 +408,9 @@ func TestWatchSoakMillionFlows(t *testing.T) {
 		if (i+1)%100_000 == 0 {
 			// Counters only rise, even while the map churns.
 			mf := scrapeNetns(t, l.host, addr)
-			lv, _ := lookupMetric(mf, "wirecheck_kernel_flows")
-			ev, _ := lookupMetric(mf, "wirecheck_kernel_flows_evicted_total")
-			sw, _ := lookupMetric(mf, "wirecheck_flows_swept_total")
+			lv, _ := watchtest.LookupMetric(mf, "wirecheck_kernel_flows")
+			ev, _ := watchtest.LookupMetric(mf, "wirecheck_kernel_flows_evicted_total")
+			sw, _ := watchtest.LookupMetric(mf, "wirecheck_flows_swept_total")
 			t.Logf("%v: %d flows sent; kernel map %v flows, %v evicted, %v swept", time.Since(start).Round(time.Millisecond), i+1, lv, ev, sw)
 			if ev < lastEvicted || sw < lastSwept {
 				t.Errorf("a counter went down: evicted %v -> %v, swept %v -> %v", lastEvicted, ev, lastSwept, sw)
@@ -444,14 +438,14 @@ func TestWatchSoakMillionFlows(t *testing.T) {
 		{"wirecheck_bytes_total", 3 * flows * frameSz},
 		{"wirecheck_observation_complete", 1},
 	} {
-		if got := metricValue(t, mf, c.name); got != c.want {
+		if got := watchtest.MetricValue(t, mf, c.name); got != c.want {
 			t.Errorf("%s = %v, want %v", c.name, got, c.want)
 		}
 	}
-	if got := metricValue(t, mf, "wirecheck_rule_packets", "rule", "nfs"); got != 3*flows {
+	if got := watchtest.MetricValue(t, mf, "wirecheck_rule_packets", "rule", "nfs"); got != 3*flows {
 		t.Errorf("nfs rule packets %v, want %d", got, 3*flows)
 	}
-	if got := metricValue(t, mf, "wirecheck_required_rule_status", "rule", "nfs", "status", "seen"); got != 1 {
+	if got := watchtest.MetricValue(t, mf, "wirecheck_required_rule_status", "rule", "nfs", "status", "seen"); got != 1 {
 		t.Errorf("nfs rule not seen (%v)", got)
 	}
 	if end.fds != quarter.fds {

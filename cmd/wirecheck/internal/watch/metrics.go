@@ -1,14 +1,17 @@
-package main
+package watch
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -19,9 +22,24 @@ import (
 	"github.com/wirecheck/wirecheck/classify/match"
 )
 
-// Metrics are read from the latest evaluated state, which the watcher
-// publishes once per --interval: a scrape costs no engine work and the hot
+// Metrics are read from the latest evaluated state, which the loop
+// publishes once per interval: a scrape costs no engine work and the hot
 // path updates no metric. dist/README.md lists them.
+
+// stats is what the metrics endpoint reads: counters the loop adds to and
+// the snapshot it publishes after each evaluation. The collector reads
+// nothing else of the run.
+type stats struct {
+	started time.Time
+	iface   string
+	engine  string           // the engine chosen, until the first snapshot names it
+	sup     *live.Supervisor // up and recoveries; nil in tests of the collector alone
+	served  bool             // metrics are served: a health error is worth saying
+
+	unexpected, forbidden atomic.Uint64 // failing flows alerted
+	reloadsOK, reloadsBad atomic.Uint64
+	latest                atomic.Pointer[snapshot]
+}
 
 // snapshot is what one evaluation showed, for metrics.
 type snapshot struct {
@@ -44,7 +62,7 @@ type ruleSnapshot struct {
 }
 
 // publish makes res (and the engine's health) what metrics show.
-func (s *service) publish(now time.Time, res *match.Result) {
+func (s *stats) publish(now time.Time, res *match.Result, stderr io.Writer) {
 	snap := &snapshot{time: now, verdict: res.Verdict, complete: res.Obs.Complete(),
 		packets: res.Obs.Packets, bytes: res.Obs.Bytes}
 	for i := range res.Flows {
@@ -60,8 +78,8 @@ func (s *service) publish(now time.Time, res *match.Result) {
 	}
 	if s.sup != nil {
 		h, err := s.sup.Health()
-		if err != nil && s.prom != nil {
-			fmt.Fprintf(s.stderr, "wirecheck: metrics: %v\n", err)
+		if err != nil && s.served {
+			fmt.Fprintf(stderr, "wirecheck: metrics: %v\n", err)
 		}
 		snap.health = h
 	}
@@ -70,7 +88,7 @@ func (s *service) publish(now time.Time, res *match.Result) {
 
 // collector turns the service's state into metrics at each scrape.
 type collector struct {
-	s *service
+	s *stats
 
 	// mono keeps every counter monotonic for the life of the process:
 	// Prometheus reads a counter that falls as a restart, which breaks
@@ -109,7 +127,7 @@ func (c *collector) monotonic(key string, v uint64) uint64 {
 	return m.carried + v
 }
 
-func newCollector(s *service) *collector {
+func newCollector(s *stats) *collector {
 	d := func(name, help string, labels ...string) *prometheus.Desc {
 		return prometheus.NewDesc("wirecheck_"+name, help, labels, nil)
 	}
@@ -179,7 +197,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	counter(c.reloads, s.reloadsOK.Load(), "success")
 	counter(c.reloads, s.reloadsBad.Load(), "failure")
 	snap := s.latest.Load()
-	engine := s.wf.engine
+	engine := s.engine
 	if snap != nil && snap.health.Engine != "" {
 		engine = snap.health.Engine
 	}
@@ -249,7 +267,8 @@ func metricsAddr(addr string) string {
 	return addr
 }
 
-func serveMetrics(addr string, s *service) (*metricsServer, error) {
+// serveMetrics listens at addr and serves s's metrics until close.
+func serveMetrics(addr string, s *stats, stderr io.Writer) (*metricsServer, error) {
 	addr = metricsAddr(addr)
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
@@ -263,10 +282,11 @@ func serveMetrics(addr string, s *service) (*metricsServer, error) {
 	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
 	m := &metricsServer{addr: ln.Addr().String(), done: make(chan struct{}),
 		srv: &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}}
+	s.served = true
 	go func() {
 		defer close(m.done)
 		if err := m.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			fmt.Fprintf(s.stderr, "wirecheck: --metrics: %v\n", err)
+			fmt.Fprintf(stderr, "wirecheck: --metrics: %v\n", err)
 		}
 	}()
 	return m, nil
@@ -280,4 +300,22 @@ func (m *metricsServer) close() {
 	defer cancel()
 	m.srv.Shutdown(ctx)
 	<-m.done
+}
+
+// MetricNames lists the names of the metrics the service exports, for
+// checking the alerting rules and the docs against them.
+func MetricNames() []string {
+	ch := make(chan *prometheus.Desc, 64)
+	go func() {
+		newCollector(&stats{}).Describe(ch)
+		close(ch)
+	}()
+	fq := regexp.MustCompile(`fqName: "([^"]+)"`)
+	var names []string
+	for d := range ch {
+		if m := fq.FindStringSubmatch(d.String()); m != nil {
+			names = append(names, m[1])
+		}
+	}
+	return names
 }

@@ -1,11 +1,8 @@
-package main
+package watch
 
 import (
-	"bufio"
 	"bytes"
-	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/netip"
 	"os"
@@ -17,14 +14,14 @@ import (
 	"time"
 
 	dto "github.com/prometheus/client_model/go"
-	"github.com/prometheus/common/expfmt"
-	"github.com/prometheus/common/model"
 
 	"github.com/wirecheck/wirecheck/classify"
 	"github.com/wirecheck/wirecheck/classify/flow"
 	"github.com/wirecheck/wirecheck/classify/ipproto"
 	"github.com/wirecheck/wirecheck/classify/live"
 	"github.com/wirecheck/wirecheck/classify/match"
+	"github.com/wirecheck/wirecheck/classify/profile"
+	"github.com/wirecheck/wirecheck/cmd/wirecheck/internal/watch/watchtest"
 )
 
 // serviceProfile judges the fake engine's flows: one required rule the
@@ -89,55 +86,60 @@ func clientFlow(cport, sport uint16, cp, cb, sp, sb uint64) flow.Flow {
 }
 
 // serviceHarness is a watcher with the service machinery around a fake
-// engine on the loopback interface, without privileges.
+// engine on the loopback interface, without privileges, on a fake clock.
 type serviceHarness struct {
-	svc    *service
-	w      *watcher
-	eng    *fakeEngine
-	stderr *bytes.Buffer
-	events string
+	w         *watcher
+	eng       *fakeEngine
+	clock     *fakeClock
+	stderr    *bytes.Buffer
+	events    string
+	profile   string
+	reportDir string
 }
 
 func newServiceHarness(t *testing.T) *serviceHarness {
 	t.Helper()
 	dir := t.TempDir()
-	prof := filepath.Join(dir, "service.yaml")
-	if err := os.WriteFile(prof, []byte(serviceProfile), 0o644); err != nil {
+	h := &serviceHarness{eng: &fakeEngine{}, stderr: &bytes.Buffer{}, clock: newFakeClock(time.Second),
+		events: filepath.Join(dir, "events.jsonl"), profile: filepath.Join(dir, "service.yaml"),
+		reportDir: filepath.Join(dir, "reports")}
+	if err := os.WriteFile(h.profile, []byte(serviceProfile), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	wf := &watchFlags{iface: "lo", engine: "pcap"}
-	wf.profiles, wf.hosts, wf.format = []string{prof}, []string{"10.0.0.5"}, "json"
-	wf.svc.events = filepath.Join(dir, "events.jsonl")
-	wf.svc.reportDir = filepath.Join(dir, "reports")
-	wf.svc.reportTick, wf.svc.reportKeep = time.Nanosecond, 2
-	m, err := wf.matcher()
+	load := func() (*match.Matcher, error) {
+		set, err := profile.Load(h.profile)
+		if err != nil {
+			return nil, err
+		}
+		return match.New(set, match.Options{Host: []netip.Prefix{netip.MustParsePrefix("10.0.0.5/32")}})
+	}
+	m, err := load()
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := &serviceHarness{eng: &fakeEngine{}, stderr: &bytes.Buffer{}, events: wf.svc.events}
-	h.svc = &service{wf: wf, stderr: &syncWriter{w: h.stderr}, iface: "lo", started: time.Now(), prev: map[string]match.RuleStatus{}}
-	if err := os.MkdirAll(wf.svc.reportDir, 0o750); err != nil {
+	events, err := os.Create(h.events)
+	if err != nil {
 		t.Fatal(err)
 	}
-	if h.svc.events, err = openEvents(wf.svc.events, io.Discard, h.svc.stderr); err != nil {
+	t.Cleanup(func() { events.Close() })
+	reports, err := OpenReportDir(h.reportDir, "lo", 2)
+	if err != nil {
 		t.Fatal(err)
 	}
-	if h.svc.prom, err = serveMetrics("127.0.0.1:0", h.svc); err != nil {
+	cfg := &Config{Interface: "lo", Interval: time.Second, Load: load, Stderr: h.stderr, Events: events,
+		Reports: reports, ReportEvery: time.Nanosecond, Metrics: "127.0.0.1:0", Clock: h.clock}
+	h.w, err = start(cfg, m, h.eng, "pcap", &syncWriter{w: h.stderr})
+	if err != nil {
 		t.Fatal(err)
 	}
-	eng := h.svc.supervise(h.eng, m)
-	h.w = &watcher{m: m, eng: eng, out: h.svc.stderr, alerted: map[flow.Key]bool{}, svc: h.svc}
-	t.Cleanup(func() {
-		eng.Close()
-		h.svc.close()
-	})
+	t.Cleanup(h.w.close)
 	return h
 }
 
 // scrape fetches and parses /metrics.
 func (h *serviceHarness) scrape(t *testing.T) map[string]*dto.MetricFamily {
 	t.Helper()
-	resp, err := http.Get("http://" + h.svc.prom.addr + "/metrics")
+	resp, err := http.Get("http://" + h.w.prom.addr + "/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -145,54 +147,15 @@ func (h *serviceHarness) scrape(t *testing.T) map[string]*dto.MetricFamily {
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("scrape: %s", resp.Status)
 	}
-	p := expfmt.NewTextParser(model.UTF8Validation)
-	mf, err := p.TextToMetricFamilies(resp.Body)
-	if err != nil {
-		t.Fatalf("scrape: %v", err)
-	}
-	return mf
+	return watchtest.ParseMetrics(t, resp.Body)
 }
 
-// metricValue returns the value of the series of family name whose labels
-// include every name=value pair given.
-func metricValue(t *testing.T, mf map[string]*dto.MetricFamily, name string, labels ...string) float64 {
-	t.Helper()
-	v, ok := lookupMetric(mf, name, labels...)
-	if !ok {
-		t.Fatalf("metric %s%v not scraped", name, labels)
-	}
-	return v
-}
-
-func lookupMetric(mf map[string]*dto.MetricFamily, name string, labels ...string) (float64, bool) {
-	fam := mf[name]
-	if fam == nil {
-		return 0, false
-	}
-next:
-	for _, m := range fam.Metric {
-		for i := 0; i+1 < len(labels); i += 2 {
-			found := false
-			for _, lp := range m.Label {
-				if lp.GetName() == labels[i] && lp.GetValue() == labels[i+1] {
-					found = true
-				}
-			}
-			if !found {
-				continue next
-			}
-		}
-		switch {
-		case m.Counter != nil:
-			return m.Counter.GetValue(), true
-		case m.Gauge != nil:
-			return m.Gauge.GetValue(), true
-		case m.Untyped != nil:
-			return m.Untyped.GetValue(), true
-		}
-	}
-	return 0, false
-}
+var (
+	metricValue  = watchtest.MetricValue
+	lookupMetric = watchtest.LookupMetric
+	readEvents   = watchtest.ReadEvents
+	eventsOf     = watchtest.EventsOf
+)
 
 // TestMetricsHoldEvaluatedState drives the watcher with a fake engine whose
 // observation is known, scrapes /metrics and checks every wirecheck value
@@ -204,7 +167,7 @@ func TestMetricsHoldEvaluatedState(t *testing.T) {
 	// of lo's reports must leave it alone.
 	var neighbours []string
 	for _, ts := range []string{"20260101T000000Z", "20260101T000001Z"} {
-		n := filepath.Join(h.svc.wf.svc.reportDir, "wirecheck-lo-1-"+ts+"-report.json")
+		n := filepath.Join(h.reportDir, "wirecheck-lo-1-"+ts+"-report.json")
 		if err := os.WriteFile(n, []byte("{}"), 0o644); err != nil {
 			t.Fatal(err)
 		}
@@ -297,7 +260,7 @@ func TestMetricsHoldEvaluatedState(t *testing.T) {
 			t.Errorf("after the second interval %s%v = %v, want %v", c.name, c.labels, got, c.want)
 		}
 	}
-	reports, _ := filepath.Glob(filepath.Join(h.svc.wf.svc.reportDir, "wirecheck-lo-2*.json"))
+	reports, _ := filepath.Glob(filepath.Join(h.reportDir, "wirecheck-lo-2*.json"))
 	if len(reports) == 0 || len(reports) > 2 {
 		t.Errorf("reports %v: want at most --report-keep (2), at least one", reports)
 	}
@@ -306,44 +269,6 @@ func TestMetricsHoldEvaluatedState(t *testing.T) {
 			t.Errorf("rotation removed another interface's report: %v", err)
 		}
 	}
-}
-
-// readEvents decodes the events file, failing on any line that is not a
-// JSON object with a time and a type.
-func readEvents(t *testing.T, name string) []map[string]any {
-	t.Helper()
-	f, err := os.Open(name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	var out []map[string]any
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		var e map[string]any
-		if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
-			t.Fatalf("event line %q: %v", sc.Text(), err)
-		}
-		ts, _ := e["time"].(string)
-		if _, err := time.Parse(time.RFC3339Nano, ts); err != nil {
-			t.Errorf("event %v: time: %v", e, err)
-		}
-		if e["type"] == nil {
-			t.Errorf("event %v has no type", e)
-		}
-		out = append(out, e)
-	}
-	return out
-}
-
-func eventsOf(evs []map[string]any, typ string) []map[string]any {
-	var out []map[string]any
-	for _, e := range evs {
-		if e["type"] == typ {
-			out = append(out, e)
-		}
-	}
-	return out
 }
 
 // TestEventsForFlowsAndRuleChanges: each new unexpected flow is one event,
@@ -403,11 +328,11 @@ func TestReloadKeepsCounts(t *testing.T) {
 	if err := h.w.summary(); err != nil {
 		t.Fatal(err)
 	}
-	prof := h.svc.wf.profiles[0]
+	prof := h.profile
 	if err := os.WriteFile(prof, []byte(serviceProfile+"  - {name: odd, from: clients, to: host, proto: tcp, ports: 7777, level: allowed}\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	h.svc.reload(h.w)
+	h.w.reload()
 	mf := h.scrape(t)
 	if v := metricValue(t, mf, "wirecheck_flows", "verdict", "unexpected"); v != 0 {
 		t.Errorf("after reload %v unexpected flows, want 0 (the new rule allows 7777)", v)
@@ -422,7 +347,7 @@ func TestReloadKeepsCounts(t *testing.T) {
 	if err := os.WriteFile(prof, []byte("version: 1\nprofile: [broken\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	h.svc.reload(h.w)
+	h.w.reload()
 	if !strings.Contains(h.stderr.String(), "profile not reloaded, the old one stays in force") {
 		t.Errorf("stderr after a broken reload:\n%s", h.stderr.String())
 	}
@@ -447,15 +372,6 @@ func TestMetricsAddr(t *testing.T) {
 		if got := metricsAddr(in); got != want {
 			t.Errorf("metricsAddr(%q) = %q, want %q", in, got, want)
 		}
-	}
-}
-
-// TestEventsStdoutNeedsReportElsewhere: the final report and the events
-// cannot share standard output.
-func TestEventsStdoutNeedsReportElsewhere(t *testing.T) {
-	_, stderr, code := wirecheck(t, nil, "watch", "-i", "lo", "-p", "storage-gateway/file-nfs", "--engine", "pcap", "--events", "-")
-	if code != exitError || !strings.Contains(stderr, "--events -: standard output also gets the final report") {
-		t.Errorf("exit %d, stderr %q", code, stderr)
 	}
 }
 

@@ -1,10 +1,9 @@
-package main
+package watch
 
 import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 	"sync"
 	"time"
 
@@ -70,26 +69,17 @@ type event struct {
 type eventLog struct {
 	mu     sync.Mutex
 	enc    *json.Encoder
-	closer io.Closer
 	err    error // the first write error, said once
 	stderr io.Writer
 }
 
-// openEvents opens --events: "-" is standard output, anything else a file
-// appended to (so that a restart does not truncate what a shipper has not
-// read yet, and logrotate's copytruncate or a move-and-reopen both work).
-func openEvents(name string, stdout, stderr io.Writer) (*eventLog, error) {
-	if name == "" {
-		return nil, nil
+// newEventLog writes events to w; nil (no events) for a nil w. Write
+// errors are said once on stderr.
+func newEventLog(w io.Writer, stderr io.Writer) *eventLog {
+	if w == nil {
+		return nil
 	}
-	if name == "-" {
-		return &eventLog{enc: json.NewEncoder(stdout), stderr: stderr}, nil
-	}
-	f, err := os.OpenFile(name, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o640)
-	if err != nil {
-		return nil, fmt.Errorf("--events: %w", err)
-	}
-	return &eventLog{enc: json.NewEncoder(f), closer: f, stderr: stderr}, nil
+	return &eventLog{enc: json.NewEncoder(w), stderr: stderr}
 }
 
 func (l *eventLog) write(e event) {
@@ -104,15 +94,6 @@ func (l *eventLog) write(e event) {
 		l.err = err
 		fmt.Fprintf(l.stderr, "wirecheck: --events: %v (further events are lost)\n", err)
 	}
-}
-
-func (l *eventLog) close() error {
-	if l == nil || l.closer == nil {
-		return nil
-	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.closer.Close()
 }
 
 // flowEvent describes a failing flow.
