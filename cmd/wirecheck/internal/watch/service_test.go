@@ -91,16 +91,34 @@ type serviceHarness struct {
 	w         *watcher
 	eng       *fakeEngine
 	clock     *fakeClock
-	stderr    *bytes.Buffer
+	stderr    *lockedBuffer
 	events    string
 	profile   string
 	reportDir string
 }
 
+// lockedBuffer is standard error that a test reads while the loop writes.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
 func newServiceHarness(t *testing.T) *serviceHarness {
 	t.Helper()
 	dir := t.TempDir()
-	h := &serviceHarness{eng: &fakeEngine{}, stderr: &bytes.Buffer{}, clock: newFakeClock(time.Second),
+	h := &serviceHarness{eng: &fakeEngine{}, stderr: &lockedBuffer{}, clock: newFakeClock(time.Second),
 		events: filepath.Join(dir, "events.jsonl"), profile: filepath.Join(dir, "service.yaml"),
 		reportDir: filepath.Join(dir, "reports")}
 	if err := os.WriteFile(h.profile, []byte(serviceProfile), 0o644); err != nil {
