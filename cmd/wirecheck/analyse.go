@@ -12,6 +12,7 @@ import (
 	"github.com/wirecheck/wirecheck/classify/match"
 	"github.com/wirecheck/wirecheck/classify/profile"
 	"github.com/wirecheck/wirecheck/classify/report"
+	"github.com/wirecheck/wirecheck/cmd/wirecheck/internal/outfile"
 	"github.com/wirecheck/wirecheck/internal/textout"
 )
 
@@ -34,11 +35,11 @@ type matchFlags struct {
 // the extra files: a baseline, reports), remembering the inputs for
 // writeReport to check again at the moment it writes.
 func (m *matchFlags) checkFiles(captures []string, extra ...string) error {
-	if err := checkDistinct(captures); err != nil {
+	if err := outfile.CheckDistinct(captures); err != nil {
 		return err
 	}
 	m.inputs = append(append(append([]string(nil), captures...), m.profiles...), extra...)
-	return checkOutput(m.output, m.inputs)
+	return outfile.CheckOutput(m.output, m.inputs)
 }
 
 func (m *matchFlags) register(cmd *cobra.Command) {
@@ -100,15 +101,15 @@ func bindingFlagError(err error) error {
 // writeReport writes res in the chosen format and turns the verdict into
 // the exit status.
 func (m *matchFlags) writeReport(cmd *cobra.Command, res *match.Result) error {
-	out, err := openOutput(cmd, m.output, m.inputs)
+	out, err := outfile.Open(cmd.OutOrStdout(), m.output, m.inputs)
 	if err != nil {
 		return err
 	}
 	// Buffered: the text report's table writer writes each cell on its
 	// own, which unbuffered was two million system calls for 100k flows.
-	bw := bufio.NewWriterSize(out.w, 1<<16)
+	bw := bufio.NewWriterSize(out, 1<<16)
 	write := formats[m.format]
-	if width := textout.TerminalWidth(out.w); m.format == "text" && width > 0 {
+	if width := textout.TerminalWidth(out.Writer()); m.format == "text" && width > 0 {
 		// A person at a terminal: lines that fit it. Files and pipes get
 		// the wide layout, a line per flow, for tools.
 		write = func(w io.Writer, res *match.Result) error { return report.TextWidth(w, res, width) }
@@ -117,7 +118,7 @@ func (m *matchFlags) writeReport(cmd *cobra.Command, res *match.Result) error {
 	if err == nil {
 		err = bw.Flush()
 	}
-	if err = out.commit(err); err != nil {
+	if err = out.Commit(err); err != nil {
 		return fmt.Errorf("write report: %w", err)
 	}
 	switch res.Verdict {

@@ -9,6 +9,7 @@ import (
 	"github.com/wirecheck/wirecheck/classify/drift"
 	"github.com/wirecheck/wirecheck/classify/match"
 	"github.com/wirecheck/wirecheck/classify/report"
+	"github.com/wirecheck/wirecheck/cmd/wirecheck/internal/outfile"
 )
 
 func newDiff() *cobra.Command {
@@ -35,7 +36,7 @@ forbidden flow, a required rule no longer seen, ...), 2 could not compare.`,
 			if !ok {
 				return fmt.Errorf("--format %s: use text or json", format)
 			}
-			if err := checkOutput(output, args); err != nil {
+			if err := outfile.CheckOutput(output, args); err != nil {
 				return err
 			}
 			old, err := drift.ReadReport(args[0])
@@ -47,11 +48,11 @@ forbidden flow, a required rule no longer seen, ...), 2 could not compare.`,
 				return err
 			}
 			d := drift.Compare(args[0], old, args[1], cur)
-			out, err := openOutput(cmd, output, args)
+			out, err := outfile.Open(cmd.OutOrStdout(), output, args)
 			if err != nil {
 				return err
 			}
-			if err := out.commit(write(d, out.w)); err != nil {
+			if err := out.Commit(write(d, out)); err != nil {
 				return fmt.Errorf("write diff: %w", err)
 			}
 			return diffStatus(d)

@@ -22,65 +22,6 @@ func openPty(t *testing.T) (ptmx, tty *os.File) {
 	return ptmx, tty
 }
 
-func TestWantProgress(t *testing.T) {
-	_, tty := openPty(t)
-	file, err := os.Create(filepath.Join(t.TempDir(), "stderr"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer file.Close()
-	r, w, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	defer w.Close()
-	tests := []struct {
-		name   string
-		stderr io.Writer
-		quiet  bool
-		want   bool
-	}{
-		{"terminal", tty, false, true},
-		{"terminal, --quiet", tty, true, false},
-		{"file", file, false, false},
-		{"pipe", w, false, false},
-		{"buffer", &bytes.Buffer{}, false, false},
-	}
-	for _, tc := range tests {
-		if got := wantProgress(tc.quiet, tc.stderr); got != tc.want {
-			t.Errorf("%s: wantProgress = %v, want %v", tc.name, got, tc.want)
-		}
-	}
-}
-
-type fakeSource struct {
-	read, size int64
-	packets    uint64
-}
-
-func (f fakeSource) Progress() (int64, int64, uint64) { return f.read, f.size, f.packets }
-
-func TestProgressLine(t *testing.T) {
-	start := time.Unix(1000, 0)
-	p := &progress{start: start, sources: []progressSource{
-		fakeSource{read: 100e6, size: 300e6, packets: 400_000},
-		fakeSource{read: 0, size: 100e6},
-	}}
-	if got := p.line(start.Add(progressAfter / 2)); got != "" {
-		t.Errorf("a young run shows %q", got)
-	}
-	// 100 MB of 400 MB in 2 s: 50 MB/s, so 6 s left.
-	if got, want := p.line(start.Add(2*time.Second)), "reading: 100.0 MB of 400.0 MB (25%), 200k packets/s, 0:06 left"; got != want {
-		t.Errorf("line\n got %q\nwant %q", got, want)
-	}
-	// Standard input has no size: no total, no time left.
-	p.sources = append(p.sources, fakeSource{read: 5000, size: -1, packets: 10})
-	if got, want := p.line(start.Add(2*time.Second)), "reading: 100.0 MB, 200k packets/s"; got != want {
-		t.Errorf("line\n got %q\nwant %q", got, want)
-	}
-}
-
 // slowReader hands out its bytes in small pieces with pauses, as a large
 // capture on a slow disk would.
 type slowReader struct {
@@ -103,15 +44,12 @@ func (s *slowReader) Read(p []byte) (int, error) {
 // cleared before the run ends; with --quiet, or with standard error not a
 // terminal, nothing is written there.
 func TestProgressOnTerminal(t *testing.T) {
-	after, every := progressAfter, progressEvery
-	progressAfter, progressEvery = 0, 20*time.Millisecond
-	t.Cleanup(func() { progressAfter, progressEvery = after, every })
-
-	capture := readFile(t, filepath.Join(captures, "filegw-conformant.pcapng")) // 28,944 B: 15 reads
+	// 28,944 B: 15 reads of 100 ms, past the second before a line shows.
+	capture := readFile(t, filepath.Join(captures, "filegw-conformant.pcapng"))
 	args := []string{"analyse", "-p", "storage-gateway/file-nfs", "--host", "10.0.0.5", "-"}
 	runOn := func(stderr io.Writer, extra ...string) int {
 		var out bytes.Buffer
-		return run(append(args, extra...), &slowReader{capture, 15 * time.Millisecond}, &out, stderr)
+		return run(append(args, extra...), &slowReader{capture, 100 * time.Millisecond}, &out, stderr)
 	}
 
 	ptmx, tty := openPty(t)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/wirecheck/wirecheck/capture"
 	"github.com/wirecheck/wirecheck/classify"
+	"github.com/wirecheck/wirecheck/cmd/wirecheck/internal/progress"
 )
 
 // readCaptures reads the named captures (- for standard input) into one
@@ -46,7 +47,7 @@ func readCaptures(cmd *cobra.Command, names []string, filter string, quiet bool,
 		Filter:       filter,
 		ReserveFlows: true,
 		Progress: func(files []*capture.File) func() {
-			return startProgress(quiet, cmd.ErrOrStderr(), progressSources(files)).finish
+			return progress.Start(quiet, cmd.ErrOrStderr(), progressSources(files)).Finish
 		},
 	})
 	if obs == nil {
@@ -74,8 +75,8 @@ func unjoin(err error) []error {
 }
 
 // progressSources lists the files for the progress display.
-func progressSources(files []*capture.File) []progressSource {
-	out := make([]progressSource, len(files))
+func progressSources(files []*capture.File) []progress.Source {
+	out := make([]progress.Source, len(files))
 	for i, f := range files {
 		out[i] = f
 	}

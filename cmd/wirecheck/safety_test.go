@@ -19,6 +19,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/wirecheck/wirecheck/classify/report"
+	"github.com/wirecheck/wirecheck/cmd/wirecheck/internal/outfile"
 )
 
 // copyFile copies src into dir and returns the copy's name.
@@ -105,15 +106,15 @@ func TestOutputReplacedWhole(t *testing.T) {
 	old := filepath.Join(dir, "report.txt")
 	os.WriteFile(old, []byte("the good report\n"), 0o600)
 	cmd := &cobra.Command{}
-	out, err := openOutput(cmd, old, nil)
+	out, err := outfile.Open(cmd.OutOrStdout(), old, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	out.w.Write([]byte("half a rep"))
+	out.Write([]byte("half a rep"))
 	if got, _ := os.ReadFile(old); string(got) != "the good report\n" {
 		t.Fatalf("the old report changed while the new one was written: %q", got)
 	}
-	if err := out.commit(errors.New("disk full")); err == nil || err.Error() != "disk full" {
+	if err := out.Commit(errors.New("disk full")); err == nil || err.Error() != "disk full" {
 		t.Errorf("commit of a failed write: %v", err)
 	}
 	if got, _ := os.ReadFile(old); string(got) != "the good report\n" {

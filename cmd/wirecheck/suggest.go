@@ -13,6 +13,7 @@ import (
 	"github.com/wirecheck/wirecheck/classify/match"
 	"github.com/wirecheck/wirecheck/classify/profile"
 	"github.com/wirecheck/wirecheck/classify/suggest"
+	"github.com/wirecheck/wirecheck/cmd/wirecheck/internal/outfile"
 	"github.com/wirecheck/wirecheck/internal/textout"
 )
 
@@ -87,12 +88,12 @@ IpPermissionsEgress), nftables (a ruleset for nft -f; check it with nft -c -f).`
 			if err := write(d, &draft); err != nil {
 				return fmt.Errorf("write draft: %w", err)
 			}
-			out, err := openOutput(cmd, mf.output, mf.inputs)
+			out, err := outfile.Open(cmd.OutOrStdout(), mf.output, mf.inputs)
 			if err != nil {
 				return err
 			}
-			_, err = out.w.Write(draft.Bytes())
-			if err := out.commit(err); err != nil {
+			_, err = out.Write(draft.Bytes())
+			if err := out.Commit(err); err != nil {
 				return fmt.Errorf("write draft: %w", err)
 			}
 			if mf.format == "yaml" {

@@ -1,4 +1,4 @@
-package main
+package outfile
 
 import (
 	"errors"
@@ -7,8 +7,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-
-	"github.com/spf13/cobra"
 )
 
 // statFiles stats the names that are regular files; others (-, a built-in
@@ -26,10 +24,10 @@ func statFiles(names []string) (files []string, infos []fs.FileInfo) {
 	return files, infos
 }
 
-// checkDistinct refuses a capture given twice, which would count every
+// CheckDistinct refuses a capture given twice, which would count every
 // packet twice. Files are compared with os.SameFile, so ./a.pcap, a hard
 // link or a symbolic link to a.pcap count as a.pcap.
-func checkDistinct(captures []string) error {
+func CheckDistinct(captures []string) error {
 	names, infos := statFiles(captures)
 	for i := range infos {
 		for j := range i {
@@ -44,10 +42,10 @@ func checkDistinct(captures []string) error {
 	return nil
 }
 
-// checkOutput refuses an output (-o) that is one of the run's inputs
+// CheckOutput refuses an output (-o) that is one of the run's inputs
 // (captures, profiles, reports): writing it would destroy the input.
 // Files are compared with os.SameFile, not by name.
-func checkOutput(output string, inputs []string) error {
+func CheckOutput(output string, inputs []string) error {
 	if output == "" || output == "-" {
 		return nil
 	}
@@ -67,24 +65,24 @@ func checkOutput(output string, inputs []string) error {
 	return nil
 }
 
-// output is where a report, diff or draft goes. A file is written under a
-// temporary name in its directory and renamed into place by commit, so a
+// File is where a report, diff or draft goes. A file is written under a
+// temporary name in its directory and renamed into place by Commit, so a
 // run that fails or is interrupted never leaves half a report over a good
 // one; standard output is written directly.
-type output struct {
+type File struct {
 	w      io.Writer
 	file   *os.File // the temporary file, nil for standard output
 	dest   string   // the name it is renamed to
 	direct *os.File // a device or FIFO written in place, closed by commit
 }
 
-// openOutput opens -o name (standard output for "" and "-") after
-// checkOutput has compared it with the inputs.
-func openOutput(cmd *cobra.Command, name string, inputs []string) (*output, error) {
+// Open opens -o name (stdout for "" and "-") after CheckOutput has
+// compared it with the inputs.
+func Open(stdout io.Writer, name string, inputs []string) (*File, error) {
 	if name == "" || name == "-" {
-		return &output{w: cmd.OutOrStdout()}, nil
+		return &File{w: stdout}, nil
 	}
-	if err := checkOutput(name, inputs); err != nil {
+	if err := CheckOutput(name, inputs); err != nil {
 		return nil, err
 	}
 	// Replace what a symbolic link points at, not the link.
@@ -102,7 +100,7 @@ func openOutput(cmd *cobra.Command, name string, inputs []string) (*output, erro
 			if err != nil {
 				return nil, fmt.Errorf("-o %s: %w", name, err)
 			}
-			return &output{w: f, direct: f}, nil
+			return &File{w: f, direct: f}, nil
 		}
 		mode = fi.Mode().Perm() // an existing report keeps its permissions
 	}
@@ -115,12 +113,18 @@ func openOutput(cmd *cobra.Command, name string, inputs []string) (*output, erro
 		os.Remove(f.Name())
 		return nil, fmt.Errorf("-o %s: %w", name, err)
 	}
-	return &output{w: f, file: f, dest: dest}, nil
+	return &File{w: f, file: f, dest: dest}, nil
 }
 
-// commit closes the temporary file and renames it into place; a failed
+// Write writes to the file (or standard output).
+func (o *File) Write(p []byte) (int, error) { return o.w.Write(p) }
+
+// Writer is where Write writes, for asking whether it is a terminal.
+func (o *File) Writer() io.Writer { return o.w }
+
+// Commit closes the temporary file and renames it into place; a failed
 // write (err not nil) removes it instead and leaves any old file as it was.
-func (o *output) commit(err error) error {
+func (o *File) Commit(err error) error {
 	if o.direct != nil {
 		if cerr := o.direct.Close(); err == nil {
 			err = cerr
@@ -144,5 +148,5 @@ func (o *output) commit(err error) error {
 	return err
 }
 
-// abort removes the temporary file of an output that will not be written.
-func (o *output) abort() { o.commit(errors.New("aborted")) }
+// Abort removes the temporary file of an output that will not be written.
+func (o *File) Abort() { o.Commit(errors.New("aborted")) }

@@ -1,4 +1,4 @@
-package main
+package progress
 
 import (
 	"fmt"
@@ -11,16 +11,16 @@ import (
 	"golang.org/x/term"
 )
 
-// progressSource is what the display polls: capture.File.Progress, safe to
-// call while another goroutine reads the file.
-type progressSource interface {
+// Source is what the display polls: capture.File.Progress, safe to call
+// while another goroutine reads the file.
+type Source interface {
 	Progress() (read, size int64, packets uint64)
 }
 
-// Timing of the progress line (variables so that tests need not wait).
-var (
-	progressAfter = time.Second            // runs shorter than this show nothing
-	progressEvery = 250 * time.Millisecond // redraws
+// Timing of the progress line.
+const (
+	after = time.Second            // runs shorter than this show nothing
+	every = 250 * time.Millisecond // redraws
 )
 
 // wantProgress decides whether to show progress: only when the user did not
@@ -34,32 +34,37 @@ func wantProgress(quiet bool, stderr io.Writer) bool {
 	return ok && term.IsTerminal(int(f.Fd()))
 }
 
-// progress draws one status line on a terminal while captures are read.
-type progress struct {
-	w       io.Writer
-	sources []progressSource
-	start   time.Time
-	shown   bool // a line is on the screen and must be cleared
+// Display draws one status line on a terminal while captures are read.
+type Display struct {
+	w            io.Writer
+	sources      []Source
+	start        time.Time
+	after, every time.Duration
+	shown        bool // a line is on the screen and must be cleared
 
 	stop chan struct{}
 	done sync.WaitGroup
 }
 
-// startProgress starts the display, or returns nil (on which every method
-// is a no-op) when progress is not wanted.
-func startProgress(quiet bool, stderr io.Writer, sources []progressSource) *progress {
+// Start starts the display, or returns nil (on which every method is a
+// no-op) when progress is not wanted.
+func Start(quiet bool, stderr io.Writer, sources []Source) *Display {
 	if !wantProgress(quiet, stderr) || len(sources) == 0 {
 		return nil
 	}
-	p := &progress{w: stderr, sources: sources, start: time.Now(), stop: make(chan struct{})}
+	return start(stderr, sources, after, every)
+}
+
+func start(w io.Writer, sources []Source, after, every time.Duration) *Display {
+	p := &Display{w: w, sources: sources, start: time.Now(), after: after, every: every, stop: make(chan struct{})}
 	p.done.Add(1)
 	go p.loop()
 	return p
 }
 
-func (p *progress) loop() {
+func (p *Display) loop() {
 	defer p.done.Done()
-	t := time.NewTicker(progressEvery)
+	t := time.NewTicker(p.every)
 	defer t.Stop()
 	for {
 		select {
@@ -75,9 +80,9 @@ func (p *progress) loop() {
 	}
 }
 
-// finish stops the display and clears its line, before anything else is
+// Finish stops the display and clears its line, before anything else is
 // written to standard error.
-func (p *progress) finish() {
+func (p *Display) Finish() {
 	if p == nil {
 		return
 	}
@@ -89,9 +94,9 @@ func (p *progress) finish() {
 }
 
 // line renders the status at time now, or "" while the run is young.
-func (p *progress) line(now time.Time) string {
+func (p *Display) line(now time.Time) string {
 	elapsed := now.Sub(p.start)
-	if elapsed < progressAfter {
+	if elapsed < p.after {
 		return ""
 	}
 	var read, total int64
