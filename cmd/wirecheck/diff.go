@@ -7,8 +7,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/wirecheck/wirecheck/classify/drift"
-	"github.com/wirecheck/wirecheck/classify/match"
-	"github.com/wirecheck/wirecheck/classify/report"
 	"github.com/wirecheck/wirecheck/cmd/wirecheck/internal/outfile"
 )
 
@@ -74,35 +72,4 @@ func diffStatus(d *drift.Diff) error {
 		return exitStatus{exitNotConformant}
 	}
 	return nil
-}
-
-// baseline is analyse --baseline: a report read before the analysis, so a
-// bad file is reported before minutes of reading captures.
-type baseline struct {
-	name string
-	rep  *report.Report
-}
-
-func loadBaseline(name string) (*baseline, error) {
-	if name == "" {
-		return nil, nil
-	}
-	rep, err := drift.ReadReport(name)
-	if err != nil {
-		return nil, fmt.Errorf("--baseline: %w", err)
-	}
-	return &baseline{name, rep}, nil
-}
-
-// compare writes what changed since the baseline to w (standard error, so
-// that the report keeps standard output or -o to itself) and gives the
-// exit status: with a baseline, a run fails when it is worse than the
-// baseline, not when it is merely not conformant.
-func (b *baseline) compare(w io.Writer, res *match.Result, label string) error {
-	d := drift.Compare(b.name, b.rep, label, report.Build(res))
-	fmt.Fprintf(w, "\nCompared with the baseline %s:\n", b.name)
-	if err := d.Text(w); err != nil {
-		return fmt.Errorf("write diff: %w", err)
-	}
-	return diffStatus(d)
 }

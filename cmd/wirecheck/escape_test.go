@@ -24,6 +24,7 @@ import (
 	"github.com/wirecheck/wirecheck/classify"
 	"github.com/wirecheck/wirecheck/classify/match"
 	"github.com/wirecheck/wirecheck/classify/profile"
+	"github.com/wirecheck/wirecheck/classify/report"
 	"github.com/wirecheck/wirecheck/classify/suggest"
 )
 
@@ -89,7 +90,7 @@ func dnsCapture(t testing.TB, dir, name string) string {
 	return file
 }
 
-// writeAll writes every report format (the CLI's formats table) and every
+// writeAll writes every report format (report.Formats) and every
 // draft format (suggestFormats) for capture, through the library as the
 // CLI calls it: many runs in a fuzz target cannot each reserve a CLI
 // run's flow array.
@@ -115,9 +116,9 @@ func writeAll(t testing.TB, file string) map[string]string {
 	}
 	res := m.Evaluate(obs)
 	out := map[string]string{}
-	for _, f := range formatNames() {
+	for _, f := range report.Formats() {
 		var b bytes.Buffer
-		if err := formats[f](&b, res); err != nil {
+		if err := report.Write(&b, f, res, 0); err != nil {
 			t.Fatalf("%s: %v", f, err)
 		}
 		out[f] = b.String()

@@ -240,7 +240,7 @@ func TestFilterShownAndInconclusive(t *testing.T) {
 		"html":     `<dt>Filter</dt><dd>-f &#34;not udp port 123&#34;: 4 frames excluded; a required flow not seen is inconclusive</dd>`,
 		"sarif":    `"filter": "-f \"not udp port 123\": 4 frames excluded; a required flow not seen is inconclusive"`,
 	}
-	for _, format := range formatNames() {
+	for _, format := range report.Formats() {
 		out, stderr, code := wirecheck(t, nil, append(args, "--format", format, good)...)
 		if code != exitError {
 			t.Errorf("%s: exit %d, want 2 (NTP was filtered out, so not seen is not missing): %s", format, code, stderr)

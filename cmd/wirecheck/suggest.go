@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
-	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -63,7 +62,7 @@ IpPermissionsEgress), nftables (a ruleset for nft -f; check it with nft -c -f).`
 				return err
 			}
 			if name == "" {
-				name = draftName(args[0])
+				name = suggest.DraftName(args[0])
 			} else if !profile.ValidName(name) {
 				return fmt.Errorf("--name %q: a profile name is lower-case letters, digits, '.', '_' and '-', in words separated by / (e.g. draft/gateway)", name)
 			}
@@ -136,27 +135,4 @@ func suggestMatcher(mf *matchFlags) (*match.Matcher, error) {
 		return nil, bindingFlagError(err)
 	}
 	return newMatcher(&profile.Set{}, match.Options{Host: host})
-}
-
-// draftName makes a profile name of a capture file's name:
-// "captures/gw-1.pcapng" gives "draft/gw-1".
-func draftName(file string) string {
-	base := strings.ToLower(filepath.Base(file))
-	for _, ext := range []string{".gz", ".pcapng", ".pcap", ".cap"} {
-		base = strings.TrimSuffix(base, ext)
-	}
-	var b strings.Builder
-	for _, r := range base {
-		switch {
-		case r >= 'a' && r <= 'z', r >= '0' && r <= '9', r == '.', r == '_', r == '-':
-			b.WriteRune(r)
-		default:
-			b.WriteByte('-')
-		}
-	}
-	s := strings.Trim(b.String(), "-._")
-	if s == "" || base == "-" {
-		return suggest.DefaultName
-	}
-	return "draft/" + s
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"os"
 	"os/signal"
@@ -112,7 +111,7 @@ func (wf *watchFlags) run(cmd *cobra.Command) error {
 			return err
 		}
 	}
-	events, err := openEvents(wf.events, cmd.OutOrStdout())
+	events, err := watch.OpenEvents(wf.events, cmd.OutOrStdout())
 	if err != nil {
 		return err
 	}
@@ -132,24 +131,3 @@ func (wf *watchFlags) run(cmd *cobra.Command) error {
 	}
 	return wf.writeReport(cmd, res)
 }
-
-// openEvents opens --events: "-" is standard output, anything else a file
-// appended to (so that a restart does not truncate what a shipper has not
-// read yet, and logrotate's copytruncate or a move-and-reopen both work).
-func openEvents(name string, stdout io.Writer) (io.WriteCloser, error) {
-	switch name {
-	case "":
-		return nil, nil
-	case "-":
-		return nopCloser{stdout}, nil
-	}
-	f, err := os.OpenFile(name, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o640)
-	if err != nil {
-		return nil, fmt.Errorf("--events: %w", err)
-	}
-	return f, nil
-}
-
-type nopCloser struct{ io.Writer }
-
-func (nopCloser) Close() error { return nil }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
 	"sync"
 	"time"
 
@@ -110,3 +111,25 @@ func flowEvent(now time.Time, fr *match.FlowResult) event {
 	}
 	return e
 }
+
+// OpenEvents opens --events for Config.Events: "-" is stdout, anything
+// else a file appended to (so that a restart does not truncate what a
+// shipper has not read yet, and logrotate's copytruncate or a
+// move-and-reopen both work); "" is none (nil). The caller closes it.
+func OpenEvents(name string, stdout io.Writer) (io.WriteCloser, error) {
+	switch name {
+	case "":
+		return nil, nil
+	case "-":
+		return nopCloser{stdout}, nil
+	}
+	f, err := os.OpenFile(name, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o640)
+	if err != nil {
+		return nil, fmt.Errorf("--events: %w", err)
+	}
+	return f, nil
+}
+
+type nopCloser struct{ io.Writer }
+
+func (nopCloser) Close() error { return nil }
