@@ -104,7 +104,7 @@ func (wf *watchFlags) run(cmd *cobra.Command) error {
 		return err
 	}
 	cfg := watch.Config{Interface: wf.iface, Engine: wf.engine, Filter: wf.filter, Interval: wf.interval,
-		Duration: wf.duration, MaxFlows: wf.maxFlows, Limits: lim, Idle: wf.idle, Metrics: wf.metrics,
+		Duration: wf.duration, Limits: lim, Idle: wf.idle, Metrics: wf.metrics,
 		Matcher: m, Load: wf.matcher, Stderr: cmd.ErrOrStderr(), ReportEvery: wf.reportTick}
 	if wf.reportDir != "" {
 		if cfg.Reports, err = watch.OpenReportDir(wf.reportDir, wf.iface, wf.reportKeep); err != nil {

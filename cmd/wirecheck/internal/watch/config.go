@@ -23,10 +23,9 @@ type Config struct {
 	Interval time.Duration
 	// Duration ends the run after this long; 0 runs until ctx ends.
 	Duration time.Duration
-	// MaxFlows is the size of the eBPF engine's kernel map; Limits.MaxFlows
-	// bounds libpcap's flow table (the caller sets both from --max-flows).
-	MaxFlows int
-	// Limits are the classifier's limits: host, tunnels, flow limit.
+	// Limits are the host, the tunnels to look into and the flows kept:
+	// MaxFlows is the size of the eBPF engine's kernel map, or bounds
+	// libpcap's flow table.
 	Limits classify.Limits
 	// Idle sweeps flows idle this long out of the eBPF map (0: never).
 	Idle time.Duration

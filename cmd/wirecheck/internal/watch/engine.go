@@ -65,7 +65,7 @@ func chooseEngine(cfg *Config, m *match.Matcher, stderr io.Writer) (live.Engine,
 		fmt.Fprintf(stderr, "wirecheck: the eBPF engine needs %s, which this process lacks; using libpcap\n", strings.Join(missing, ", "))
 		return openPcap(cfg, exe)
 	}
-	e, err := live.OpenEBPF(cfg.Interface, live.EBPFOptions{ServerPorts: serverPorts(m), MaxFlows: cfg.MaxFlows,
+	e, err := live.OpenEBPF(cfg.Interface, live.EBPFOptions{ServerPorts: serverPorts(m), MaxFlows: cfg.Limits.MaxFlows,
 		Host: cfg.Limits.Host, Tunnels: cfg.Limits.Tunnels})
 	if err == nil || cfg.Engine == "ebpf" || errors.Is(err, bpf.ErrNoInterface) {
 		return e, err

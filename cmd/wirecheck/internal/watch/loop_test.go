@@ -2,6 +2,7 @@ package watch
 
 import (
 	"context"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -122,7 +123,7 @@ func TestEngineChoiceErrors(t *testing.T) {
 		{Config{Interface: "wirecheck-nonesuch0"}, "interface wirecheck-nonesuch0: no such interface"},
 		{Config{Interface: "wirecheck-nonesuch0", Engine: "pcap"}, "interface wirecheck-nonesuch0: no such interface"},
 	} {
-		eng, _, err := openEngine(&tc.cfg, nil, &lockedBuffer{})
+		eng, _, err := openEngine(&tc.cfg, nil, io.Discard)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%+v: %v, want %q", tc.cfg, err, tc.want)
 		}

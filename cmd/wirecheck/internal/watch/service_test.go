@@ -91,34 +91,35 @@ type serviceHarness struct {
 	w         *watcher
 	eng       *fakeEngine
 	clock     *fakeClock
-	stderr    *lockedBuffer
+	stderr    *stderrText
 	events    string
 	profile   string
 	reportDir string
 }
 
-// lockedBuffer is standard error that a test reads while the loop writes.
-type lockedBuffer struct {
-	mu  sync.Mutex
+// stderrText is what the watcher wrote to standard error so far, read
+// under its writer's lock since the loop may be writing.
+type stderrText struct {
+	syncWriter
 	buf bytes.Buffer
 }
 
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
+func newStderr() *stderrText {
+	s := &stderrText{}
+	s.w = &s.buf
+	return s
 }
 
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
+func (s *stderrText) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.buf.String()
 }
 
 func newServiceHarness(t *testing.T) *serviceHarness {
 	t.Helper()
 	dir := t.TempDir()
-	h := &serviceHarness{eng: &fakeEngine{}, stderr: &lockedBuffer{}, clock: newFakeClock(time.Second),
+	h := &serviceHarness{eng: &fakeEngine{}, stderr: newStderr(), clock: newFakeClock(time.Second),
 		events: filepath.Join(dir, "events.jsonl"), profile: filepath.Join(dir, "service.yaml"),
 		reportDir: filepath.Join(dir, "reports")}
 	if err := os.WriteFile(h.profile, []byte(serviceProfile), 0o644); err != nil {
@@ -146,7 +147,7 @@ func newServiceHarness(t *testing.T) *serviceHarness {
 	}
 	cfg := &Config{Interface: "lo", Interval: time.Second, Load: load, Stderr: h.stderr, Events: events,
 		Reports: reports, ReportEvery: time.Nanosecond, Metrics: "127.0.0.1:0", Clock: h.clock}
-	h.w, err = start(cfg, m, h.eng, "pcap", &syncWriter{w: h.stderr})
+	h.w, err = start(cfg, m, h.eng, "pcap", &h.stderr.syncWriter)
 	if err != nil {
 		t.Fatal(err)
 	}
