@@ -3,6 +3,7 @@ package watch
 import (
 	"context"
 	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,7 +13,9 @@ import (
 
 	"github.com/wirecheck/wirecheck/classify"
 	"github.com/wirecheck/wirecheck/classify/flow"
+	"github.com/wirecheck/wirecheck/classify/live"
 	"github.com/wirecheck/wirecheck/classify/match"
+	"github.com/wirecheck/wirecheck/classify/profile"
 )
 
 // waitFor waits (at most five seconds) until stderr holds want.
@@ -130,5 +133,29 @@ func TestEngineChoiceErrors(t *testing.T) {
 		if eng != nil {
 			eng.Close()
 		}
+	}
+}
+
+// TestMetricsListenFails: a --metrics address that cannot be listened on
+// fails the start, and the engine is closed, once.
+func TestMetricsListenFails(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	m, err := match.New(&profile.Set{}, match.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	eng := &fakeEngine{}
+	cfg := Config{Interface: "lo", Interval: time.Second, Metrics: ln.Addr().String(), Clock: newFakeClock(0),
+		Matcher: m, Stderr: io.Discard}
+	open := func(*Config, *match.Matcher, io.Writer) (live.Engine, string, error) { return eng, "pcap", nil }
+	if _, err := runWith(context.Background(), cfg, open); err == nil || !strings.Contains(err.Error(), "--metrics "+ln.Addr().String()) {
+		t.Errorf("a run with the metrics port taken: %v", err)
+	}
+	if eng.closed != 1 {
+		t.Errorf("engine closed %d times, want once", eng.closed)
 	}
 }

@@ -42,9 +42,10 @@ rules:
 // fakeEngine serves a fixed Observation that a test changes between
 // evaluations; its new flows are announced by Fresh once.
 type fakeEngine struct {
-	mu    sync.Mutex
-	obs   classify.Observation
-	fresh []flow.Flow
+	mu     sync.Mutex
+	obs    classify.Observation
+	fresh  []flow.Flow
+	closed int
 }
 
 func (e *fakeEngine) set(obs classify.Observation, fresh ...flow.Flow) {
@@ -68,8 +69,13 @@ func (e *fakeEngine) Fresh() []flow.Flow {
 	e.fresh = nil
 	return f
 }
-func (e *fakeEngine) Err() error   { return nil }
-func (e *fakeEngine) Close() error { return nil }
+func (e *fakeEngine) Err() error { return nil }
+func (e *fakeEngine) Close() error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.closed++
+	return nil
+}
 
 // clientFlow is a TCP connection from 10.0.0.9 to the host 10.0.0.5.
 func clientFlow(cport, sport uint16, cp, cb, sp, sb uint64) flow.Flow {

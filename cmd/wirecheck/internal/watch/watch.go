@@ -25,6 +25,13 @@ const alertPoll = 250 * time.Millisecond
 // observation could not be read); a failing engine is said on cfg.Stderr
 // and the result covers what was seen before.
 func Run(ctx context.Context, cfg Config) (*match.Result, error) {
+	return runWith(ctx, cfg, openEngine)
+}
+
+// engineOpener is openEngine, or a test's fake.
+type engineOpener func(*Config, *match.Matcher, io.Writer) (live.Engine, string, error)
+
+func runWith(ctx context.Context, cfg Config, open engineOpener) (*match.Result, error) {
 	if cfg.Interval <= 0 {
 		return nil, errors.New("watch: the interval must be positive")
 	}
@@ -39,13 +46,12 @@ func Run(ctx context.Context, cfg Config) (*match.Result, error) {
 			return nil, err
 		}
 	}
-	eng, name, err := openEngine(&cfg, m, stderr)
+	eng, name, err := open(&cfg, m, stderr)
 	if err != nil {
 		return nil, err
 	}
-	w, err := start(&cfg, m, eng, name, stderr)
+	w, err := start(&cfg, m, eng, name, stderr) // on failure, start has closed eng
 	if err != nil {
-		eng.Close()
 		return nil, err
 	}
 	defer w.close()
@@ -98,7 +104,7 @@ func start(cfg *Config, m *match.Matcher, eng live.Engine, engine string, stderr
 	if cfg.Metrics != "" {
 		var err error
 		if w.prom, err = serveMetrics(cfg.Metrics, w.stats, stderr); err != nil {
-			w.sup.Close()
+			w.sup.Close() // and the engine it supervises
 			return nil, err
 		}
 		fmt.Fprintf(stderr, "wirecheck: metrics at http://%s/metrics\n", w.prom.addr)
