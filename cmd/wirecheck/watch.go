@@ -17,7 +17,6 @@ import (
 
 type watchFlags struct {
 	matchFlags
-	cfg                   watch.Config
 	tunnels               string
 	events, reportDir     string
 	reportKeep            int
