@@ -12,7 +12,11 @@
 //     the process's capabilities allow it, else libpcap, saying why on
 //     Config.Stderr.
 //   - Time is read only through Config.Clock (SystemClock in production),
-//     so tests drive polls, summaries, report rotation and the duration.
+//     so tests drive polls, summaries, report rotation and the duration;
+//     the supervisor (classify/live) stamps its notices and sweeps by it
+//     too, though it checks the interface on a ticker of its own. Only
+//     the metrics server's shutdown and header timeouts are wall-clock
+//     bounds of their own.
 //   - Output goes only to the injected writers and sinks: Config.Stderr
 //     (alerts, summaries, notices; serialised, as the engine's supervisor
 //     writes from its own goroutine), Config.Events (JSON lines) and
