@@ -15,7 +15,7 @@ import (
 	"github.com/wirecheck/wirecheck/internal/textout"
 )
 
-// What lets watch run as a service for weeks: rule events, rotated
+// What lets watch run for weeks as a daemon: rule events, rotated
 // reports, interface notices and reloads. The loop (watch.go) calls each
 // in turn with what it evaluated; none of them calls back into it.
 
