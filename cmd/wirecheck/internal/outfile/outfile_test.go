@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"testing"
 )
 
@@ -74,5 +75,52 @@ func TestOutputNotAnInput(t *testing.T) {
 	}
 	if err := CheckDistinct([]string{in, link}); err == nil {
 		t.Error("a capture named twice (through a link) allowed")
+	}
+}
+
+// TestReplace: a finished report takes the place of an existing file
+// (swapped in and the old one removed, where the system can) or of no file,
+// leaves no temporary name behind, and never replaces a directory.
+func TestReplace(t *testing.T) {
+	dir := t.TempDir()
+	dest := filepath.Join(dir, "report.json")
+	for _, old := range []string{"", "the old report\n"} {
+		if old != "" {
+			os.WriteFile(dest, []byte(old), 0o644)
+		}
+		tmp := filepath.Join(dir, ".report.json.1.tmp")
+		os.WriteFile(tmp, []byte("the new report\n"), 0o644)
+		if err := replace(tmp, dest); err != nil {
+			t.Fatalf("replace over %q: %v", old, err)
+		}
+		if got, _ := os.ReadFile(dest); string(got) != "the new report\n" {
+			t.Errorf("replace over %q: the file holds %q", old, got)
+		}
+		if tmp, _ := filepath.Glob(filepath.Join(dir, ".*.tmp")); len(tmp) > 0 {
+			t.Errorf("temporary files left: %v", tmp)
+		}
+	}
+	if runtime.GOOS == "linux" {
+		// The swap is what keeps ext4 from writing the report out inside
+		// the rename; t.TempDir's file system must support it.
+		a, b := filepath.Join(dir, "a"), filepath.Join(dir, "b")
+		os.WriteFile(a, []byte("a"), 0o644)
+		os.WriteFile(b, []byte("b"), 0o644)
+		gotA, _ := os.ReadFile(a)
+		if !exchange(a, b) {
+			t.Errorf("no exchange on %s", dir)
+		} else if gotA, _ = os.ReadFile(a); string(gotA) != "b" {
+			t.Errorf("after the exchange a holds %q", gotA)
+		}
+	}
+	sub := filepath.Join(dir, "sub")
+	os.Mkdir(sub, 0o755)
+	tmp := filepath.Join(dir, ".sub.1.tmp")
+	os.WriteFile(tmp, []byte("report\n"), 0o644)
+	if err := replace(tmp, sub); err == nil {
+		t.Error("a report replaced a directory")
+	}
+	if fi, err := os.Stat(sub); err != nil || !fi.IsDir() {
+		t.Errorf("the directory is gone: %v", err)
 	}
 }
