@@ -250,7 +250,7 @@ func formats(wc, file string, runs int) error {
 			}
 		}
 		// The same, written to a regular file that each run replaces, as
-		// a report is in use: JSON's 104 MB against text's 16 MB go
+		// a report is in use: JSON's 112 MB against text's 16 MB go
 		// through the page cache and replace the previous run's file.
 		fileRs, err := measureRounds([]command{
 			{"wirecheck analyse --format text -o FILE", []string{wc, "analyse", "-q", "-p", p.profile, "-o", outs[0], file}},
