@@ -65,12 +65,12 @@ func testEnginesAgree(t *testing.T, kind string) {
 		// it (54 bytes), the second up to a second later: one that fell
 		// between the two engines' start made one count a frame the
 		// other did not see (1 run in 8 to 60, more under load).
-		l.ip("-n", l.host, "link", "add", "wc4-br", "type", "bridge", "mcast_snooping", "0")
-		l.run(l.host, "echo 1 > /proc/sys/net/ipv6/conf/wc4-br/disable_ipv6")
-		l.ip("-n", l.host, "link", "set", hostIf, "master", "wc4-br")
-		l.ip("-n", l.host, "addr", "add", hostAddr+"/24", "dev", "wc4-br")
-		l.ip("-n", l.host, "link", "set", "wc4-br", "up")
-		l.ip("-n", l.peer, "addr", "add", peerAddr+"/24", "dev", peerIf)
+		l.IP("-n", l.Host, "link", "add", "wc4-br", "type", "bridge", "mcast_snooping", "0")
+		l.Run(l.Host, "echo 1 > /proc/sys/net/ipv6/conf/wc4-br/disable_ipv6")
+		l.IP("-n", l.Host, "link", "set", hostIf, "master", "wc4-br")
+		l.IP("-n", l.Host, "addr", "add", hostAddr+"/24", "dev", "wc4-br")
+		l.IP("-n", l.Host, "link", "set", "wc4-br", "up")
+		l.IP("-n", l.Peer, "addr", "add", peerAddr+"/24", "dev", peerIf)
 	case "vlan-tagged":
 		testEnginesAgreeTagged(t)
 		return
@@ -79,47 +79,47 @@ func testEnginesAgree(t *testing.T, kind string) {
 		// sees the frames untagged.
 		l = newLab(t, false, 0)
 		dev = hostIf + ".10"
-		if out, err := l.sh(l.host, "ip link add link "+hostIf+" name "+dev+" type vlan id 10"); err != nil {
+		if out, err := l.Sh(l.Host, "ip link add link "+hostIf+" name "+dev+" type vlan id 10"); err != nil {
 			// Skips only where the kernel's config proves it has no
 			// 802.1Q; fails anywhere else, CI included.
 			testenv.RequireKernelConfig(t, "CONFIG_VLAN_8021Q", fmt.Sprintf("add a VLAN device: %v: %s", err, strings.TrimSpace(out)))
 		}
-		for _, end := range []struct{ ns, parent, addr string }{{l.host, hostIf, hostAddr}, {l.peer, peerIf, peerAddr}} {
+		for _, end := range []struct{ ns, parent, addr string }{{l.Host, hostIf, hostAddr}, {l.Peer, peerIf, peerAddr}} {
 			vdev := end.parent + ".10"
-			if end.ns == l.peer {
-				l.ip("-n", end.ns, "link", "add", "link", end.parent, "name", vdev, "type", "vlan", "id", "10")
+			if end.ns == l.Peer {
+				l.IP("-n", end.ns, "link", "add", "link", end.parent, "name", vdev, "type", "vlan", "id", "10")
 			}
-			l.run(end.ns, "echo 1 > /proc/sys/net/ipv6/conf/"+vdev+"/disable_ipv6")
-			l.ip("-n", end.ns, "addr", "add", end.addr+"/24", "dev", vdev)
-			l.ip("-n", end.ns, "link", "set", vdev, "up")
+			l.Run(end.ns, "echo 1 > /proc/sys/net/ipv6/conf/"+vdev+"/disable_ipv6")
+			l.IP("-n", end.ns, "addr", "add", end.addr+"/24", "dev", vdev)
+			l.IP("-n", end.ns, "link", "set", vdev, "up")
 		}
 	}
-	client, serverNS = l.host, l.peer
+	client, serverNS = l.Host, l.Peer
 	if kind == "loopback" {
-		serverNS = l.host
+		serverNS = l.Host
 	}
-	l.listen(serverNS, "tcp", server, 5000)
-	l.listen(serverNS, "udp", server, 5001)
+	l.Listen(serverNS, "tcp", server, 5000)
+	l.Listen(serverNS, "udp", server, 5001)
 	prof := writeProfile(t, "any-flow.yaml", anyFlow)
 
 	var ws []*watchProc
 	for _, engine := range []string{"ebpf", "pcap"} {
-		ws = append(ws, startWatch(t, l.host, "watch", "-i", dev, "--engine", engine, "-p", prof, "--host", host,
+		ws = append(ws, startWatch(t, l.Host, "watch", "-i", dev, "--engine", engine, "-p", prof, "--host", host,
 			"--format", "json", "--interval", "1h", "--duration", "2m"))
 	}
 	echo := func(proto string) string {
 		return fmt.Sprintf(`exec 3<>/dev/%s/%s/%d && echo ping >&3 && timeout 5 head -n1 <&3`, proto, server, map[string]int{"tcp": 5000, "udp": 5001}[proto])
 	}
 	for _, proto := range []string{"tcp", "tcp", "udp"} {
-		if out := l.run(client, echo(proto)); strings.TrimSpace(out) != "pong" {
+		if out := l.Run(client, echo(proto)); strings.TrimSpace(out) != "pong" {
 			t.Errorf("%s echo answered %q", proto, out)
 		}
 	}
 	time.Sleep(300 * time.Millisecond) // the last FINs and ACKs
 	var reps []*report.Report
 	for _, w := range ws {
-		if code := w.signal(syscall.SIGINT); code < 0 || code > 2 {
-			t.Fatalf("exit status %d; stderr:\n%s", code, w.stderrText())
+		if code := w.Signal(syscall.SIGINT); code < 0 || code > 2 {
+			t.Fatalf("exit status %d; stderr:\n%s", code, w.StderrText())
 		}
 		reps = append(reps, w.report())
 	}
@@ -162,7 +162,7 @@ func compareEngines(t *testing.T, dev, kind string, e, p *report.Report) {
 func testEnginesAgreeTagged(t *testing.T) {
 	l := newLab(t, true, 0)
 	testenv.RequireTools(t, "tcpreplay")
-	mac, err := net.ParseMAC(strings.TrimSpace(l.run(l.host, "cat /sys/class/net/"+hostIf+"/address")))
+	mac, err := net.ParseMAC(strings.TrimSpace(l.Run(l.Host, "cat /sys/class/net/"+hostIf+"/address")))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -218,15 +218,15 @@ func testEnginesAgreeTagged(t *testing.T) {
 	prof := writeProfile(t, "any-flow.yaml", anyFlow)
 	var ws []*watchProc
 	for _, engine := range []string{"ebpf", "pcap"} {
-		ws = append(ws, startWatch(t, l.host, "watch", "-i", hostIf, "--engine", engine, "-p", prof, "--host", "10.214.10.1",
+		ws = append(ws, startWatch(t, l.Host, "watch", "-i", hostIf, "--engine", engine, "-p", prof, "--host", "10.214.10.1",
 			"--format", "json", "--interval", "1h", "--duration", "2m"))
 	}
-	l.run(l.peer, "tcpreplay -q -i "+peerIf+" "+file)
+	l.Run(l.Peer, "tcpreplay -q -i "+peerIf+" "+file)
 	time.Sleep(300 * time.Millisecond)
 	var reps []*report.Report
 	for _, w := range ws {
-		if code := w.signal(syscall.SIGINT); code < 0 || code > 2 {
-			t.Fatalf("exit status %d; stderr:\n%s", code, w.stderrText())
+		if code := w.Signal(syscall.SIGINT); code < 0 || code > 2 {
+			t.Fatalf("exit status %d; stderr:\n%s", code, w.StderrText())
 		}
 		reps = append(reps, w.report())
 	}

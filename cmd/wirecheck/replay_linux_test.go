@@ -67,8 +67,8 @@ func replayOne(t *testing.T, l *lab, engine, file string) {
 	}
 	want, wantCode := analyseJSON(t, append(slices.Clone(args), file)...)
 
-	w := startWatch(t, l.host, append([]string{"watch", "-i", hostIf, "--engine", engine, "--interval", "500ms"}, args...)...)
-	out, err := exec.Command("ip", "netns", "exec", l.peer, "tcpreplay", "--topspeed", "-i", peerIf, file).CombinedOutput()
+	w := startWatch(t, l.Host, append([]string{"watch", "-i", hostIf, "--engine", engine, "--interval", "500ms"}, args...)...)
+	out, err := exec.Command("ip", "netns", "exec", l.Peer, "tcpreplay", "--topspeed", "-i", peerIf, file).CombinedOutput()
 	if err != nil {
 		t.Fatalf("tcpreplay: %v: %s", err, out)
 	}
@@ -84,13 +84,13 @@ func replayOne(t *testing.T, l *lab, engine, file string) {
 	// and alerted if it fails. Alerts of flows on a profile's port wait for
 	// this: the kernel announces at once only flows on no profile port.
 	summary := fmt.Sprintf("; %d packets; ", want.Summary.Packets)
-	if _, ok := w.waitLine(10*time.Second, " summary: ", summary); !ok {
-		t.Fatalf("no summary with %q within 10s; stderr:\n%s", summary, w.stderrText())
+	if _, ok := w.WaitLine(10*time.Second, " summary: ", summary); !ok {
+		t.Fatalf("no summary with %q within 10s; stderr:\n%s", summary, w.StderrText())
 	}
-	code := w.signal(syscall.SIGINT)
+	code := w.Signal(syscall.SIGINT)
 	got := w.report()
 	if code != wantCode {
-		t.Errorf("exit status %d, analyse's %d; stderr:\n%s", code, wantCode, w.stderrText())
+		t.Errorf("exit status %d, analyse's %d; stderr:\n%s", code, wantCode, w.StderrText())
 	}
 	if d := diffReports(got, want); d != "" {
 		t.Errorf("watch --engine %s of the replay differs from analyse of %s:\n%s", engine, filepath.Base(file), d)
@@ -104,7 +104,7 @@ func replayOne(t *testing.T, l *lab, engine, file string) {
 		}
 	}
 	// The alerts are the flows analyse calls failures, each once.
-	alerts := alertLines(w.stderrLines())
+	alerts := alertLines(w.StderrLines())
 	var fails []string
 	for _, f := range want.Flows {
 		if f.Verdict == "unexpected" || f.Verdict == "forbidden" {

@@ -45,8 +45,8 @@ func newWC7Lab(t *testing.T, addrs bool) *lab {
 
 // wc7Veth (re)creates the veth pair.
 func wc7Veth(l *lab, addrs bool) {
-	l.t.Helper()
-	l.veth(wc7HostIf, wc7PeerIf, "10.217.0.1", "10.217.0.2", addrs, 0)
+	l.T.Helper()
+	l.Veth(wc7HostIf, wc7PeerIf, "10.217.0.1", "10.217.0.2", addrs, 0)
 }
 
 func runCmd(name string, args ...string) (string, error) {
@@ -80,12 +80,12 @@ var metricsLine = regexp.MustCompile(`metrics at http://(\S+)/metrics`)
 // metricsAddrOf finds where the process serves metrics.
 func metricsAddrOf(t *testing.T, w *watchProc) string {
 	t.Helper()
-	for _, l := range w.stderrLines() {
+	for _, l := range w.StderrLines() {
 		if m := metricsLine.FindStringSubmatch(l); m != nil {
 			return m[1]
 		}
 	}
-	t.Fatalf("no metrics address on stderr:\n%s", w.stderrText())
+	t.Fatalf("no metrics address on stderr:\n%s", w.StderrText())
 	return ""
 }
 
@@ -139,52 +139,52 @@ func TestWatchSurvivesInterfaceRecreated(t *testing.T) {
 				t.Fatal(err)
 			}
 			events := filepath.Join(dir, "events.jsonl")
-			w := startWatch(t, l.host, "watch", "-i", wc7HostIf, "-p", prof, "--engine", engine, "--interval", "1s",
+			w := startWatch(t, l.Host, "watch", "-i", wc7HostIf, "-p", prof, "--engine", engine, "--interval", "1s",
 				"--format", "json", "--metrics", "127.0.0.1:0", "--events", events)
 			addr := metricsAddrOf(t, w)
 
-			sendUDP(t, l.host, 40001, 5001, 100)
-			sendUDP(t, l.host, 40002, 5002, 7) // nothing expects 5002
-			if _, ok := w.waitLine(5*time.Second, "unexpected", "UDP 5002"); !ok {
-				t.Fatalf("no alert for UDP 5002:\n%s", w.stderrText())
+			sendUDP(t, l.Host, 40001, 5001, 100)
+			sendUDP(t, l.Host, 40002, 5002, 7) // nothing expects 5002
+			if _, ok := w.WaitLine(5*time.Second, "unexpected", "UDP 5002"); !ok {
+				t.Fatalf("no alert for UDP 5002:\n%s", w.StderrText())
 			}
 			time.Sleep(1500 * time.Millisecond) // a summary reads the counts
 
-			l.ip("-n", l.host, "link", "del", wc7HostIf)
-			if _, ok := w.waitLine(5*time.Second, "interface "+wc7HostIf+" was deleted"); !ok {
-				t.Fatalf("watch did not say the interface went:\n%s", w.stderrText())
+			l.IP("-n", l.Host, "link", "del", wc7HostIf)
+			if _, ok := w.WaitLine(5*time.Second, "interface "+wc7HostIf+" was deleted"); !ok {
+				t.Fatalf("watch did not say the interface went:\n%s", w.StderrText())
 			}
-			if v := watchtest.MetricValue(t, scrapeNetns(t, l.host, addr), "wirecheck_up", "interface", wc7HostIf); v != 0 {
+			if v := watchtest.MetricValue(t, scrapeNetns(t, l.Host, addr), "wirecheck_up", "interface", wc7HostIf); v != 0 {
 				t.Errorf("wirecheck_up %v while the interface is gone", v)
 			}
 			wc7Veth(l, true)
-			if _, ok := w.waitLine(10*time.Second, "interface "+wc7HostIf+" is up: watching again"); !ok {
-				t.Fatalf("watch did not come back:\n%s", w.stderrText())
+			if _, ok := w.WaitLine(10*time.Second, "interface "+wc7HostIf+" is up: watching again"); !ok {
+				t.Fatalf("watch did not come back:\n%s", w.StderrText())
 			}
-			mf := scrapeNetns(t, l.host, addr)
+			mf := scrapeNetns(t, l.Host, addr)
 			if v := watchtest.MetricValue(t, mf, "wirecheck_up", "interface", wc7HostIf); v != 1 {
 				t.Errorf("wirecheck_up %v after the interface came back", v)
 			}
 			if v := watchtest.MetricValue(t, mf, "wirecheck_interface_recoveries_total"); v != 1 {
 				t.Errorf("wirecheck_interface_recoveries_total %v, want 1", v)
 			}
-			sendUDP(t, l.host, 40001, 5001, 50)
-			sendUDP(t, l.host, 40002, 5002, 3)
+			sendUDP(t, l.Host, 40001, 5001, 50)
+			sendUDP(t, l.Host, 40002, 5002, 3)
 
 			// SIGHUP with a profile that now allows 5002.
 			if err := os.WriteFile(prof, []byte(wc7Profile+"  - {name: later, from: host, to: lab, proto: udp, ports: 5002, level: allowed}\n"), 0o644); err != nil {
 				t.Fatal(err)
 			}
-			if err := w.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+			if err := w.Cmd.Process.Signal(syscall.SIGHUP); err != nil {
 				t.Fatal(err)
 			}
-			if _, ok := w.waitLine(5*time.Second, "profile reloaded", "counts kept"); !ok {
-				t.Fatalf("no reload:\n%s", w.stderrText())
+			if _, ok := w.WaitLine(5*time.Second, "profile reloaded", "counts kept"); !ok {
+				t.Fatalf("no reload:\n%s", w.StderrText())
 			}
 			time.Sleep(1500 * time.Millisecond)
-			if code := w.signal(syscall.SIGTERM); code != exitNotConformant {
+			if code := w.Signal(syscall.SIGTERM); code != exitNotConformant {
 				// nfs is required and never seen.
-				t.Errorf("exit %d, want %d; stderr:\n%s", code, exitNotConformant, w.stderrText())
+				t.Errorf("exit %d, want %d; stderr:\n%s", code, exitNotConformant, w.StderrText())
 			}
 			rep := w.report()
 			for _, c := range []struct {
@@ -221,21 +221,21 @@ func TestWatchSurvivesInterfaceRecreated(t *testing.T) {
 func TestWatchInterfaceDownUp(t *testing.T) {
 	l := newWC7Lab(t, true)
 	prof := writeProfile(t, "wc7.yaml", wc7Profile)
-	w := startWatch(t, l.host, "watch", "-i", wc7HostIf, "-p", prof, "--engine", "ebpf", "--interval", "1s", "--format", "json")
-	sendUDP(t, l.host, 40001, 5001, 20)
-	l.ip("-n", l.host, "link", "set", wc7HostIf, "down")
-	if _, ok := w.waitLine(5*time.Second, "interface "+wc7HostIf+" is down"); !ok {
-		t.Fatalf("down not said:\n%s", w.stderrText())
+	w := startWatch(t, l.Host, "watch", "-i", wc7HostIf, "-p", prof, "--engine", "ebpf", "--interval", "1s", "--format", "json")
+	sendUDP(t, l.Host, 40001, 5001, 20)
+	l.IP("-n", l.Host, "link", "set", wc7HostIf, "down")
+	if _, ok := w.WaitLine(5*time.Second, "interface "+wc7HostIf+" is down"); !ok {
+		t.Fatalf("down not said:\n%s", w.StderrText())
 	}
-	l.ip("-n", l.host, "link", "set", wc7HostIf, "up")
-	if _, ok := w.waitLine(5*time.Second, "interface "+wc7HostIf+" is up"); !ok {
-		t.Fatalf("up not said:\n%s", w.stderrText())
+	l.IP("-n", l.Host, "link", "set", wc7HostIf, "up")
+	if _, ok := w.WaitLine(5*time.Second, "interface "+wc7HostIf+" is up"); !ok {
+		t.Fatalf("up not said:\n%s", w.StderrText())
 	}
 	// The route came back with the link; the kernel may need a moment.
 	time.Sleep(200 * time.Millisecond)
-	sendUDP(t, l.host, 40001, 5001, 30)
+	sendUDP(t, l.Host, 40001, 5001, 30)
 	time.Sleep(1200 * time.Millisecond)
-	w.signal(syscall.SIGTERM)
+	w.Signal(syscall.SIGTERM)
 	fl := labFlows(w.report(), "udp", 5001)
 	if len(fl) != 1 || fl[0].ClientSent.Packets != 50 {
 		t.Errorf("udp/5001 flows %+v, want one with 50 packets from the host", fl)
@@ -343,13 +343,13 @@ func TestWatchSoakMillionFlows(t *testing.T) {
 	)
 	l := newWC7Lab(t, false)
 	prof := writeProfile(t, "wc7.yaml", wc7Profile)
-	w := startWatch(t, l.host, "watch", "-i", wc7HostIf, "-p", prof, "--host", "10.218.0.1", "--engine", "ebpf",
+	w := startWatch(t, l.Host, "watch", "-i", wc7HostIf, "-p", prof, "--host", "10.218.0.1", "--engine", "ebpf",
 		"--interval", "2s", "--idle", "500ms", "--max-flows", "262144", "--format", "json", "--metrics", "127.0.0.1:0")
 	addr := metricsAddrOf(t, w)
 
 	var fd int
 	var hostMAC, peerMAC net.HardwareAddr
-	if err := testenv.InNetns(l.host, func() error {
+	if err := testenv.InNetns(l.Host, func() error {
 		ifi, err := net.InterfaceByName(wc7HostIf)
 		if err != nil {
 			return err
@@ -364,7 +364,7 @@ func TestWatchSoakMillionFlows(t *testing.T) {
 		t.Fatalf("packet socket: %v", err)
 	}
 	defer unix.Close(fd)
-	out, err := runCmd("ip", "-n", l.peer, "-br", "link", "show", wc7PeerIf)
+	out, err := runCmd("ip", "-n", l.Peer, "-br", "link", "show", wc7PeerIf)
 	if err != nil {
 		t.Fatalf("peer MAC: %v %s", err, out)
 	}
@@ -374,7 +374,7 @@ func TestWatchSoakMillionFlows(t *testing.T) {
 
 	type sample struct{ fds, goroutines, rss float64 }
 	take := func() sample {
-		mf := scrapeNetns(t, l.host, addr)
+		mf := scrapeNetns(t, l.Host, addr)
 		return sample{watchtest.MetricValue(t, mf, "process_open_fds"), watchtest.MetricValue(t, mf, "go_goroutines"), watchtest.MetricValue(t, mf, "process_resident_memory_bytes")}
 	}
 	var quarter sample
@@ -403,11 +403,11 @@ func TestWatchSoakMillionFlows(t *testing.T) {
 		}
 		if i+1 == flows/4 {
 			quarter = take()
-			quarterHWM = procStatus(t, w.cmd.Process.Pid, "VmHWM")
+			quarterHWM = procStatus(t, w.Cmd.Process.Pid, "VmHWM")
 		}
 		if (i+1)%100_000 == 0 {
 			// Counters only rise, even while the map churns.
-			mf := scrapeNetns(t, l.host, addr)
+			mf := scrapeNetns(t, l.Host, addr)
 			lv, _ := watchtest.LookupMetric(mf, "wirecheck_kernel_flows")
 			ev, _ := watchtest.LookupMetric(mf, "wirecheck_kernel_flows_evicted_total")
 			sw, _ := watchtest.LookupMetric(mf, "wirecheck_flows_swept_total")
@@ -421,8 +421,8 @@ func TestWatchSoakMillionFlows(t *testing.T) {
 	sent := time.Since(start)
 	time.Sleep(2500 * time.Millisecond) // every flow idle and swept, a summary taken
 	end := take()
-	mf := scrapeNetns(t, l.host, addr)
-	hwm := procStatus(t, w.cmd.Process.Pid, "VmHWM")
+	mf := scrapeNetns(t, l.Host, addr)
+	hwm := procStatus(t, w.Cmd.Process.Pid, "VmHWM")
 	t.Logf("%d flows in %v (%.0f flows/s); quarter %+v (peak RSS %d MB), end %+v (peak RSS %d MB)", flows, sent.Round(time.Millisecond), flows/sent.Seconds(), quarter, quarterHWM>>10, end, hwm>>10)
 
 	for _, c := range []struct {
@@ -464,9 +464,9 @@ func TestWatchSoakMillionFlows(t *testing.T) {
 		t.Errorf("peak RSS %d MB, want at most 256 MB", hwm/1024)
 	}
 
-	if code := w.signal(syscall.SIGTERM); code != exitNotConformant {
+	if code := w.Signal(syscall.SIGTERM); code != exitNotConformant {
 		// udp/5001 is required and never seen.
-		t.Errorf("exit %d; stderr:\n%s", code, w.stderrText())
+		t.Errorf("exit %d; stderr:\n%s", code, w.StderrText())
 	}
 	rep := w.report()
 	var pk, by uint64
@@ -531,7 +531,7 @@ func TestWatchWithUnitCapabilities(t *testing.T) {
 	}
 	args := []string{"watch", "-i", wc7HostIf, "-p", prof, "--engine", "ebpf", "--duration", "4s", "--interval", "1s",
 		"--format", "json", "-o", filepath.Join(rep, "report.json")}
-	cmd := exec.Command("ip", "netns", "exec", l.host, "setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+	cmd := exec.Command("ip", "netns", "exec", l.Host, "setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
 		"--inh-caps="+set, "--ambient-caps="+set, "--bounding-set="+set, "--no-new-privs",
 		bin, "-test.run=^TestWatchProcessHelper$")
 	cmd.Env = append(os.Environ(), "WIRECHECK_WATCH_ARGS="+strings.Join(args, "\n"))
@@ -543,7 +543,7 @@ func TestWatchWithUnitCapabilities(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
 	time.Sleep(1500 * time.Millisecond)
-	sendUDP(t, l.host, 40001, 5001, 25)
+	sendUDP(t, l.Host, 40001, 5001, 25)
 	select {
 	case <-done:
 	case <-time.After(30 * time.Second):

@@ -53,22 +53,22 @@ func recordVXLAN(t *testing.T) string {
 	l := newLab(t, true, 0)
 	testenv.RequireTools(t, "ncat", "ss", "tcpdump")
 	for _, end := range []struct{ ns, dev, local, remote, overlay string }{
-		{l.host, hostIf, hostAddr, peerAddr, gwOverlay}, {l.peer, peerIf, peerAddr, hostAddr, svcOverlay},
+		{l.Host, hostIf, hostAddr, peerAddr, gwOverlay}, {l.Peer, peerIf, peerAddr, hostAddr, svcOverlay},
 	} {
-		if out, err := l.sh(end.ns, fmt.Sprintf("ip link add %s type vxlan id 42 dstport 4789 local %s remote %s dev %s", vxlanDev, end.local, end.remote, end.dev)); err != nil {
+		if out, err := l.Sh(end.ns, fmt.Sprintf("ip link add %s type vxlan id 42 dstport 4789 local %s remote %s dev %s", vxlanDev, end.local, end.remote, end.dev)); err != nil {
 			if strings.Contains(out, "Unknown device type") && !testenv.InCI() {
 				t.Skipf("this kernel has no VXLAN devices: %s", out)
 			}
 			t.Fatalf("add a VXLAN device: %v: %s", err, out)
 		}
-		l.run(end.ns, "echo 1 > /proc/sys/net/ipv6/conf/"+vxlanDev+"/disable_ipv6")
-		l.ip("-n", end.ns, "addr", "add", end.overlay+"/24", "dev", vxlanDev)
-		l.ip("-n", end.ns, "link", "set", vxlanDev, "up")
+		l.Run(end.ns, "echo 1 > /proc/sys/net/ipv6/conf/"+vxlanDev+"/disable_ipv6")
+		l.IP("-n", end.ns, "addr", "add", end.overlay+"/24", "dev", vxlanDev)
+		l.IP("-n", end.ns, "link", "set", vxlanDev, "up")
 	}
-	l.listen(l.peer, "tcp", svcOverlay, 5000)
-	l.listen(l.peer, "udp", svcOverlay, 5001)
+	l.Listen(l.Peer, "tcp", svcOverlay, 5000)
+	l.Listen(l.Peer, "udp", svcOverlay, 5001)
 	file := filepath.Join(t.TempDir(), "vxlan.pcap")
-	dump := exec.Command("ip", "netns", "exec", l.peer, "timeout", "60", "tcpdump", "-i", peerIf, "-n", "-U", "-w", file)
+	dump := exec.Command("ip", "netns", "exec", l.Peer, "timeout", "60", "tcpdump", "-i", peerIf, "-n", "-U", "-w", file)
 	dump.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // SIGINT reaches tcpdump itself
 	if err := dump.Start(); err != nil {
 		t.Fatal(err)
@@ -82,7 +82,7 @@ func recordVXLAN(t *testing.T) string {
 		proto string
 		port  int
 	}{{"tcp", 5000}, {"tcp", 5000}, {"udp", 5001}} {
-		if out := l.run(l.host, echo(c.proto, c.port)); strings.TrimSpace(out) != "pong" {
+		if out := l.Run(l.Host, echo(c.proto, c.port)); strings.TrimSpace(out) != "pong" {
 			t.Fatalf("%s echo across the VXLAN answered %q", c.proto, out)
 		}
 	}
@@ -137,15 +137,15 @@ func TestVXLANMirrorTarget(t *testing.T) {
 	l := newLab(t, false, 65535)
 	testenv.RequireTools(t, "tcpreplay")
 	for _, engine := range []string{"pcap", "ebpf"} {
-		w := startWatch(t, l.host, append([]string{"watch", "-i", hostIf, "--engine", engine, "--interval", "500ms", "--format", "json"}, args...)...)
-		if out, err := exec.Command("ip", "netns", "exec", l.peer, "tcpreplay", "--topspeed", "-i", peerIf, file).CombinedOutput(); err != nil {
+		w := startWatch(t, l.Host, append([]string{"watch", "-i", hostIf, "--engine", engine, "--interval", "500ms", "--format", "json"}, args...)...)
+		if out, err := exec.Command("ip", "netns", "exec", l.Peer, "tcpreplay", "--topspeed", "-i", peerIf, file).CombinedOutput(); err != nil {
 			t.Fatalf("tcpreplay: %v: %s", err, out)
 		}
 		summary := fmt.Sprintf("; %d packets; ", want.Summary.Packets)
-		if _, ok := w.waitLine(10*time.Second, " summary: ", summary); !ok {
-			t.Fatalf("%s: no summary with %q within 10s; stderr:\n%s", engine, summary, w.stderrText())
+		if _, ok := w.WaitLine(10*time.Second, " summary: ", summary); !ok {
+			t.Fatalf("%s: no summary with %q within 10s; stderr:\n%s", engine, summary, w.StderrText())
 		}
-		code := w.signal(syscall.SIGINT)
+		code := w.Signal(syscall.SIGINT)
 		got := w.report()
 		switch engine {
 		case "pcap":
@@ -223,18 +223,18 @@ func TestTunnelReplayMatchesAnalyse(t *testing.T) {
 				t.Fatalf("analyse decapsulated %+v, want tunnels: %v", want.Tunnels, decap)
 			}
 			for _, engine := range []string{"pcap", "ebpf"} {
-				w := startWatch(t, l.host, append([]string{"watch", "-i", hostIf, "--engine", engine, "--interval", "500ms"}, args...)...)
-				if out, err := exec.Command("ip", "netns", "exec", l.peer, "tcpreplay", "--topspeed", "-i", peerIf, file).CombinedOutput(); err != nil {
+				w := startWatch(t, l.Host, append([]string{"watch", "-i", hostIf, "--engine", engine, "--interval", "500ms"}, args...)...)
+				if out, err := exec.Command("ip", "netns", "exec", l.Peer, "tcpreplay", "--topspeed", "-i", peerIf, file).CombinedOutput(); err != nil {
 					t.Fatalf("tcpreplay: %v: %s", err, out)
 				}
 				summary := fmt.Sprintf("; %d packets; ", want.Summary.Packets)
 				if want.Summary.Packets == 1 {
 					summary = "; 1 packet; "
 				}
-				if _, ok := w.waitLine(10*time.Second, " summary: ", summary); !ok {
-					t.Fatalf("%s: no summary with %q within 10s; stderr:\n%s", engine, summary, w.stderrText())
+				if _, ok := w.WaitLine(10*time.Second, " summary: ", summary); !ok {
+					t.Fatalf("%s: no summary with %q within 10s; stderr:\n%s", engine, summary, w.StderrText())
 				}
-				code := w.signal(syscall.SIGINT)
+				code := w.Signal(syscall.SIGINT)
 				got := w.report()
 				switch engine {
 				case "pcap":

@@ -21,39 +21,39 @@ func TestWatchLeavesNothingAttached(t *testing.T) {
 	args := []string{"watch", "-i", hostIf, "--engine", "ebpf", "-p", prof, "--interval", "200ms"}
 
 	// A normal end (SIGTERM), after two summaries.
-	w := startWatch(t, l.host, args...)
-	attached := attachments(t, l.host, hostIf)
+	w := startWatch(t, l.Host, args...)
+	attached := attachments(t, l.Host, hostIf)
 	if len(attached) != 2 {
 		t.Fatalf("while watching, attached %v: want the program on ingress and egress", attached)
 	}
 	for i := range 2 {
-		if _, ok := w.waitLine(5*time.Second, " summary: "); !ok {
-			t.Fatalf("summary %d did not come within 5s at --interval 200ms; stderr:\n%s", i+1, w.stderrText())
+		if _, ok := w.WaitLine(5*time.Second, " summary: "); !ok {
+			t.Fatalf("summary %d did not come within 5s at --interval 200ms; stderr:\n%s", i+1, w.StderrText())
 		}
 	}
-	if code := w.signal(syscall.SIGTERM); code != exitNotConformant {
-		t.Errorf("exit status %d after SIGTERM, want %d (required rules missing); stderr:\n%s", code, exitNotConformant, w.stderrText())
+	if code := w.Signal(syscall.SIGTERM); code != exitNotConformant {
+		t.Errorf("exit status %d after SIGTERM, want %d (required rules missing); stderr:\n%s", code, exitNotConformant, w.StderrText())
 	}
-	if rep := w.stdout.String(); !strings.Contains(rep, "NOT CONFORMANT") || !strings.Contains(rep, "wirecheck-test/watch-lab:never") {
+	if rep := w.Stdout.String(); !strings.Contains(rep, "NOT CONFORMANT") || !strings.Contains(rep, "wirecheck-test/watch-lab:never") {
 		t.Errorf("no final report after SIGTERM:\n%s", rep)
 	}
-	nothingAttached(t, l.host, hostIf, 3*time.Second)
+	nothingAttached(t, l.Host, hostIf, 3*time.Second)
 
 	// SIGKILL: no chance to detach.
-	w = startWatch(t, l.host, args...)
-	legacy := strings.HasPrefix(attachments(t, l.host, hostIf)[0], "filter:")
-	w.signal(syscall.SIGKILL)
+	w = startWatch(t, l.Host, args...)
+	legacy := strings.HasPrefix(attachments(t, l.Host, hostIf)[0], "filter:")
+	w.Signal(syscall.SIGKILL)
 	if !legacy {
-		nothingAttached(t, l.host, hostIf, 3*time.Second)
+		nothingAttached(t, l.Host, hostIf, 3*time.Second)
 		return
 	}
-	t.Logf("no TCX on this kernel: clsact filters remain after SIGKILL: %v", attachments(t, l.host, hostIf))
-	w = startWatch(t, l.host, args...)
-	if got := attachments(t, l.host, hostIf); len(got) != 2 {
+	t.Logf("no TCX on this kernel: clsact filters remain after SIGKILL: %v", attachments(t, l.Host, hostIf))
+	w = startWatch(t, l.Host, args...)
+	if got := attachments(t, l.Host, hostIf); len(got) != 2 {
 		t.Errorf("the next watch left the killed one's filters: %v", got)
 	}
-	w.signal(syscall.SIGTERM)
-	nothingAttached(t, l.host, hostIf, 3*time.Second)
+	w.Signal(syscall.SIGTERM)
+	nothingAttached(t, l.Host, hostIf, 3*time.Second)
 }
 
 // TestWatchErrors: each way watch cannot start gives one line that says

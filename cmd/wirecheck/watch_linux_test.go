@@ -56,11 +56,11 @@ func testWatchLiveTraffic(t *testing.T, engine string) {
 	// service on the peer, and a firewall on the peer that drops SYNs to
 	// 5003 without an answer. 5002 (TCP), 5004 (UDP) and the host's 23
 	// have no listener: the kernel refuses them.
-	l.listen(l.peer, "tcp", peerAddr, 5000)
-	l.listen(l.peer, "udp", peerAddr, 5001)
-	l.listen(l.peer, "tcp", peerAddr, 7000)
-	l.listen(l.host, "tcp", hostAddr, 6000)
-	l.run(l.peer, `nft -f - <<'EOF'
+	l.Listen(l.Peer, "tcp", peerAddr, 5000)
+	l.Listen(l.Peer, "udp", peerAddr, 5001)
+	l.Listen(l.Peer, "tcp", peerAddr, 7000)
+	l.Listen(l.Host, "tcp", hostAddr, 6000)
+	l.Run(l.Peer, `nft -f - <<'EOF'
 table inet wc4test {
 	chain input {
 		type filter hook input priority 0; policy accept;
@@ -71,17 +71,17 @@ EOF`)
 
 	// No --host: the host is the interface's own address. --interval is
 	// long, so that an alert can only come from the new-flow path.
-	w := startWatch(t, l.host, "watch", "-i", hostIf, "--engine", engine, "-p", prof,
+	w := startWatch(t, l.Host, "watch", "-i", hostIf, "--engine", engine, "-p", prof,
 		"--format", "json", "--interval", "1h", "--duration", "2m")
-	if !slices.Contains(w.stderrLines(), "wirecheck: watching "+hostIf+" ("+engine+" engine)") {
-		t.Errorf("start line: %q", w.stderrLines())
+	if !slices.Contains(w.StderrLines(), "wirecheck: watching "+hostIf+" ("+engine+" engine)") {
+		t.Errorf("start line: %q", w.StderrLines())
 	}
 
 	// The unanswered SYNs take longest (retransmits after 1s): run them
 	// meanwhile. timeout ends the connect after the first retransmission.
 	firewalled := make(chan string, 1)
 	go func() {
-		out, _ := l.sh(l.host, "timeout 2.5 bash -c 'exec 3<>/dev/tcp/"+peerAddr+"/5003'; echo status=$?")
+		out, _ := l.Sh(l.Host, "timeout 2.5 bash -c 'exec 3<>/dev/tcp/"+peerAddr+"/5003'; echo status=$?")
 		firewalled <- out
 	}()
 
@@ -89,21 +89,21 @@ EOF`)
 		return fmt.Sprintf(`exec 3<>/dev/%s/%s/%d && echo ping >&3 && timeout 5 head -n1 <&3`, proto, addr, port)
 	}
 	for range 2 {
-		if out := l.run(l.host, echo(l.host, "tcp", peerAddr, 5000)); strings.TrimSpace(out) != "pong" {
+		if out := l.Run(l.Host, echo(l.Host, "tcp", peerAddr, 5000)); strings.TrimSpace(out) != "pong" {
 			t.Errorf("tcp echo answered %q", out)
 		}
 	}
-	if out := l.run(l.host, echo(l.host, "udp", peerAddr, 5001)); strings.TrimSpace(out) != "pong" {
+	if out := l.Run(l.Host, echo(l.Host, "udp", peerAddr, 5001)); strings.TrimSpace(out) != "pong" {
 		t.Errorf("udp echo answered %q", out)
 	}
-	if out, err := l.sh(l.host, "exec 3<>/dev/tcp/"+peerAddr+"/5002"); err == nil || !strings.Contains(out, "Connection refused") {
+	if out, err := l.Sh(l.Host, "exec 3<>/dev/tcp/"+peerAddr+"/5002"); err == nil || !strings.Contains(out, "Connection refused") {
 		t.Errorf("connect to a closed port: %v %q, want connection refused", err, out)
 	}
 	// The ICMP port unreachable comes back to the socket as ECONNREFUSED.
-	if out, err := l.sh(l.host, "exec 3<>/dev/udp/"+peerAddr+"/5004; echo ping >&3; read -t 3 r <&3"); err == nil || !strings.Contains(out, "Connection refused") {
+	if out, err := l.Sh(l.Host, "exec 3<>/dev/udp/"+peerAddr+"/5004; echo ping >&3; read -t 3 r <&3"); err == nil || !strings.Contains(out, "Connection refused") {
 		t.Errorf("udp to a closed port: %v %q, want connection refused (ICMP port unreachable)", err, out)
 	}
-	if out := l.run(l.peer, echo(l.peer, "tcp", hostAddr, 6000)); strings.TrimSpace(out) != "pong" {
+	if out := l.Run(l.Peer, echo(l.Peer, "tcp", hostAddr, 6000)); strings.TrimSpace(out) != "pong" {
 		t.Errorf("inbound tcp echo answered %q", out)
 	}
 
@@ -115,16 +115,16 @@ EOF`)
 		script, ns string
 		parts      []string
 	}{
-		{echo(l.host, "tcp", peerAddr, 7000), l.host, []string{"unexpected: outbound TCP 7000", "from " + hostAddr, "to " + peerAddr}},
-		{"exec 3<>/dev/tcp/" + hostAddr + "/23 || true", l.peer, []string{"forbidden: inbound TCP 23", "from " + peerAddr, "to " + hostAddr}},
+		{echo(l.Host, "tcp", peerAddr, 7000), l.Host, []string{"unexpected: outbound TCP 7000", "from " + hostAddr, "to " + peerAddr}},
+		{"exec 3<>/dev/tcp/" + hostAddr + "/23 || true", l.Peer, []string{"forbidden: inbound TCP 23", "from " + peerAddr, "to " + hostAddr}},
 	}
 	for _, a := range alerts {
 		start := time.Now()
-		l.run(a.ns, a.script)
+		l.Run(a.ns, a.script)
 		ran := time.Since(start)
-		line, ok := w.waitLine(5*time.Second, a.parts...)
+		line, ok := w.WaitLine(5*time.Second, a.parts...)
 		if !ok {
-			t.Errorf("no alert %q within 5s; stderr:\n%s", a.parts, w.stderrText())
+			t.Errorf("no alert %q within 5s; stderr:\n%s", a.parts, w.StderrText())
 			continue
 		}
 		t.Logf("alert %v after the client started (it ran %v): %s", time.Since(start).Round(time.Millisecond), ran.Round(time.Millisecond), line)
@@ -134,20 +134,20 @@ EOF`)
 	}
 	time.Sleep(300 * time.Millisecond) // the last FINs and ACKs
 
-	code := w.signal(syscall.SIGINT)
+	code := w.Signal(syscall.SIGINT)
 	if code != exitNotConformant {
-		t.Errorf("exit status %d, want %d; stderr:\n%s", code, exitNotConformant, w.stderrText())
+		t.Errorf("exit status %d, want %d; stderr:\n%s", code, exitNotConformant, w.StderrText())
 	}
 	rep := w.report()
 	checkLabReport(t, rep, engine)
 
 	// Alerts: exactly the two failing flows, each once.
-	got := alertLines(w.stderrLines())
+	got := alertLines(w.StderrLines())
 	if len(got) != 2 {
 		t.Errorf("alerts %q, want one for TCP 7000 and one for TCP 23", got)
 	}
 	if engine == "ebpf" {
-		nothingAttached(t, l.host, hostIf, 3*time.Second)
+		nothingAttached(t, l.Host, hostIf, 3*time.Second)
 	}
 }
 

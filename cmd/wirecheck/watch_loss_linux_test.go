@@ -24,16 +24,16 @@ rules:
   - {name: never, from: host, to: lab, proto: udp, ports: 123, level: required}
 `)
 	const flows = 40
-	w := startWatch(t, l.host, "watch", "-i", hostIf, "--engine", "ebpf", "-p", prof, "--format", "json",
+	w := startWatch(t, l.Host, "watch", "-i", hostIf, "--engine", "ebpf", "-p", prof, "--format", "json",
 		"--interval", "1h", "--max-flows", "8")
 	// 40 allowed UDP flows to the peer, one datagram each; the peer
 	// answers some with port unreachable. Nothing fails, so only the
 	// missing rule decides, and it cannot decide.
-	l.run(l.host, `for p in $(seq 20000 20039); do echo x > /dev/udp/`+peerAddr+`/$p; done`)
-	code := w.signal(syscall.SIGINT)
+	l.Run(l.Host, `for p in $(seq 20000 20039); do echo x > /dev/udp/`+peerAddr+`/$p; done`)
+	code := w.Signal(syscall.SIGINT)
 	rep := w.report()
 	if code != exitError {
-		t.Errorf("exit status %d, want %d (inconclusive); stderr:\n%s", code, exitError, w.stderrText())
+		t.Errorf("exit status %d, want %d (inconclusive); stderr:\n%s", code, exitError, w.StderrText())
 	}
 	if rep.Complete || rep.Verdict != "inconclusive" {
 		t.Errorf("complete %v, verdict %s: want an incomplete, inconclusive report", rep.Complete, rep.Verdict)
@@ -71,14 +71,14 @@ rules:
   - {name: bulk, from: host, to: lab, proto: udp, ports: 20000-20039, level: allowed}
 `)
 	const flows, kept = 40, 8
-	w := startWatch(t, l.host, "watch", "-i", hostIf, "--engine", "pcap", "-p", prof, "--format", "json",
+	w := startWatch(t, l.Host, "watch", "-i", hostIf, "--engine", "pcap", "-p", prof, "--format", "json",
 		"--interval", "1h", "--max-flows", "8", "--filter", "udp and dst portrange 20000-20039")
-	l.run(l.host, `for p in $(seq 20000 20039); do echo x > /dev/udp/`+peerAddr+`/$p; done`)
+	l.Run(l.Host, `for p in $(seq 20000 20039); do echo x > /dev/udp/`+peerAddr+`/$p; done`)
 	time.Sleep(100 * time.Millisecond) // the reader is a goroutine away from the socket
-	code := w.signal(syscall.SIGINT)
+	code := w.Signal(syscall.SIGINT)
 	rep := w.report()
 	if code != exitError || rep.Verdict != "inconclusive" {
-		t.Errorf("exit status %d, verdict %s: want %d, inconclusive; stderr:\n%s", code, rep.Verdict, exitError, w.stderrText())
+		t.Errorf("exit status %d, verdict %s: want %d, inconclusive; stderr:\n%s", code, rep.Verdict, exitError, w.StderrText())
 	}
 	if rep.Summary.Flows != kept || rep.Folded == nil || rep.Folded.Flows != flows-kept || !rep.Folded.Exact {
 		t.Fatalf("%d flows kept, folded %+v: want %d kept and %d folded exactly", rep.Summary.Flows, rep.Folded, kept, flows-kept)

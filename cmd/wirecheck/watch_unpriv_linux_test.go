@@ -33,8 +33,8 @@ func TestWatchUnprivileged(t *testing.T) {
 				args = append(args, "--engine", tc.engine)
 			}
 			w := launchBinary(t, bin, "", nobody, args...)
-			code := w.wait(30 * time.Second)
-			stderr := w.stderrText()
+			code := w.Wait(30 * time.Second)
+			stderr := w.StderrText()
 			if code != exitError {
 				t.Errorf("exit status %d, want %d; stderr:\n%s", code, exitError, stderr)
 			}
