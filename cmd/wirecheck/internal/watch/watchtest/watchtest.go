@@ -1,6 +1,7 @@
 // Package watchtest reads what the watch service writes, for its tests and
-// the command's: Prometheus metrics scraped from it and its JSON-lines
-// events. It holds no service logic.
+// the command's: Prometheus metrics scraped from it, its JSON-lines
+// events, its alert lines and the flows of its report. It holds no service
+// logic.
 package watchtest
 
 import (
@@ -8,12 +9,15 @@ import (
 	"encoding/json"
 	"io"
 	"os"
+	"regexp"
 	"testing"
 	"time"
 
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
+
+	"github.com/wirecheck/wirecheck/classify/report"
 )
 
 // ParseMetrics parses a /metrics response body, failing t on a bad one.
@@ -103,6 +107,31 @@ func EventsOf(evs []map[string]any, typ string) []map[string]any {
 	for _, e := range evs {
 		if e["type"] == typ {
 			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// Flows returns the report's flows of proto to server port.
+func Flows(rep *report.Report, proto string, port uint16) []report.Flow {
+	var out []report.Flow
+	for _, f := range rep.Flows {
+		if f.Proto == proto && f.ServerPort == port {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// alertPattern matches the service's alert lines ("15:04:05 unexpected: ...").
+var alertPattern = regexp.MustCompile(`^\d\d:\d\d:\d\d (unexpected|forbidden): `)
+
+// AlertLines returns the alert lines among lines of standard error.
+func AlertLines(lines []string) []string {
+	var out []string
+	for _, l := range lines {
+		if alertPattern.MatchString(l) {
+			out = append(out, l)
 		}
 	}
 	return out

@@ -1,20 +1,41 @@
 //go:build linux
 
-package main
+package watch
 
 import (
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/wirecheck/wirecheck/internal/netnslab"
 )
 
-// TestWatchIncompleteSaysSo: with a kernel flow map far too small for the
+// The lab of the watch tests: wc4-0 in the host namespace, watched, and
+// wc4-1 in the peer's. The prefix wc4 keeps its names apart from other
+// tests that make namespaces on the same machine at the same time.
+const (
+	hostIf   = "wc4-0"
+	peerIf   = "wc4-1"
+	hostAddr = "10.214.0.1"
+	peerAddr = "10.214.0.2"
+)
+
+// newLab makes the namespaces and the veth. With addrs the ends get
+// hostAddr and peerAddr (/24).
+func newLab(t *testing.T, addrs bool) *netnslab.Lab {
+	t.Helper()
+	l := netnslab.New(t, "wc4")
+	l.Veth(hostIf, peerIf, hostAddr, peerAddr, addrs, 0)
+	return l
+}
+
+// TestIncompleteSaysSo: with a kernel flow map far too small for the
 // traffic, the eBPF engine loses flows to eviction; the report counts them,
 // says it is incomplete, and a required rule it saw nothing of is
-// inconclusive rather than missing, so that watch exits 2, not 1.
-func TestWatchIncompleteSaysSo(t *testing.T) {
-	l := newLab(t, true, 0)
+// inconclusive rather than missing (so that the command exits 2, not 1).
+func TestIncompleteSaysSo(t *testing.T) {
+	l := newLab(t, true)
 	prof := writeProfile(t, "loss.yaml", `version: 1
 profile: wirecheck-test/loss
 peers:
@@ -24,17 +45,12 @@ rules:
   - {name: never, from: host, to: lab, proto: udp, ports: 123, level: required}
 `)
 	const flows = 40
-	w := startWatch(t, l.Host, "watch", "-i", hostIf, "--engine", "ebpf", "-p", prof, "--format", "json",
-		"--interval", "1h", "--max-flows", "8")
+	p := startRun(t, l.Host, runSpec{Interface: hostIf, Engine: "ebpf", Profile: prof, Interval: time.Hour, MaxFlows: 8})
 	// 40 allowed UDP flows to the peer, one datagram each; the peer
 	// answers some with port unreachable. Nothing fails, so only the
 	// missing rule decides, and it cannot decide.
 	l.Run(l.Host, `for p in $(seq 20000 20039); do echo x > /dev/udp/`+peerAddr+`/$p; done`)
-	code := w.Signal(syscall.SIGINT)
-	rep := w.report()
-	if code != exitError {
-		t.Errorf("exit status %d, want %d (inconclusive); stderr:\n%s", code, exitError, w.StderrText())
-	}
+	rep := p.stop(t, syscall.SIGINT)
 	if rep.Complete || rep.Verdict != "inconclusive" {
 		t.Errorf("complete %v, verdict %s: want an incomplete, inconclusive report", rep.Complete, rep.Verdict)
 	}
@@ -57,12 +73,12 @@ rules:
 	t.Logf("%d flows evicted, %d kept; losses %+v", evicted, rep.Summary.Flows, rep.Losses)
 }
 
-// TestWatchPcapFoldsBeyondMaxFlows: the libpcap engine keeps at most
-// --max-flows flows and counts later ones per service, so its memory is
-// bounded too; nothing is lost from the totals, and the report says the
-// folded flows were not judged (inconclusive, exit 2).
-func TestWatchPcapFoldsBeyondMaxFlows(t *testing.T) {
-	l := newLab(t, true, 0)
+// TestPcapFoldsBeyondMaxFlows: the libpcap engine keeps at most MaxFlows
+// flows and counts later ones per service, so its memory is bounded too;
+// nothing is lost from the totals, and the report says the folded flows
+// were not judged (inconclusive).
+func TestPcapFoldsBeyondMaxFlows(t *testing.T) {
+	l := newLab(t, true)
 	prof := writeProfile(t, "fold.yaml", `version: 1
 profile: wirecheck-test/fold
 peers:
@@ -71,14 +87,13 @@ rules:
   - {name: bulk, from: host, to: lab, proto: udp, ports: 20000-20039, level: allowed}
 `)
 	const flows, kept = 40, 8
-	w := startWatch(t, l.Host, "watch", "-i", hostIf, "--engine", "pcap", "-p", prof, "--format", "json",
-		"--interval", "1h", "--max-flows", "8", "--filter", "udp and dst portrange 20000-20039")
+	p := startRun(t, l.Host, runSpec{Interface: hostIf, Engine: "pcap", Profile: prof, Interval: time.Hour, MaxFlows: kept,
+		Filter: "udp and dst portrange 20000-20039"})
 	l.Run(l.Host, `for p in $(seq 20000 20039); do echo x > /dev/udp/`+peerAddr+`/$p; done`)
 	time.Sleep(100 * time.Millisecond) // the reader is a goroutine away from the socket
-	code := w.Signal(syscall.SIGINT)
-	rep := w.report()
-	if code != exitError || rep.Verdict != "inconclusive" {
-		t.Errorf("exit status %d, verdict %s: want %d, inconclusive; stderr:\n%s", code, rep.Verdict, exitError, w.StderrText())
+	rep := p.stop(t, syscall.SIGINT)
+	if rep.Verdict != "inconclusive" {
+		t.Errorf("verdict %s, want inconclusive; stderr:\n%s", rep.Verdict, p.StderrText())
 	}
 	if rep.Summary.Flows != kept || rep.Folded == nil || rep.Folded.Flows != flows-kept || !rep.Folded.Exact {
 		t.Fatalf("%d flows kept, folded %+v: want %d kept and %d folded exactly", rep.Summary.Flows, rep.Folded, kept, flows-kept)
