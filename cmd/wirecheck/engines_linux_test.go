@@ -19,6 +19,7 @@ import (
 
 	"github.com/wirecheck/wirecheck/bpf/testenv"
 	"github.com/wirecheck/wirecheck/classify/report"
+	"github.com/wirecheck/wirecheck/cmd/wirecheck/internal/watch/watchtest"
 )
 
 // anyFlow allows every TCP and UDP flow: the engines test compares counts,
@@ -126,7 +127,7 @@ func testEnginesAgree(t *testing.T, kind string) {
 	compareEngines(t, dev, kind, reps[0], reps[1])
 	// Two TCP exchanges and one UDP exchange were made: libpcap, which
 	// the eBPF engine now matches, saw them.
-	if n := len(labFlows(reps[1], "tcp", 5000)) + len(labFlows(reps[1], "udp", 5001)); n != 3 {
+	if n := len(watchtest.Flows(reps[1], "tcp", 5000)) + len(watchtest.Flows(reps[1], "udp", 5001)); n != 3 {
 		t.Errorf("libpcap saw %d of the 3 flows: %+v", n, reps[1].Flows)
 	}
 }
@@ -234,7 +235,7 @@ func testEnginesAgreeTagged(t *testing.T) {
 	if got := reps[1].Summary.Packets; got != uint64(len(frames)) {
 		t.Errorf("libpcap counted %d packets of the %d replayed", got, len(frames))
 	}
-	if n := len(labFlows(reps[1], "tcp", 5000)) + len(labFlows(reps[1], "udp", 5001)); n != 4 {
+	if n := len(watchtest.Flows(reps[1], "tcp", 5000)) + len(watchtest.Flows(reps[1], "udp", 5001)); n != 4 {
 		t.Errorf("%d flows, want 2 TCP and 2 UDP: %+v", n, reps[1].Flows)
 	}
 }

@@ -93,10 +93,7 @@ func (w *watchProc) report() *report.Report {
 	return &rep
 }
 
-var (
-	attachments     = netnslab.Attachments
-	nothingAttached = netnslab.NothingAttached
-)
+var nothingAttached = netnslab.NothingAttached
 
 // interfaceExists is for error tests that need a name no interface has.
 func interfaceExists(name string) bool {

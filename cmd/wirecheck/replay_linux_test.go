@@ -17,6 +17,7 @@ import (
 
 	"github.com/wirecheck/wirecheck/bpf/testenv"
 	"github.com/wirecheck/wirecheck/classify/report"
+	"github.com/wirecheck/wirecheck/cmd/wirecheck/internal/watch/watchtest"
 )
 
 // TestWatchReplayMatchesAnalyse is the differential test of the live
@@ -104,7 +105,7 @@ func replayOne(t *testing.T, l *lab, engine, file string) {
 		}
 	}
 	// The alerts are the flows analyse calls failures, each once.
-	alerts := alertLines(w.StderrLines())
+	alerts := watchtest.AlertLines(w.StderrLines())
 	var fails []string
 	for _, f := range want.Flows {
 		if f.Verdict == "unexpected" || f.Verdict == "forbidden" {

@@ -3,57 +3,80 @@
 package main
 
 import (
+	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/wirecheck/wirecheck/cmd/wirecheck/internal/watch/watchtest"
 )
 
-// TestWatchLeavesNothingAttached: after watch --engine ebpf ends, normally or
-// by SIGKILL, no program of it stays attached to the interface. TCX links
-// (Linux 6.6+) are file descriptors of the process, so the kernel detaches
-// them when it dies; the clsact fallback of older kernels leaves its filters
-// behind a killed process, and the next watch on the interface removes them.
-// The test takes whichever path the running kernel offers.
-func TestWatchLeavesNothingAttached(t *testing.T) {
-	l := newLab(t, true, 0)
-	prof := writeProfile(t, "watch-lab.yaml", labProfile)
-	args := []string{"watch", "-i", hostIf, "--engine", "ebpf", "-p", prof, "--interval", "200ms"}
+// signalsProfile has a required rule nothing on the lab's quiet veth
+// satisfies, so that every run ends not conformant (exit 1).
+const signalsProfile = `version: 1
+profile: wirecheck-test/signals
+peers:
+  lab: {cidrs: [10.214.0.0/24]}
+rules:
+  - {name: never, from: host, to: lab, proto: udp, ports: 123, level: required}
+`
 
-	// A normal end (SIGTERM), after two summaries.
-	w := startWatch(t, l.Host, args...)
-	attached := attachments(t, l.Host, hostIf)
-	if len(attached) != 2 {
-		t.Fatalf("while watching, attached %v: want the program on ingress and egress", attached)
+// TestWatchSignalsAndFlags is the command around the watch service (whose
+// behaviour the watch package's tests check): its flags reach the service
+// (--engine, --interval, --metrics, --events, --report-dir, --format),
+// SIGHUP reloads the profile, SIGTERM and SIGINT end the run with the final
+// report on standard output in the format asked for and exit status 1 (a
+// required rule missing), and the eBPF program is detached at the end.
+func TestWatchSignalsAndFlags(t *testing.T) {
+	l := newLab(t, true, 0)
+	prof := writeProfile(t, "signals.yaml", signalsProfile)
+	dir := t.TempDir()
+	events, reports := filepath.Join(dir, "events.jsonl"), filepath.Join(dir, "reports")
+	w := startWatch(t, l.Host, "watch", "-i", hostIf, "--engine", "ebpf", "-p", prof, "--interval", "200ms",
+		"--metrics", "127.0.0.1:0", "--events", events, "--report-dir", reports, "--report-keep", "2")
+	if !slices.Contains(w.StderrLines(), "wirecheck: watching "+hostIf+" (ebpf engine)") {
+		t.Errorf("start line: %q", w.StderrLines())
 	}
-	for i := range 2 {
+	if !slices.ContainsFunc(w.StderrLines(), func(s string) bool { return strings.HasPrefix(s, "wirecheck: metrics at http://127.0.0.1:") }) {
+		t.Errorf("--metrics: no metrics line in %q", w.StderrLines())
+	}
+	for i := range 3 {
 		if _, ok := w.WaitLine(5*time.Second, " summary: "); !ok {
 			t.Fatalf("summary %d did not come within 5s at --interval 200ms; stderr:\n%s", i+1, w.StderrText())
 		}
 	}
+	if err := w.Cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := w.WaitLine(5*time.Second, "SIGHUP: profile reloaded", "counts kept"); !ok {
+		t.Fatalf("no reload after SIGHUP:\n%s", w.StderrText())
+	}
 	if code := w.Signal(syscall.SIGTERM); code != exitNotConformant {
 		t.Errorf("exit status %d after SIGTERM, want %d (required rules missing); stderr:\n%s", code, exitNotConformant, w.StderrText())
 	}
-	if rep := w.Stdout.String(); !strings.Contains(rep, "NOT CONFORMANT") || !strings.Contains(rep, "wirecheck-test/watch-lab:never") {
-		t.Errorf("no final report after SIGTERM:\n%s", rep)
+	if rep := w.Stdout.String(); !strings.Contains(rep, "NOT CONFORMANT") || !strings.Contains(rep, "wirecheck-test/signals:never") {
+		t.Errorf("no final text report after SIGTERM:\n%s", rep)
 	}
 	nothingAttached(t, l.Host, hostIf, 3*time.Second)
+	if n := len(watchtest.EventsOf(watchtest.ReadEvents(t, events), "reload")); n != 1 {
+		t.Errorf("--events: %d reload events, want 1", n)
+	}
+	files, err := filepath.Glob(filepath.Join(reports, "wirecheck-"+hostIf+"-*.json"))
+	// --report-every is an hour: only the final report is due.
+	if err != nil || len(files) != 1 || !strings.HasSuffix(files[0], "-final.json") {
+		t.Errorf("--report-dir: %v (%v), want the final report", files, err)
+	}
 
-	// SIGKILL: no chance to detach.
-	w = startWatch(t, l.Host, args...)
-	legacy := strings.HasPrefix(attachments(t, l.Host, hostIf)[0], "filter:")
-	w.Signal(syscall.SIGKILL)
-	if !legacy {
-		nothingAttached(t, l.Host, hostIf, 3*time.Second)
-		return
+	// SIGINT, and the JSON format.
+	w = startWatch(t, l.Host, "watch", "-i", hostIf, "--engine", "pcap", "-p", prof, "--interval", "1h", "--format", "json")
+	if code := w.Signal(syscall.SIGINT); code != exitNotConformant {
+		t.Errorf("exit status %d after SIGINT, want %d; stderr:\n%s", code, exitNotConformant, w.StderrText())
 	}
-	t.Logf("no TCX on this kernel: clsact filters remain after SIGKILL: %v", attachments(t, l.Host, hostIf))
-	w = startWatch(t, l.Host, args...)
-	if got := attachments(t, l.Host, hostIf); len(got) != 2 {
-		t.Errorf("the next watch left the killed one's filters: %v", got)
+	if rep := w.report(); rep.Verdict != "not-conformant" || len(rep.Inputs) != 1 || !strings.Contains(rep.Inputs[0].Name, "pcap") {
+		t.Errorf("JSON report after SIGINT: verdict %s, inputs %+v; want not-conformant from the pcap engine", rep.Verdict, rep.Inputs)
 	}
-	w.Signal(syscall.SIGTERM)
-	nothingAttached(t, l.Host, hostIf, 3*time.Second)
 }
 
 // TestWatchErrors: each way watch cannot start gives one line that says

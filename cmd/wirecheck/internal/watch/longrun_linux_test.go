@@ -1,33 +1,32 @@
-package main
+//go:build linux
+
+package watch
 
 import (
-	"bufio"
 	"encoding/binary"
 	"fmt"
 	"net"
-	"net/http"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
-	dto "github.com/prometheus/client_model/go"
 	"golang.org/x/sys/unix"
 
 	"github.com/wirecheck/wirecheck/bpf/testenv"
-	"github.com/wirecheck/wirecheck/classify/report"
 	"github.com/wirecheck/wirecheck/cmd/wirecheck/internal/watch/watchtest"
+	"github.com/wirecheck/wirecheck/internal/netnslab"
 )
 
-// Privileged tests of watch as a long-running service: the interface
-// deleted and re-created under it, SIGHUP, and a soak of a million short
-// flows. They reuse the process harness of lab_linux_test.go (launch,
-// waitLine, signal) with namespaces and interfaces of their own, named wc7.
+// Privileged tests of the service running for long: the interface deleted
+// and re-created under it, a reload (SIGHUP in the child: Config.Reload),
+// and a soak of a million short flows. They run Run in the child process of
+// lab_linux_test.go with namespaces and interfaces of their own, named wc7.
 
 const (
 	wc7HostIf = "wc7-0" // watched, in the host namespace
@@ -36,15 +35,15 @@ const (
 
 // newWC7Lab makes two namespaces joined by wc7-0/wc7-1; with addrs the ends
 // get 10.217.0.1 and .2.
-func newWC7Lab(t *testing.T, addrs bool) *lab {
+func newWC7Lab(t *testing.T, addrs bool) *netnslab.Lab {
 	t.Helper()
-	l := newNetns(t, "wc7")
+	l := netnslab.New(t, "wc7")
 	wc7Veth(l, addrs)
 	return l
 }
 
 // wc7Veth (re)creates the veth pair.
-func wc7Veth(l *lab, addrs bool) {
+func wc7Veth(l *netnslab.Lab, addrs bool) {
 	l.T.Helper()
 	l.Veth(wc7HostIf, wc7PeerIf, "10.217.0.1", "10.217.0.2", addrs, 0)
 }
@@ -54,62 +53,12 @@ func runCmd(name string, args ...string) (string, error) {
 	return string(out), err
 }
 
-// scrapeNetns fetches /metrics from addr in namespace ns.
-func scrapeNetns(t *testing.T, ns, addr string) map[string]*dto.MetricFamily {
-	t.Helper()
-	var conn net.Conn
-	if err := testenv.InNetns(ns, func() (err error) {
-		conn, err = net.DialTimeout("tcp", addr, 5*time.Second)
-		return err
-	}); err != nil {
-		t.Fatalf("scrape %s in %s: %v", addr, ns, err)
-	}
-	defer conn.Close()
-	conn.SetDeadline(time.Now().Add(10 * time.Second))
-	fmt.Fprintf(conn, "GET /metrics HTTP/1.0\r\nHost: %s\r\n\r\n", addr)
-	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
-	if err != nil {
-		t.Fatalf("scrape: %v", err)
-	}
-	defer resp.Body.Close()
-	return watchtest.ParseMetrics(t, resp.Body)
-}
-
-var metricsLine = regexp.MustCompile(`metrics at http://(\S+)/metrics`)
-
-// metricsAddrOf finds where the process serves metrics.
-func metricsAddrOf(t *testing.T, w *watchProc) string {
-	t.Helper()
-	for _, l := range w.StderrLines() {
-		if m := metricsLine.FindStringSubmatch(l); m != nil {
-			return m[1]
-		}
-	}
-	t.Fatalf("no metrics address on stderr:\n%s", w.StderrText())
-	return ""
-}
-
 // sendUDP sends n datagrams from the host end's port sport to the peer's
 // port dport; the same ports each time, so that they form one flow.
 func sendUDP(t *testing.T, ns string, sport, dport, n int) {
 	t.Helper()
-	var c *net.UDPConn
-	if err := testenv.InNetns(ns, func() (err error) {
-		c, err = net.DialUDP("udp4", &net.UDPAddr{IP: net.ParseIP("10.217.0.1"), Port: sport}, &net.UDPAddr{IP: net.ParseIP("10.217.0.2"), Port: dport})
-		return err
-	}); err != nil {
-		t.Fatalf("udp socket: %v", err)
-	}
-	defer c.Close()
-	for i := range n {
-		if _, err := c.Write([]byte("wc7 " + strconv.Itoa(i))); err != nil {
-			// An ICMP port unreachable from the peer makes the next
-			// write fail with ECONNREFUSED; the datagram was not sent.
-			if _, err := c.Write([]byte("wc7 " + strconv.Itoa(i))); err != nil {
-				t.Fatalf("send: %v", err)
-			}
-		}
-	}
+	netnslab.SendUDP(t, ns, netip.AddrPortFrom(netip.MustParseAddr("10.217.0.1"), uint16(sport)),
+		netip.AddrPortFrom(netip.MustParseAddr("10.217.0.2"), uint16(dport)), n)
 }
 
 const wc7Profile = `version: 1
@@ -124,12 +73,12 @@ rules:
   - {name: nfs, from: lab, to: host, proto: tcp, ports: 2049, level: required}
 `
 
-// TestWatchSurvivesInterfaceRecreated deletes the watched veth while watch
-// runs and makes it again: watch says so, comes back by itself (the eBPF
+// TestSurvivesInterfaceRecreated deletes the watched veth while Run
+// runs and makes it again: Run says so, comes back by itself (the eBPF
 // program re-attached, the libpcap capture reopened), and the final report
 // counts the packets of before and after as one flow, exactly. A SIGHUP
 // then reloads a changed profile without losing a count.
-func TestWatchSurvivesInterfaceRecreated(t *testing.T) {
+func TestSurvivesInterfaceRecreated(t *testing.T) {
 	for _, engine := range []string{"ebpf", "pcap"} {
 		t.Run(engine, func(t *testing.T) {
 			l := newWC7Lab(t, true)
@@ -139,8 +88,8 @@ func TestWatchSurvivesInterfaceRecreated(t *testing.T) {
 				t.Fatal(err)
 			}
 			events := filepath.Join(dir, "events.jsonl")
-			w := startWatch(t, l.Host, "watch", "-i", wc7HostIf, "-p", prof, "--engine", engine, "--interval", "1s",
-				"--format", "json", "--metrics", "127.0.0.1:0", "--events", events)
+			w := startRun(t, l.Host, runSpec{Interface: wc7HostIf, Profile: prof, Engine: engine, Interval: time.Second,
+				Metrics: "127.0.0.1:0", Events: events})
 			addr := metricsAddrOf(t, w)
 
 			sendUDP(t, l.Host, 40001, 5001, 100)
@@ -182,17 +131,16 @@ func TestWatchSurvivesInterfaceRecreated(t *testing.T) {
 				t.Fatalf("no reload:\n%s", w.StderrText())
 			}
 			time.Sleep(1500 * time.Millisecond)
-			if code := w.Signal(syscall.SIGTERM); code != exitNotConformant {
-				// nfs is required and never seen.
-				t.Errorf("exit %d, want %d; stderr:\n%s", code, exitNotConformant, w.StderrText())
+			rep := w.stop(t, syscall.SIGTERM)
+			if rep.Verdict != "not-conformant" { // nfs is required and never seen
+				t.Errorf("verdict %s, want not-conformant; stderr:\n%s", rep.Verdict, w.StderrText())
 			}
-			rep := w.report()
 			for _, c := range []struct {
 				port    uint16
 				packets uint64
 				verdict string
 			}{{5001, 150, "expected"}, {5002, 10, "expected"}} {
-				fl := labFlows(rep, "udp", c.port)
+				fl := watchtest.Flows(rep, "udp", c.port)
 				if len(fl) != 1 {
 					t.Errorf("udp/%d: %d flows, want 1 (before and after the interface came back): %+v", c.port, len(fl), fl)
 					continue
@@ -216,12 +164,12 @@ func TestWatchSurvivesInterfaceRecreated(t *testing.T) {
 	}
 }
 
-// TestWatchInterfaceDownUp: down and up again is said, and the eBPF
+// TestInterfaceDownUp: down and up again is said, and the eBPF
 // program keeps counting without being attached again.
-func TestWatchInterfaceDownUp(t *testing.T) {
+func TestInterfaceDownUp(t *testing.T) {
 	l := newWC7Lab(t, true)
 	prof := writeProfile(t, "wc7.yaml", wc7Profile)
-	w := startWatch(t, l.Host, "watch", "-i", wc7HostIf, "-p", prof, "--engine", "ebpf", "--interval", "1s", "--format", "json")
+	w := startRun(t, l.Host, runSpec{Interface: wc7HostIf, Profile: prof, Engine: "ebpf", Interval: time.Second})
 	sendUDP(t, l.Host, 40001, 5001, 20)
 	l.IP("-n", l.Host, "link", "set", wc7HostIf, "down")
 	if _, ok := w.WaitLine(5*time.Second, "interface "+wc7HostIf+" is down"); !ok {
@@ -235,8 +183,7 @@ func TestWatchInterfaceDownUp(t *testing.T) {
 	time.Sleep(200 * time.Millisecond)
 	sendUDP(t, l.Host, 40001, 5001, 30)
 	time.Sleep(1200 * time.Millisecond)
-	w.Signal(syscall.SIGTERM)
-	fl := labFlows(w.report(), "udp", 5001)
+	fl := watchtest.Flows(w.stop(t, syscall.SIGTERM), "udp", 5001)
 	if len(fl) != 1 || fl[0].ClientSent.Packets != 50 {
 		t.Errorf("udp/5001 flows %+v, want one with 50 packets from the host", fl)
 	}
@@ -326,7 +273,7 @@ func procStatus(t *testing.T, pid int, field string) uint64 {
 	return 0
 }
 
-// TestWatchSoakMillionFlows churns a million short TCP flows (two frames
+// TestSoakMillionFlows churns a million short TCP flows (two frames
 // each, written into the veth with an AF_PACKET socket) through the eBPF
 // engine with a kernel map of 262,144 flows (a few seconds of slack should
 // the sweeper be starved of CPU). Idle flows are swept into
@@ -334,7 +281,7 @@ func procStatus(t *testing.T, pid int, field string) uint64 {
 // every packet exactly, in 16 conversations; the process's peak RSS stays
 // bounded, and its file descriptors and goroutines are the same after the
 // millionth flow as after the first quarter.
-func TestWatchSoakMillionFlows(t *testing.T) {
+func TestSoakMillionFlows(t *testing.T) {
 	const (
 		flows   = 1_000_000
 		rate    = 25_000 // flows per second the sender aims at at most
@@ -343,8 +290,8 @@ func TestWatchSoakMillionFlows(t *testing.T) {
 	)
 	l := newWC7Lab(t, false)
 	prof := writeProfile(t, "wc7.yaml", wc7Profile)
-	w := startWatch(t, l.Host, "watch", "-i", wc7HostIf, "-p", prof, "--host", "10.218.0.1", "--engine", "ebpf",
-		"--interval", "2s", "--idle", "500ms", "--max-flows", "262144", "--format", "json", "--metrics", "127.0.0.1:0")
+	w := startRun(t, l.Host, runSpec{Interface: wc7HostIf, Profile: prof, Hosts: []string{"10.218.0.1"}, Engine: "ebpf",
+		Interval: 2 * time.Second, Idle: 500 * time.Millisecond, MaxFlows: 262144, Metrics: "127.0.0.1:0"})
 	addr := metricsAddrOf(t, w)
 
 	var fd int
@@ -464,11 +411,10 @@ func TestWatchSoakMillionFlows(t *testing.T) {
 		t.Errorf("peak RSS %d MB, want at most 256 MB", hwm/1024)
 	}
 
-	if code := w.Signal(syscall.SIGTERM); code != exitNotConformant {
-		// udp/5001 is required and never seen.
-		t.Errorf("exit %d; stderr:\n%s", code, w.StderrText())
+	rep := w.stop(t, syscall.SIGTERM)
+	if rep.Verdict != "not-conformant" { // udp/5001 is required and never seen
+		t.Errorf("verdict %s, want not-conformant; stderr:\n%s", rep.Verdict, w.StderrText())
 	}
-	rep := w.report()
 	var pk, by uint64
 	for _, f := range rep.Flows {
 		pk += f.Packets
@@ -483,89 +429,5 @@ func TestWatchSoakMillionFlows(t *testing.T) {
 	}
 	if !rep.Complete {
 		t.Errorf("report incomplete: losses %+v", rep.Losses)
-	}
-}
-
-// TestWatchWithUnitCapabilities runs watch as an unprivileged user holding
-// only the capabilities the systemd unit grants (AmbientCapabilities, read
-// from dist/systemd/wirecheck.service), as systemd would start it, and
-// checks that the eBPF engine loads, attaches and counts: the unit's set is
-// not only minimal but enough.
-func TestWatchWithUnitCapabilities(t *testing.T) {
-	l := newWC7Lab(t, true)
-	testenv.RequireTools(t, "setpriv")
-	vals := unitValues(t, "AmbientCapabilities")
-	if len(vals) != 1 {
-		t.Fatalf("AmbientCapabilities %v", vals)
-	}
-	var caps []string
-	for _, c := range strings.Fields(vals[0]) {
-		caps = append(caps, "+"+strings.ToLower(strings.TrimPrefix(c, "CAP_")))
-	}
-	set := "-all," + strings.Join(caps, ",")
-
-	// A copy of this test binary and a profile that user nobody can read.
-	dir, err := os.MkdirTemp("", "wirecheck-wc7caps")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer os.RemoveAll(dir)
-	data, err := os.ReadFile(os.Args[0])
-	if err != nil {
-		t.Fatal(err)
-	}
-	bin, prof, rep := filepath.Join(dir, "wirecheck.test"), filepath.Join(dir, "wc7.yaml"), filepath.Join(dir, "out")
-	if err := os.WriteFile(bin, data, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(prof, []byte(wc7Profile), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Mkdir(rep, 0o777); err != nil {
-		t.Fatal(err)
-	}
-	for _, d := range []string{dir, rep} {
-		if err := os.Chmod(d, 0o777); err != nil {
-			t.Fatal(err)
-		}
-	}
-	args := []string{"watch", "-i", wc7HostIf, "-p", prof, "--engine", "ebpf", "--duration", "4s", "--interval", "1s",
-		"--format", "json", "-o", filepath.Join(rep, "report.json")}
-	cmd := exec.Command("ip", "netns", "exec", l.Host, "setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
-		"--inh-caps="+set, "--ambient-caps="+set, "--bounding-set="+set, "--no-new-privs",
-		bin, "-test.run=^TestWatchProcessHelper$")
-	cmd.Env = append(os.Environ(), "WIRECHECK_WATCH_ARGS="+strings.Join(args, "\n"))
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	time.Sleep(1500 * time.Millisecond)
-	sendUDP(t, l.Host, 40001, 5001, 25)
-	select {
-	case <-done:
-	case <-time.After(30 * time.Second):
-		cmd.Process.Kill()
-		<-done
-		t.Fatalf("watch did not end; stderr:\n%s", stderr.String())
-	}
-	if code := cmd.ProcessState.ExitCode(); code != exitNotConformant {
-		t.Fatalf("exit %d, want %d (nfs never seen); stderr:\n%s", code, exitNotConformant, stderr.String())
-	}
-	if !strings.Contains(stderr.String(), "watching "+wc7HostIf+" (ebpf engine)") {
-		t.Errorf("not watching with the eBPF engine:\n%s", stderr.String())
-	}
-	out, err := os.ReadFile(filepath.Join(rep, "report.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var r report.Report
-	if err := jsonUnmarshal(string(out), &r); err != nil {
-		t.Fatal(err)
-	}
-	if fl := labFlows(&r, "udp", 5001); len(fl) != 1 || fl[0].ClientSent.Packets != 25 {
-		t.Errorf("udp/5001 flows %+v, want one with the 25 packets sent", fl)
 	}
 }

@@ -1,10 +1,9 @@
 //go:build linux
 
-package main
+package watch
 
 import (
 	"fmt"
-	"regexp"
 	"slices"
 	"strings"
 	"syscall"
@@ -13,6 +12,8 @@ import (
 
 	"github.com/wirecheck/wirecheck/bpf/testenv"
 	"github.com/wirecheck/wirecheck/classify/report"
+	"github.com/wirecheck/wirecheck/cmd/wirecheck/internal/watch/watchtest"
+	"github.com/wirecheck/wirecheck/internal/netnslab"
 )
 
 // labProfile is the profile the live tests judge the lab's traffic by: one
@@ -36,19 +37,19 @@ rules:
   - {name: no-telnet, from: any, to: host, proto: tcp, ports: 23, level: forbidden}
 `
 
-// TestWatchLiveTraffic runs watch on the host end of the lab while real
-// programs (bash's /dev/tcp and /dev/udp, ncat, nft) make every kind of flow
-// the report distinguishes, and checks that the report states each fact and
-// that the unexpected flows were alerted while watch ran. The same test runs
+// TestLiveTraffic runs Run on the host end of the lab while real programs
+// (bash's /dev/tcp and /dev/udp, ncat, nft) make every kind of flow the
+// report distinguishes, and checks that the result states each fact and
+// that the unexpected flows were alerted while Run ran. The same test runs
 // with each engine.
-func TestWatchLiveTraffic(t *testing.T) {
+func TestLiveTraffic(t *testing.T) {
 	for _, engine := range []string{"ebpf", "pcap"} {
-		t.Run(engine, func(t *testing.T) { testWatchLiveTraffic(t, engine) })
+		t.Run(engine, func(t *testing.T) { testLiveTraffic(t, engine) })
 	}
 }
 
-func testWatchLiveTraffic(t *testing.T, engine string) {
-	l := newLab(t, true, 0)
+func testLiveTraffic(t *testing.T, engine string) {
+	l := newLab(t, true)
 	testenv.RequireTools(t, "ncat", "nft", "ss")
 	prof := writeProfile(t, "watch-lab.yaml", labProfile)
 
@@ -69,10 +70,10 @@ table inet wc4test {
 }
 EOF`)
 
-	// No --host: the host is the interface's own address. --interval is
+	// No Hosts: the host is the interface's own address. The interval is
 	// long, so that an alert can only come from the new-flow path.
-	w := startWatch(t, l.Host, "watch", "-i", hostIf, "--engine", engine, "-p", prof,
-		"--format", "json", "--interval", "1h", "--duration", "2m")
+	w := startRun(t, l.Host, runSpec{Interface: hostIf, Engine: engine, Profile: prof,
+		Interval: time.Hour, Duration: 2 * time.Minute})
 	if !slices.Contains(w.StderrLines(), "wirecheck: watching "+hostIf+" ("+engine+" engine)") {
 		t.Errorf("start line: %q", w.StderrLines())
 	}
@@ -108,7 +109,7 @@ EOF`)
 	}
 
 	// A flow no rule allows and one a rule forbids: each must be alerted
-	// while watch runs. The forbidden port is no server port for the
+	// while Run runs. The forbidden port is no server port for the
 	// kernel's pre-filter (match.Matcher.ServerPorts), so the eBPF engine
 	// announces that flow at once too.
 	alerts := []struct {
@@ -134,32 +135,17 @@ EOF`)
 	}
 	time.Sleep(300 * time.Millisecond) // the last FINs and ACKs
 
-	code := w.Signal(syscall.SIGINT)
-	if code != exitNotConformant {
-		t.Errorf("exit status %d, want %d; stderr:\n%s", code, exitNotConformant, w.StderrText())
-	}
-	rep := w.report()
+	rep := w.stop(t, syscall.SIGINT)
 	checkLabReport(t, rep, engine)
 
 	// Alerts: exactly the two failing flows, each once.
-	got := alertLines(w.StderrLines())
+	got := watchtest.AlertLines(w.StderrLines())
 	if len(got) != 2 {
 		t.Errorf("alerts %q, want one for TCP 7000 and one for TCP 23", got)
 	}
 	if engine == "ebpf" {
-		nothingAttached(t, l.Host, hostIf, 3*time.Second)
+		netnslab.NothingAttached(t, l.Host, hostIf, 3*time.Second)
 	}
-}
-
-// labFlows returns the report's flows of proto to server port.
-func labFlows(rep *report.Report, proto string, port uint16) []report.Flow {
-	var out []report.Flow
-	for _, f := range rep.Flows {
-		if f.Proto == proto && f.ServerPort == port {
-			out = append(out, f)
-		}
-	}
-	return out
 }
 
 func checkLabReport(t *testing.T, rep *report.Report, engine string) {
@@ -224,7 +210,7 @@ func checkLabReport(t *testing.T, rep *report.Report, engine string) {
 	}
 	total := 0
 	for _, w := range wants {
-		fs := labFlows(rep, w.proto, w.port)
+		fs := watchtest.Flows(rep, w.proto, w.port)
 		total += w.n
 		if len(fs) != w.n {
 			t.Errorf("%s %d: %d flows, want %d", w.proto, w.port, len(fs), w.n)
@@ -272,17 +258,4 @@ func checkLabReport(t *testing.T, rep *report.Report, engine string) {
 	if kinds["blocked"] != 3 || kinds["missing"] != 1 || kinds["unexpected"] != 1 || kinds["forbidden"] != 1 || len(rep.Problems) != 6 {
 		t.Errorf("problems %v, want 3 blocked, 1 missing, 1 unexpected, 1 forbidden", kinds)
 	}
-}
-
-// alertPattern matches watch's alert lines ("15:04:05 unexpected: ...").
-var alertPattern = regexp.MustCompile(`^\d\d:\d\d:\d\d (unexpected|forbidden): `)
-
-func alertLines(lines []string) []string {
-	var out []string
-	for _, l := range lines {
-		if alertPattern.MatchString(l) {
-			out = append(out, l)
-		}
-	}
-	return out
 }
