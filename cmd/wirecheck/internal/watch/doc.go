@@ -25,6 +25,12 @@
 //     belong to Run's loop, which alone replaces the matcher on a reload;
 //     the metrics endpoint reads only a snapshot the loop publishes.
 //
+// Its tests need no CLI: the unprivileged ones drive the loop with a fake
+// engine and clock; the privileged ones (lab_linux_test.go) call Run in a
+// child process inside network namespaces of internal/netnslab, with real
+// engines and real traffic. The command's tests keep what is the command's
+// own: flags, signals, exit statuses.
+//
 // The package belongs to the wirecheck command: its errors name the
 // command's flags (--engine, --report-dir), which is what its user typed.
 package watch
