@@ -3,6 +3,7 @@
 package main
 
 import (
+	"net/netip"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/wirecheck/wirecheck/cmd/wirecheck/internal/watch/watchtest"
+	"github.com/wirecheck/wirecheck/internal/netnslab"
 )
 
 // signalsProfile has a required rule nothing on the lab's quiet veth
@@ -28,7 +30,8 @@ rules:
 // (--engine, --interval, --metrics, --events, --report-dir, --format),
 // SIGHUP reloads the profile, SIGTERM and SIGINT end the run with the final
 // report on standard output in the format asked for and exit status 1 (a
-// required rule missing), and the eBPF program is detached at the end.
+// required rule missing), and the eBPF program is detached at the end;
+// --host and --idle reach it too.
 func TestWatchSignalsAndFlags(t *testing.T) {
 	l := newLab(t, true, 0)
 	prof := writeProfile(t, "signals.yaml", signalsProfile)
@@ -69,13 +72,48 @@ func TestWatchSignalsAndFlags(t *testing.T) {
 		t.Errorf("--report-dir: %v (%v), want the final report", files, err)
 	}
 
-	// SIGINT, and the JSON format.
-	w = startWatch(t, l.Host, "watch", "-i", hostIf, "--engine", "pcap", "-p", prof, "--interval", "1h", "--format", "json")
+	// SIGINT, the JSON format, --host and --idle: a flow idle for longer
+	// is swept into its conversation (client port 0) before the end.
+	w = startWatch(t, l.Host, "watch", "-i", hostIf, "--engine", "ebpf", "-p", prof, "--interval", "1h", "--format", "json",
+		"--host", hostAddr, "--idle", "200ms")
+	netnslab.SendUDP(t, l.Host, netip.MustParseAddrPort(hostAddr+":40001"), netip.MustParseAddrPort(peerAddr+":5001"), 3)
+	time.Sleep(time.Second) // idle, and a sweep (every 250ms) after that
 	if code := w.Signal(syscall.SIGINT); code != exitNotConformant {
 		t.Errorf("exit status %d after SIGINT, want %d; stderr:\n%s", code, exitNotConformant, w.StderrText())
 	}
-	if rep := w.report(); rep.Verdict != "not-conformant" || len(rep.Inputs) != 1 || !strings.Contains(rep.Inputs[0].Name, "pcap") {
-		t.Errorf("JSON report after SIGINT: verdict %s, inputs %+v; want not-conformant from the pcap engine", rep.Verdict, rep.Inputs)
+	rep := w.report()
+	if rep.Verdict != "not-conformant" || !slices.Equal(rep.Host.Addresses, []string{hostAddr}) {
+		t.Errorf("JSON report after SIGINT: verdict %s, host %+v; want not-conformant, %s", rep.Verdict, rep.Host, hostAddr)
+	}
+	if fl := watchtest.Flows(rep, "udp", 5001); len(fl) != 1 || fl[0].ClientPort != 0 || fl[0].ClientSent.Packets != 3 {
+		t.Errorf("--idle 200ms: udp/5001 flows %+v, want one conversation (client port 0) of the 3 datagrams", fl)
+	}
+}
+
+// TestWatchMaxFlowsFilterExit2: --max-flows and --filter reach the
+// libpcap engine (it keeps 8 of the 40 flows the filter lets through and
+// folds the rest), and a result that cannot be decided exits 2.
+func TestWatchMaxFlowsFilterExit2(t *testing.T) {
+	l := newLab(t, true, 0)
+	prof := writeProfile(t, "fold.yaml", `version: 1
+profile: wirecheck-test/fold
+peers:
+  lab: {cidrs: [10.214.0.0/24]}
+rules:
+  - {name: bulk, from: host, to: lab, proto: udp, ports: 20000-20039, level: allowed}
+`)
+	w := startWatch(t, l.Host, "watch", "-i", hostIf, "--engine", "pcap", "-p", prof, "--format", "json",
+		"--interval", "1h", "--max-flows", "8", "--filter", "udp and dst portrange 20000-20039")
+	l.Run(l.Host, `for p in $(seq 20000 20039); do echo x > /dev/udp/`+peerAddr+`/$p; done`)
+	time.Sleep(100 * time.Millisecond) // the reader is a goroutine away from the socket
+	code := w.Signal(syscall.SIGINT)
+	rep := w.report()
+	if code != exitError || rep.Verdict != "inconclusive" {
+		t.Errorf("exit status %d, verdict %s: want %d, inconclusive; stderr:\n%s", code, rep.Verdict, exitError, w.StderrText())
+	}
+	if rep.Summary.Flows != 8 || rep.Folded == nil || rep.Folded.Flows != 32 || rep.Summary.Packets != 40 {
+		t.Errorf("%d flows kept, folded %+v, %d packets: want 8 kept, 32 folded, 40 packets (none the filter refuses)",
+			rep.Summary.Flows, rep.Folded, rep.Summary.Packets)
 	}
 }
 
