@@ -41,12 +41,6 @@ func newLab(t *testing.T, addrs bool, mtu int) *lab {
 	return l
 }
 
-// newNetns makes the host and peer namespaces without a veth.
-func newNetns(t *testing.T, prefix string) *lab {
-	t.Helper()
-	return netnslab.New(t, prefix)
-}
-
 // TestWatchProcessHelper is `wirecheck watch` (or any wirecheck command)
 // when the watch tests run this binary as a child with WIRECHECK_WATCH_ARGS;
 // on its own it skips.

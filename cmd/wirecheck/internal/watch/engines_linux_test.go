@@ -1,6 +1,6 @@
 //go:build linux
 
-package main
+package watch
 
 import (
 	"bytes"
@@ -20,6 +20,7 @@ import (
 	"github.com/wirecheck/wirecheck/bpf/testenv"
 	"github.com/wirecheck/wirecheck/classify/report"
 	"github.com/wirecheck/wirecheck/cmd/wirecheck/internal/watch/watchtest"
+	"github.com/wirecheck/wirecheck/internal/netnslab"
 )
 
 // anyFlow allows every TCP and UDP flow: the engines test compares counts,
@@ -31,7 +32,7 @@ rules:
   - {name: udp, from: any, to: any, proto: udp, level: allowed, bidirectional: true}
 `
 
-// TestEnginesAgreeOnInterfaceKinds runs watch with both engines at once on
+// TestEnginesAgreeOnInterfaceKinds runs Run with both engines at once on
 // the same interface, of each kind a host has (a veth, the loopback, a
 // bridge port, a VLAN device), while real programs make TCP and UDP
 // exchanges through it: the two reports must count the same packets and
@@ -47,18 +48,18 @@ func TestEnginesAgreeOnInterfaceKinds(t *testing.T) {
 }
 
 func testEnginesAgree(t *testing.T, kind string) {
-	var l *lab
+	var l *netnslab.Lab
 	dev, host, client, server, serverNS := hostIf, hostAddr, "", peerAddr, ""
 	switch kind {
 	case "veth":
-		l = newLab(t, true, 0)
+		l = newLab(t, true)
 	case "loopback":
-		l = newNetns(t, "wc4")
+		l = netnslab.New(t, "wc4")
 		dev, host, server = "lo", "127.0.0.1", "127.0.0.1"
 	case "bridge-port":
 		// The watched interface is a port of a bridge that holds the
 		// host's address.
-		l = newLab(t, false, 0)
+		l = newLab(t, false)
 		// Without multicast snooping the bridge joins no group of its
 		// own. With it (the default) the bridge joins ALL-SNOOPERS
 		// (224.0.0.106, RFC 4286) when it comes up, whatever its
@@ -78,7 +79,7 @@ func testEnginesAgree(t *testing.T, kind string) {
 	case "vlan":
 		// VLAN 10 devices on both ends of the veth; the watched one
 		// sees the frames untagged.
-		l = newLab(t, false, 0)
+		l = newLab(t, false)
 		dev = hostIf + ".10"
 		if out, err := l.Sh(l.Host, "ip link add link "+hostIf+" name "+dev+" type vlan id 10"); err != nil {
 			// Skips only where the kernel's config proves it has no
@@ -103,10 +104,10 @@ func testEnginesAgree(t *testing.T, kind string) {
 	l.Listen(serverNS, "udp", server, 5001)
 	prof := writeProfile(t, "any-flow.yaml", anyFlow)
 
-	var ws []*watchProc
+	var ws []*runProc
 	for _, engine := range []string{"ebpf", "pcap"} {
-		ws = append(ws, startWatch(t, l.Host, "watch", "-i", dev, "--engine", engine, "-p", prof, "--host", host,
-			"--format", "json", "--interval", "1h", "--duration", "2m"))
+		ws = append(ws, startRun(t, l.Host, runSpec{Interface: dev, Engine: engine, Profile: prof, Hosts: []string{host},
+			Interval: time.Hour, Duration: 2 * time.Minute}))
 	}
 	echo := func(proto string) string {
 		return fmt.Sprintf(`exec 3<>/dev/%s/%s/%d && echo ping >&3 && timeout 5 head -n1 <&3`, proto, server, map[string]int{"tcp": 5000, "udp": 5001}[proto])
@@ -119,10 +120,7 @@ func testEnginesAgree(t *testing.T, kind string) {
 	time.Sleep(300 * time.Millisecond) // the last FINs and ACKs
 	var reps []*report.Report
 	for _, w := range ws {
-		if code := w.Signal(syscall.SIGINT); code < 0 || code > 2 {
-			t.Fatalf("exit status %d; stderr:\n%s", code, w.StderrText())
-		}
-		reps = append(reps, w.report())
+		reps = append(reps, w.stop(t, syscall.SIGINT))
 	}
 	compareEngines(t, dev, kind, reps[0], reps[1])
 	// Two TCP exchanges and one UDP exchange were made: libpcap, which
@@ -161,7 +159,7 @@ func compareEngines(t *testing.T, dev, kind string, e, p *report.Report) {
 // (802.1ad outside) into the peer end of a veth while both engines watch
 // the host end.
 func testEnginesAgreeTagged(t *testing.T) {
-	l := newLab(t, true, 0)
+	l := newLab(t, true)
 	testenv.RequireTools(t, "tcpreplay")
 	mac, err := net.ParseMAC(strings.TrimSpace(l.Run(l.Host, "cat /sys/class/net/"+hostIf+"/address")))
 	if err != nil {
@@ -217,19 +215,16 @@ func testEnginesAgreeTagged(t *testing.T) {
 		t.Fatal(err)
 	}
 	prof := writeProfile(t, "any-flow.yaml", anyFlow)
-	var ws []*watchProc
+	var ws []*runProc
 	for _, engine := range []string{"ebpf", "pcap"} {
-		ws = append(ws, startWatch(t, l.Host, "watch", "-i", hostIf, "--engine", engine, "-p", prof, "--host", "10.214.10.1",
-			"--format", "json", "--interval", "1h", "--duration", "2m"))
+		ws = append(ws, startRun(t, l.Host, runSpec{Interface: hostIf, Engine: engine, Profile: prof, Hosts: []string{"10.214.10.1"},
+			Interval: time.Hour, Duration: 2 * time.Minute}))
 	}
 	l.Run(l.Peer, "tcpreplay -q -i "+peerIf+" "+file)
 	time.Sleep(300 * time.Millisecond)
 	var reps []*report.Report
 	for _, w := range ws {
-		if code := w.Signal(syscall.SIGINT); code < 0 || code > 2 {
-			t.Fatalf("exit status %d; stderr:\n%s", code, w.StderrText())
-		}
-		reps = append(reps, w.report())
+		reps = append(reps, w.stop(t, syscall.SIGINT))
 	}
 	compareEngines(t, hostIf, "vlan-tagged", reps[0], reps[1])
 	if got := reps[1].Summary.Packets; got != uint64(len(frames)) {
