@@ -179,6 +179,9 @@ func TestOptionsValidated(t *testing.T) {
 		{[]string{"suggest", "-p", "storage-gateway/file-nfs", "--phase", "later", capture}, "--phase later: use one of"},
 		{[]string{"watch", "-i", "lo", "-p", "storage-gateway/file-nfs", "--duration", "-5s"}, "--duration -5s: use a positive duration"},
 		{[]string{"watch", "-i", "lo", "-p", "storage-gateway/file-nfs", "--interval", "0s"}, "--interval 0s: use a positive duration"},
+		// Report names have a resolution of a second: two in one second
+		// would overwrite each other.
+		{[]string{"watch", "-i", "lo", "-p", "storage-gateway/file-nfs", "--report-dir", t.TempDir(), "--report-every", "500ms"}, "--report-every must be at least 1s"},
 	} {
 		_, stderr, code := wirecheck(t, nil, c.args...)
 		if code != exitError || !strings.Contains(stderr, c.say) || strings.Count(stderr, "\n") != 1 {

@@ -93,8 +93,8 @@ func (wf *watchFlags) run(cmd *cobra.Command) error {
 	switch {
 	case wf.events == "-" && (wf.output == "" || wf.output == "-"):
 		return errors.New("--events -: standard output also gets the final report; name a file for one of them (-o FILE or --events FILE)")
-	case wf.reportDir != "" && (wf.reportTick <= 0 || wf.reportKeep < 1):
-		return errors.New("--report-every must be positive and --report-keep at least 1")
+	case wf.reportDir != "" && (wf.reportTick < time.Second || wf.reportKeep < 1):
+		return errors.New("--report-every must be at least 1s and --report-keep at least 1")
 	case wf.idle < 0:
 		return errors.New("--idle must not be negative")
 	}

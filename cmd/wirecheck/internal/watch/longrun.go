@@ -1,6 +1,7 @@
 package watch
 
 import (
+	"cmp"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -130,10 +131,33 @@ func (d *ReportDir) Write(now time.Time, kind string, res *match.Result) error {
 			old = append(old, p)
 		}
 	}
-	slices.Sort(old)
-	for len(old) > d.Keep {
-		os.Remove(old[0])
-		old = old[1:]
+	// Oldest first by time, and within one second the final report last:
+	// sorted by name alone, "-final" would sort before "-report", and a
+	// periodic report written in the final one's second would delete it.
+	// The report just written is never deleted.
+	slices.SortFunc(old, func(a, b string) int {
+		return cmp.Or(strings.Compare(reportStamp(a), reportStamp(b)), cmp.Compare(kindRank(a), kindRank(b)), strings.Compare(a, b))
+	})
+	written := filepath.Join(d.Dir, name)
+	for i := 0; len(old)-i > d.Keep; i++ {
+		if old[i] != written {
+			os.Remove(old[i])
+		}
 	}
 	return nil
+}
+
+// reportStamp is the time in a report's name (ReportDir.Write).
+func reportStamp(path string) string {
+	base := strings.TrimSuffix(filepath.Base(path), ".json")
+	kind := strings.LastIndexByte(base, '-')
+	return base[strings.LastIndexByte(base[:kind], '-')+1 : kind]
+}
+
+// kindRank orders the reports of one second: the final report last.
+func kindRank(path string) int {
+	if strings.HasSuffix(path, "-final.json") {
+		return 1
+	}
+	return 0
 }
