@@ -226,12 +226,12 @@ func Explain(capturePath string, res *match.Result) string {
 	for _, p := range problems {
 		if p.Fails {
 			n++
-			fmt.Fprintf(&b, "\n  %d. %s", n, p.Text)
+			fmt.Fprintf(&b, "\n  %d. %s", n, report.ProblemText(res, &p))
 		}
 	}
 	for _, p := range problems {
 		if !p.Fails {
-			fmt.Fprintf(&b, "\n  - %s", p.Text)
+			fmt.Fprintf(&b, "\n  - %s", report.ProblemText(res, &p))
 		}
 	}
 	d := suggest.Build(res, suggest.Options{Name: "draft/extra", CollapseV4: 32, CollapseV6: 128})

@@ -3,7 +3,7 @@ package conformtest_test
 import (
 	"fmt"
 
-	"github.com/wirecheck/wirecheck/classify/match"
+	"github.com/wirecheck/wirecheck/classify/report"
 	"github.com/wirecheck/wirecheck/conformtest"
 )
 
@@ -101,7 +101,7 @@ func ExampleCheck() {
 	fmt.Println(res.Verdict)
 	for _, f := range res.Flows {
 		if f.Verdict.Fails() {
-			fmt.Printf("%s %s to %s\n", f.Verdict, match.ProtoPort(f.Proto, f.ServerPort), f.Server())
+			fmt.Printf("%s %s to %s\n", f.Verdict, report.ProtoPort(f.Proto, f.ServerPort), f.Server())
 		}
 	}
 	// Output:

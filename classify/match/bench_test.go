@@ -41,3 +41,29 @@ func BenchmarkEvaluate(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkProblems lists and folds the problems of a 50,000-flow capture
+// of the benchmark mix under storage-gateway/common, where nearly every
+// flow is one: what every report format does before it writes. ns/flow is
+// the figure to read.
+func BenchmarkProblems(b *testing.B) {
+	const flows = 50_000
+	obs := testobs.Generated(b, gencap.Config{Packets: 4 * flows, Flows: flows, Seed: 1})
+	set, err := profile.Load("storage-gateway/common")
+	if err != nil {
+		b.Fatal(err)
+	}
+	m, err := match.New(set, match.Options{Host: []netip.Prefix{netip.MustParsePrefix("10.1.0.1/32")}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	res := m.Evaluate(obs)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		if fs := res.Findings(res.Problems()); len(fs.List) < flows/2 {
+			b.Fatalf("%d findings of %d flows, want most of them", len(fs.List), flows)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*flows), "ns/flow")
+}

@@ -11,4 +11,9 @@
 // ParseHost and ParsePeers read the host and peer bindings as the user
 // wrote them, for the CLI and conformtest alike; a BindingError says which
 // binding did not parse, and the caller words it as its flag or option.
+//
+// Problems and Findings are data, not sentences: a problem names its kind,
+// rule, flow and the facts that tell it apart (failed attempts, the part
+// of a rule, the cause, counts), and package report words it, once per
+// finding, for every format.
 package match

@@ -15,7 +15,7 @@ import (
 // problem are findings of their own.
 type Finding struct {
 	// Problem is the first of the problems folded, the example: its Flow
-	// is the first flow, its Text that flow's.
+	// is the first flow, and the finding is worded for it.
 	Problem
 	// Flows counts the flows the finding covers: the flows of its
 	// problems, or a blocked rule's failed attempts; 0 for a missing or
@@ -85,7 +85,7 @@ func (r *Result) Findings(problems []Problem) *Findings {
 		if p.Flow < 0 || p.Kind == ProblemBlocked {
 			n := 0
 			if p.Kind == ProblemBlocked {
-				n = len(r.blockedFlows(p))
+				n = len(p.Attempts)
 				memberships += n
 			}
 			of[k] = int32(len(fs.List))
@@ -115,7 +115,7 @@ func (r *Result) Findings(problems []Problem) *Findings {
 			p := &problems[k]
 			switch {
 			case p.Kind == ProblemBlocked:
-				for _, fi := range r.blockedFlows(p) {
+				for _, fi := range p.Attempts {
 					add(fi, of[k])
 				}
 			case p.Flow >= 0:
@@ -145,27 +145,4 @@ func (r *Result) findingKey(p *Problem) findingKey {
 		k.unreachType, k.unreachCode, k.unreachableFrom = f.Flow.UnreachableType, f.Flow.UnreachableCode, f.Flow.UnreachableFrom
 	}
 	return k
-}
-
-// blockedFlows are the failed attempts a blocked problem stands for: those
-// to its endpoint (issue 17: a rule may have several blocked endpoints, and
-// working flows beside them), else every flow of its rule.
-func (r *Result) blockedFlows(p *Problem) []int {
-	rr := r.ruleResult(p.Rule)
-	for _, fe := range rr.Failed {
-		if len(fe.Flows) > 0 && fe.Flows[0] == p.Flow {
-			return fe.Flows
-		}
-	}
-	return rr.Flows
-}
-
-// ruleResult returns the result of rule, which is one of r's.
-func (r *Result) ruleResult(rule *profile.Rule) *RuleResult {
-	for i := range r.Rules {
-		if r.Rules[i].Rule == rule {
-			return &r.Rules[i]
-		}
-	}
-	return &RuleResult{}
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/wirecheck/wirecheck/classify"
 	"github.com/wirecheck/wirecheck/classify/match"
 	"github.com/wirecheck/wirecheck/classify/profile"
+	"github.com/wirecheck/wirecheck/classify/report"
 	"github.com/wirecheck/wirecheck/internal/gencap"
 	"github.com/wirecheck/wirecheck/internal/testobs"
 )
@@ -61,7 +62,9 @@ func TestFindingsFold(t *testing.T) {
 			if p.Rule != nil {
 				rule = p.Rule.ID()
 			}
-			return fmt.Sprintf("%s|%s|%s|%s|%d/%d/%v|%s", p.Kind, rule, f.What(), f.State, f.Flow.UnreachableType, f.Flow.UnreachableCode, f.Flow.UnreachableFrom, f.App)
+			what := fmt.Sprintf("%s %s %s from %s to %s", f.Direction, report.ProtoPort(f.Proto, f.ServerPort), f.Service(),
+				report.Endpoint(f.Client(), f.ClientNames()), report.Endpoint(f.Server(), f.ServerLabels()))
+			return fmt.Sprintf("%s|%s|%s|%s|%d/%d/%v|%s", p.Kind, rule, what, f.State, f.Flow.UnreachableType, f.Flow.UnreachableCode, f.Flow.UnreachableFrom, f.App)
 		}
 		seen := map[string]int{}
 		flowProblems, counted := 0, 0
@@ -111,11 +114,11 @@ func TestFindingsFold(t *testing.T) {
 			flowProblems++
 			j, ok := seen[same(p)]
 			if !ok {
-				t.Errorf("%s: problem %d (%s) folded into no finding like it", tc.name, k, p.Text)
+				t.Errorf("%s: problem %d (%s) folded into no finding like it", tc.name, k, report.ProblemText(res, p))
 				continue
 			}
 			if !slices.Contains(fs.Of(nil, p.Flow), j) {
-				t.Errorf("%s: flow %d does not name finding %d of its problem %q", tc.name, p.Flow, j, p.Text)
+				t.Errorf("%s: flow %d does not name finding %d of its problem %q", tc.name, p.Flow, j, report.ProblemText(res, p))
 			}
 		}
 		if counted != flowProblems {

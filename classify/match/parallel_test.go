@@ -7,6 +7,7 @@ import (
 
 	"github.com/wirecheck/wirecheck/classify/match"
 	"github.com/wirecheck/wirecheck/classify/profile"
+	"github.com/wirecheck/wirecheck/classify/report"
 	"github.com/wirecheck/wirecheck/internal/gencap"
 	"github.com/wirecheck/wirecheck/internal/testobs"
 )
@@ -36,6 +37,14 @@ func TestEvaluateParallelEqualsSerial(t *testing.T) {
 		runtime.GOMAXPROCS(prev)
 		if !reflect.DeepEqual(serialProblems, parallelProblems) {
 			t.Errorf("%s: the problems differ (%d serial, %d parallel)", ref, len(serialProblems), len(parallelProblems))
+		} else {
+			// And so do their words, which the report reads from the
+			// results' flows and rules.
+			for k := range serialProblems {
+				if s, p := report.ProblemText(serial, &serialProblems[k]), report.ProblemText(parallel, &parallelProblems[k]); s != p {
+					t.Fatalf("%s: problem %d is worded\n%s serially and\n%s in parallel", ref, k, s, p)
+				}
+			}
 		}
 		if len(serial.Flows) != flows {
 			t.Fatalf("%s: %d flows judged, want %d", ref, len(serial.Flows), flows)

@@ -109,19 +109,19 @@ func TestRelatedPortmapperCorpus(t *testing.T) {
 				rel := f.Related()
 				if !tc.want {
 					if f.Verdict != Unexpected || rel != nil {
-						t.Errorf("%s: verdict %s, relation %+v; want unexpected", f.What(), f.Verdict, rel)
+						t.Errorf("%s: verdict %s, relation %+v; want unexpected", WordFlow(f), f.Verdict, rel)
 					}
 					continue
 				}
 				if f.Verdict != Expected || f.Rule == nil || f.Rule.Name != "portmapper" || rel == nil {
-					t.Fatalf("%s: verdict %s rule %v relation %+v; want expected under portmapper", f.What(), f.Verdict, f.Rule, rel)
+					t.Fatalf("%s: verdict %s rule %v relation %+v; want expected under portmapper", WordFlow(f), f.Verdict, f.Rule, rel)
 				}
 				if rel.How != related.GETADDR || rel.Program != 100005 || rel.ControlFlow < 0 {
 					t.Errorf("relation %+v, want GETADDR of 100005 with its control flow", rel)
 				}
 				ctrl := &res.Flows[rel.ControlFlow]
 				if ctrl.ServerPort != 111 || ctrl.Client() != f.Client() || ctrl.Flow.Key != rel.Control {
-					t.Errorf("control flow %s does not go from %s to port 111", ctrl.What(), f.Client())
+					t.Errorf("control flow %s does not go from %s to port 111", WordFlow(ctrl), f.Client())
 				}
 				if f.Flow.First < rel.Time {
 					t.Errorf("flow began before its announcement")
@@ -177,7 +177,7 @@ rules:
 	}
 	for i := range res.Flows {
 		if g := &res.Flows[i]; g.Related() != nil && g != f {
-			t.Errorf("%s is related too; only 49163 was announced", g.What())
+			t.Errorf("%s is related too; only 49163 was announced", WordFlow(g))
 		}
 	}
 }
@@ -240,7 +240,7 @@ rules:
 				}
 			}
 			if data.Verdict != tc.want {
-				t.Fatalf("%s: verdict %s, want %s", data.What(), data.Verdict, tc.want)
+				t.Fatalf("%s: verdict %s, want %s", WordFlow(data), data.Verdict, tc.want)
 			}
 			if (data.Related() != nil) != (tc.want != Unexpected) {
 				t.Errorf("relation %+v with verdict %s", data.Related(), data.Verdict)
@@ -291,7 +291,7 @@ func TestRelatedDecidesRoles(t *testing.T) {
 			continue
 		}
 		if f.Client() != client || f.ServerPort != 1048 || f.Method != flow.ByAnnouncement || f.Verdict != Expected || f.Related() == nil {
-			t.Errorf("with the announcement: %s, method %s, verdict %s, related %+v; want 10.0.0.1 -> 10.0.0.5:1048 announced, expected", f.What(), f.Method, f.Verdict, f.Related())
+			t.Errorf("with the announcement: %s, method %s, verdict %s, related %+v; want 10.0.0.1 -> 10.0.0.5:1048 announced, expected", WordFlow(f), f.Method, f.Verdict, f.Related())
 		}
 	}
 }

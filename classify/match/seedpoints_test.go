@@ -93,7 +93,7 @@ func TestBlockedEndpointBesideWorkingOne(t *testing.T) {
 	if len(blocked) != 1 || !blocked[0].Fails || res.Flows[blocked[0].Flow].Server() != dropped {
 		t.Fatalf("blocked problems %+v, want one naming %s", blocked, dropped)
 	}
-	if txt := blocked[0].Text; !strings.Contains(txt, "198.51.100.11") || !strings.Contains(txt, "3 SYNs, no answer") || !strings.Contains(txt, "while TCP 443 to 198.51.100.10 worked") {
+	if txt := WordProblem(res, &blocked[0]); !strings.Contains(txt, "198.51.100.11") || !strings.Contains(txt, "3 SYNs, no answer") || !strings.Contains(txt, "while TCP 443 to 198.51.100.10 worked") {
 		t.Errorf("blocked text %q does not name the dropped endpoint, its SYNs and the one that worked", txt)
 	}
 	if len(rr.Failed) != 1 || rr.Failed[0].Addr != dropped || rr.Failed[0].Reached {
@@ -108,7 +108,7 @@ func TestBlockedEndpointBesideWorkingOne(t *testing.T) {
 		t.Errorf("reached later: status %s, blocked problems %v; want seen and none", rr.Status, problemsOf(res, ProblemBlocked))
 	}
 	warn := problemsOf(res, ProblemFailedAttempt)
-	if len(warn) != 1 || warn[0].Fails || res.Flows[warn[0].Flow].Server() != dropped || !strings.Contains(warn[0].Text, "a later flow reached") {
+	if len(warn) != 1 || warn[0].Fails || res.Flows[warn[0].Flow].Server() != dropped || !strings.Contains(WordProblem(res, &warn[0]), "a later flow reached") {
 		t.Errorf("failed-attempt warnings %+v, want one for %s, reached later, that does not fail", warn, dropped)
 	}
 
@@ -119,7 +119,7 @@ func TestBlockedEndpointBesideWorkingOne(t *testing.T) {
 	)
 	res = evalScenario(t, gencap.Scenario{Convs: convs}, opts, "storage-gateway/common")
 	warn = problemsOf(res, ProblemFailedAttempt)
-	if len(warn) != 1 || !strings.Contains(warn[0].Text, "then this one failed") || len(problemsOf(res, ProblemBlocked)) != 0 {
+	if len(warn) != 1 || !strings.Contains(WordProblem(res, &warn[0]), "then this one failed") || len(problemsOf(res, ProblemBlocked)) != 0 {
 		t.Errorf("reached, then dropped: warnings %+v, blocked %v", warn, problemsOf(res, ProblemBlocked))
 	}
 	if res.Verdict != Conformant {
@@ -195,7 +195,7 @@ func TestEachServiceEndpointRequired(t *testing.T) {
 				return
 			}
 			ps := problemsOf(res, tc.kind)
-			if len(ps) != 1 || ps[0].Rule.ID() != id || !strings.Contains(ps[0].Text, tc.part) {
+			if len(ps) != 1 || ps[0].Rule.ID() != id || !strings.Contains(WordProblem(res, &ps[0]), tc.part) {
 				t.Errorf("%s problems %+v, want one of %s naming %s", tc.kind, ps, id, tc.part)
 			}
 		})
@@ -216,7 +216,7 @@ func TestEachPortRequired(t *testing.T) {
 		t.Errorf("635 never attempted: status %s verdict %s, want missing and not-conformant", rr.Status, res.Verdict)
 	}
 	ps := problemsOf(res, ProblemMissing)
-	if len(ps) != 1 || !strings.Contains(ps[0].Text, "port 635") || !strings.Contains(ps[0].Text, "seen: port 111, port 2049") {
+	if len(ps) != 1 || !strings.Contains(WordProblem(res, &ps[0]), "port 635") || !strings.Contains(WordProblem(res, &ps[0]), "seen: port 111, port 2049") {
 		t.Errorf("missing problems %+v, want one naming port 635 and the ports seen", ps)
 	}
 	res = evalScenario(t, gencap.Scenario{Convs: []gencap.Conv{conv(111), conv(635), conv(2049)}}, opts, "datasync/fsx-ontap-nfs")
@@ -278,11 +278,11 @@ func TestUnboundGroupAcceptance(t *testing.T) {
 	if len(ps) != 1 || ps[0].Fails || ps[0].Rule.ID() != "storage-gateway/common:http-activation" {
 		t.Fatalf("unbound problems %+v, want one warning for http-activation", ps)
 	}
-	if txt := ps[0].Text; !strings.Contains(txt, "group browser") || !strings.Contains(txt, "--peer browser=CIDR") || !strings.Contains(txt, "1 inbound") {
+	if txt := WordProblem(res, &ps[0]); !strings.Contains(txt, "group browser") || !strings.Contains(txt, "--peer browser=CIDR") || !strings.Contains(txt, "1 inbound") {
 		t.Errorf("unbound text %q does not name the group, the inbound flow and the --peer to bind", txt)
 	}
 	if f := &res.Flows[ps[0].Flow]; f.Client() != browser || !slices.Equal(res.UnboundOf(f), []string{"browser"}) {
-		t.Errorf("the problem's flow is %s with unbound %v", f.Describe(), res.UnboundOf(f))
+		t.Errorf("the problem's flow is %s with unbound %v", WordFlow(f), res.UnboundOf(f))
 	}
 	if res.Verdict != Conformant {
 		t.Errorf("verdict %s, want conformant (the unbound group is a warning)", res.Verdict)
@@ -346,7 +346,7 @@ func TestRowsAsTheSeedsSay(t *testing.T) {
 			t.Errorf("unbound ftp-clients: FTP from %s is %s, want unexpected (the row says the specified CIDR block)", client, v)
 		}
 		ps := problemsOf(res, ProblemMissing)
-		if len(ps) != 1 || !strings.Contains(ps[0].Text, "--peer ftp-clients=CIDR") {
+		if len(ps) != 1 || !strings.Contains(WordProblem(res, &ps[0]), "--peer ftp-clients=CIDR") {
 			t.Errorf("missing problems %+v, want one that says to bind ftp-clients", ps)
 		}
 		res = evalScenario(t, sc, Options{Peers: map[string][]netip.Prefix{"ftp-clients": {netip.MustParsePrefix("192.0.2.0/24")}}}, "ecs/ftp")

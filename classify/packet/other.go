@@ -90,16 +90,3 @@ var ipNames = map[ipproto.Proto]string{
 	2: "IGMP", 4: "IP-in-IP", 41: "IPv6-in-IPv4", 47: "GRE", 50: "ESP", 51: "AH", 59: "no next header",
 	89: "OSPF", 103: "PIM", 112: "VRRP", 132: "SCTP", 0: "hop-by-hop only",
 }
-
-var icmp4Names = map[uint8]string{
-	0: "echo reply", 3: "destination unreachable", 4: "source quench", 5: "redirect", 8: "echo request",
-	9: "router advertisement", 10: "router solicitation", 11: "time exceeded", 12: "parameter problem",
-	13: "timestamp", 14: "timestamp reply",
-}
-
-var icmp6Names = map[uint8]string{
-	1: "destination unreachable", 2: "packet too big", 3: "time exceeded", 4: "parameter problem",
-	128: "echo request", 129: "echo reply", 130: "multicast listener query", 131: "multicast listener report",
-	132: "multicast listener done", 133: "router solicitation", 134: "router advertisement",
-	135: "neighbor solicitation", 136: "neighbor advertisement", 137: "redirect", 143: "multicast listener report v2",
-}

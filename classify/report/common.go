@@ -23,7 +23,7 @@ func ruleWhat(r *profile.Rule) string {
 	if r.Bidirectional {
 		arrow = " <-> "
 	}
-	return match.ProtosName(r.Protos) + " " + ports + " " + r.From + arrow + r.To
+	return ProtosName(r.Protos) + " " + ports + " " + r.From + arrow + r.To
 }
 
 // ruleLevel is the level as the run applied it, with the rule's phase.
@@ -75,16 +75,6 @@ func flowLine(f *Flow) string {
 		s += ", related: " + f.Related.Text + " under " + f.Related.Rule
 	}
 	return s
-}
-
-// findingText is a finding's problem text with the number of flows it
-// stands for, when the example is one of several. A blocked rule's text
-// counts its failed attempts itself.
-func findingText(f *match.Finding) string {
-	if f.Flows <= 1 || f.Kind == match.ProblemBlocked {
-		return f.Text
-	}
-	return f.Text + " (one of " + strconv.Itoa(f.Flows) + " flows with the same service, peer and outcome)"
 }
 
 // failingFlows returns the findings of unexpected and forbidden flows,

@@ -241,16 +241,16 @@ func buildDiagram(res *match.Result, rep *Report) *diagram {
 			addNames(n, f.ServerLabels())
 		default:
 			// Neither end or both ends are the host: name both.
-			t := match.Endpoint(f.Client(), f.ClientNames()) + " → " + match.Endpoint(f.Server(), f.ServerLabels())
+			t := Endpoint(f.Client(), f.ClientNames()) + " → " + Endpoint(f.Server(), f.ServerLabels())
 			n = node(s, "pair "+t, t, "peer", f.Direction.String()+" flow")
 		}
 		var tip strings.Builder
-		fmt.Fprintf(&tip, "unexpected: %s", f.What())
+		fmt.Fprintf(&tip, "unexpected: %s", flowWhat(f))
 		for _, fi := range g.flows[:min(len(g.flows), maxTipFlows)] {
 			fmt.Fprintf(&tip, "\n%s", flowLineOf(&res.Flows[fi]))
 		}
 		moreFlows(&tip, len(g.flows))
-		label := match.ProtoPort(f.Proto, f.ServerPort)
+		label := ProtoPort(f.Proto, f.ServerPort)
 		if f.Service() != "" {
 			label += " " + f.Service()
 		}
@@ -290,7 +290,7 @@ func ruleLabel(r *profile.Rule) string {
 	if ports == "" && r.Protos.String() != "icmp" {
 		ports = "any"
 	}
-	return strings.TrimSpace(match.ProtosName(r.Protos) + " " + ports)
+	return strings.TrimSpace(ProtosName(r.Protos) + " " + ports)
 }
 
 func layout(nodes []*pendingNode, rep *Report) *diagram {

@@ -295,8 +295,8 @@ func TestSARIFValidates(t *testing.T) {
 				wantID = p.Rule.ID()
 			}
 			wantLevel := map[bool]string{true: "error", false: "warning"}[p.Fails]
-			if r.RuleID != wantID || r.Level != wantLevel || r.Message.Text != p.Text {
-				t.Errorf("result %d: %s %s %q; want %s %s %q", i, r.RuleID, r.Level, r.Message.Text, wantID, wantLevel, p.Text)
+			if text := ProblemText(res, &p); r.RuleID != wantID || r.Level != wantLevel || r.Message.Text != text {
+				t.Errorf("result %d: %s %s %q; want %s %s %q", i, r.RuleID, r.Level, r.Message.Text, wantID, wantLevel, text)
 			}
 			if len(r.Locations) != 1 || r.Locations[0].PhysicalLocation.ArtifactLocation.URI != filepath.Join(captures, "filegw-faulty.pcap") {
 				t.Errorf("result %d: locations %+v, want the capture file", i, r.Locations)

@@ -122,9 +122,9 @@ func HTML(w io.Writer, res *match.Result) error {
 		p.TimeSpan = shortTime(*s.First) + " to " + shortTime(*s.Last)
 	}
 	for _, pr := range problems {
-		kind, text, ok := strings.Cut(findingText(&pr), ": ")
+		kind, text, ok := strings.Cut(findingText(res, &pr), ": ")
 		if !ok {
-			kind, text = pr.Kind.String(), pr.Text
+			kind, text = pr.Kind.String(), ProblemText(res, &pr.Problem)
 		}
 		hp := htmlProblem{Kind: kind, Text: text}
 		list := &p.Problems
@@ -144,7 +144,7 @@ func HTML(w io.Writer, res *match.Result) error {
 			arrow = " ↔ "
 		}
 		p.Rules = append(p.Rules, htmlRule{Rule: r, Status: arrowStatus(rr), Level: ruleLevel(rr),
-			Proto: match.ProtosName(rr.Rule.Protos), Ports: cmp.Or(strings.Join(r.Ports, ", "), "any"),
+			Proto: ProtosName(rr.Rule.Protos), Ports: cmp.Or(strings.Join(r.Ports, ", "), "any"),
 			Arrow: r.From + arrow + r.To})
 	}
 	p.Groups, p.MoreGroups = flowGroups(res)
@@ -267,7 +267,7 @@ func flowGroups(res *match.Result) ([]htmlGroup, string) {
 				hg.Related += fmt.Sprintf(" (the first of %d)", g.n)
 			}
 		}
-		hg.Service = match.ProtoPort(f.Proto, f.ServerPort)
+		hg.Service = ProtoPort(f.Proto, f.ServerPort)
 		if svc := serviceText(f.Service(), f.Mismatch, f.App.String()); svc != "" {
 			hg.Service += " " + svc
 		}

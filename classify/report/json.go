@@ -46,7 +46,7 @@ func JSON(w io.Writer, res *match.Result) error {
 		for i := range fs.List {
 			j.b = j.b[:0]
 			j.empty[0] = i == 0
-			appendProblemJSON(&j, &fs.List[i])
+			appendProblemJSON(&j, res, &fs.List[i])
 			bw.Write(j.b)
 		}
 		bw.WriteString("\n  ")
@@ -68,7 +68,7 @@ func JSON(w io.Writer, res *match.Result) error {
 
 // appendProblemJSON appends p as an element of the "problems" list, as
 // json.MarshalIndent writes buildHead's Problem.
-func appendProblemJSON(j *jsonw, p *match.Finding) {
+func appendProblemJSON(j *jsonw, res *match.Result, p *match.Finding) {
 	j.depth = 0
 	j.elem()
 	j.open('{')
@@ -86,6 +86,6 @@ func appendProblemJSON(j *jsonw, p *match.Finding) {
 		j.null("flow")
 	}
 	j.uint("count", uint64(p.Flows))
-	j.str("text", findingText(p))
+	j.str("text", findingText(res, p))
 	j.close('}')
 }

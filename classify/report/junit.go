@@ -91,7 +91,7 @@ func JUnit(w io.Writer, res *match.Result) error {
 			continue
 		}
 		if !p.Fails && p.Kind != match.ProblemInconclusive {
-			warn.WriteString("warning: " + findingText(p) + "\n")
+			warn.WriteString("warning: " + findingText(res, p) + "\n")
 		}
 	}
 	junitRunNotes(&warn, res, rep)
@@ -177,12 +177,12 @@ func JUnit(w io.Writer, res *match.Result) error {
 		// Flows that were not judged leave the check undecided, as an
 		// inconclusive rule does.
 		x.testcase("flows", "every flow judged")
-		x.outcome("error", p.Text, "folded", "")
+		x.outcome("error", ProblemText(res, &p.Problem), "folded", "")
 		x.endTestcase()
 	}
 	for _, p := range unboundFails {
 		x.testcase("flows", unboundCaseName(p))
-		x.outcome("failure", p.Text, "unbound", "")
+		x.outcome("failure", ProblemText(res, &p.Problem), "unbound", "")
 		x.endTestcase()
 	}
 	if s := warn.String(); s != "" {
@@ -375,15 +375,25 @@ func (x *junitw) ruleCase(res *match.Result, rep *Report, rr *match.RuleResult, 
 	}
 	status := rep.Rules[i].Status
 	var tag, message, typ string
+	// The rule's problem, worded only when its case fails on it: a rule
+	// without one (a forbidden rule seen, a case that passed) has p zero.
+	problem := func() string {
+		if p.Rule == nil {
+			return ""
+		}
+		return ProblemText(res, &p)
+	}
 	switch ruleOutcome(rr) {
 	case "failure":
-		tag, message, typ = "failure", p.Text, status
+		tag, typ = "failure", status
 		if rr.Status != match.RuleBlocked && rr.Status != match.RuleMissing {
 			message = fmt.Sprintf("forbidden: %d %s matched rule %s", len(rr.Flows), textout.Plural(len(rr.Flows), "flow", "flows"), r.ID())
 			typ = "forbidden"
+		} else {
+			message = problem()
 		}
 	case "error":
-		tag, message, typ = "error", p.Text, status
+		tag, message, typ = "error", problem(), status
 	case "skipped":
 		x.outcome("skipped", fmt.Sprintf("phase %s is not checked (--phase %s)", r.Phase, res.Phase), "", "")
 		tag = "system-out"
@@ -438,8 +448,8 @@ func (x *junitw) flowCase(res *match.Result, g *flowGroup) {
 	if g.rule != nil {
 		class = g.rule.Profile
 	}
-	x.testcase(class, g.verdict.String()+": "+res.Flows[g.flows[0]].What())
-	msg := g.finding.Text
+	x.testcase(class, g.verdict.String()+": "+flowWhat(&res.Flows[g.flows[0]]))
+	msg := ProblemText(res, &g.finding.Problem)
 	if n := len(g.flows); n > 1 {
 		msg += fmt.Sprintf(" (%d flows like it)", n)
 	}

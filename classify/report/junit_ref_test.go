@@ -137,16 +137,16 @@ func junitByEncoder(w io.Writer, res *match.Result) error {
 			// Flows that were not judged leave the check undecided, as an
 			// inconclusive rule does.
 			flows.Cases = append(flows.Cases, junitCase{Classname: "flows", Name: "every flow judged",
-				Error: &junitOutcome{Message: p.Text, Type: "folded"}})
+				Error: &junitOutcome{Message: ProblemText(res, &p.Problem), Type: "folded"}})
 			continue
 		}
 		if p.Kind == match.ProblemUnbound && p.Fails {
 			unbound = append(unbound, junitCase{Classname: "flows", Name: unboundCaseName(&p),
-				Failure: &junitOutcome{Message: p.Text, Type: "unbound"}})
+				Failure: &junitOutcome{Message: ProblemText(res, &p.Problem), Type: "unbound"}})
 			continue
 		}
 		if !p.Fails && p.Kind != match.ProblemInconclusive {
-			warn.WriteString("warning: " + findingText(&p) + "\n")
+			warn.WriteString("warning: " + findingText(res, &p) + "\n")
 		}
 	}
 	flows.Cases = append(flows.Cases, unbound...)
@@ -217,9 +217,9 @@ func refRuleCase(res *match.Result, rep *Report, rr *match.RuleResult, i int, p 
 	status := rep.Rules[i].Status
 	switch {
 	case rr.Status == match.RuleBlocked || rr.Status == match.RuleMissing:
-		c.Failure = &junitOutcome{Message: p.Text, Type: status, Text: details}
+		c.Failure = &junitOutcome{Message: ProblemText(res, &p), Type: status, Text: details}
 	case rr.Status == match.RuleInconclusive:
-		c.Error = &junitOutcome{Message: p.Text, Type: status, Text: details}
+		c.Error = &junitOutcome{Message: ProblemText(res, &p), Type: status, Text: details}
 	case rr.Status == match.RuleInactive:
 		c.Skipped = &junitOutcome{Message: fmt.Sprintf("phase %s is not checked (--phase %s)", r.Phase, res.Phase)}
 		c.SystemOut = refCDATA(details)
@@ -248,11 +248,11 @@ func refFlowCase(res *match.Result, rep *Report, g flowGroup) junitCase {
 			fmt.Fprintf(&b, "  why no rule: %s\n", why)
 		}
 	}
-	msg := g.finding.Text
+	msg := ProblemText(res, &g.finding.Problem)
 	if n := len(g.flows); n > 1 {
 		msg += fmt.Sprintf(" (%d flows like it)", n)
 	}
-	return junitCase{Classname: class, Name: g.verdict.String() + ": " + res.Flows[g.flows[0]].What(),
+	return junitCase{Classname: class, Name: g.verdict.String() + ": " + flowWhat(&res.Flows[g.flows[0]]),
 		Failure: &junitOutcome{Message: msg, Type: g.verdict.String(), Text: b.String()}}
 }
 

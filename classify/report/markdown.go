@@ -76,9 +76,9 @@ func Markdown(w io.Writer, res *match.Result) error {
 	var fails, warnings []string
 	for _, p := range problems {
 		if p.Fails {
-			fails = append(fails, mdProblem(findingText(&p)))
+			fails = append(fails, mdProblem(findingText(res, &p)))
 		} else {
-			warnings = append(warnings, mdProblem(findingText(&p)))
+			warnings = append(warnings, mdProblem(findingText(res, &p)))
 		}
 	}
 	if len(fails) > 0 {
@@ -109,7 +109,7 @@ func Markdown(w io.Writer, res *match.Result) error {
 			arrow = " ↔ "
 		}
 		ew.Printf("| %s | %s | %s | %s | %s | %s | %d |\n", status, mdText(ruleLevel(rr)), mdText(r.ID),
-			match.ProtosName(rr.Rule.Protos), mdText(cmp.Or(strings.Join(r.Ports, ", "), "any")),
+			ProtosName(rr.Rule.Protos), mdText(cmp.Or(strings.Join(r.Ports, ", "), "any")),
 			mdText(r.From)+arrow+mdText(r.To), len(r.Flows))
 	}
 

@@ -6,6 +6,7 @@ import (
 
 	"github.com/wirecheck/wirecheck/classify/flow"
 	"github.com/wirecheck/wirecheck/classify/match"
+	"github.com/wirecheck/wirecheck/classify/packet"
 	"github.com/wirecheck/wirecheck/classify/profile"
 	"github.com/wirecheck/wirecheck/classify/service"
 	"github.com/wirecheck/wirecheck/internal/textout"
@@ -328,7 +329,7 @@ func buildHead(res *match.Result, problems []match.Finding) *Report {
 		}
 	}
 	for _, p := range problems {
-		rp := Problem{Kind: p.Kind.String(), Fails: p.Fails, Count: p.Flows, Text: findingText(&p)}
+		rp := Problem{Kind: p.Kind.String(), Fails: p.Fails, Count: p.Flows, Text: findingText(res, &p)}
 		if p.Rule != nil {
 			id := p.Rule.ID()
 			rp.Rule = &id
@@ -413,7 +414,7 @@ func buildFlow(res *match.Result, f *match.FlowResult, fs *match.Findings, i int
 	if f.Flow.Unreachable > 0 {
 		out.Unreachable = &Unreachable{
 			Count:   f.Flow.Unreachable,
-			Message: match.UnreachableName(f.Flow.UnreachableType, f.Flow.UnreachableCode),
+			Message: packet.UnreachableName(f.Flow.UnreachableType, f.Flow.UnreachableCode),
 			From:    netip.AddrFrom16(f.Flow.UnreachableFrom).Unmap().String(),
 		}
 	}

@@ -127,12 +127,12 @@ func SARIF(w io.Writer, res *match.Result) error {
 		}
 		// The fingerprint says which finding this is across recordings, so
 		// that a dashboard tracks it rather than opening a new one each run.
-		v := sarifValues{kind: p.Kind.String(), level: level, message: findingText(p), ruleID: id, ruleIndex: ruleIndex[id]}
+		v := sarifValues{kind: p.Kind.String(), level: level, message: findingText(res, p), ruleID: id, ruleIndex: ruleIndex[id]}
 		v.fingerprint = v.kind + " " + id
 		t := &tpl[0]
 		if p.Flow >= 0 {
 			f := &res.Flows[p.Flow]
-			v.fingerprint += " " + f.What()
+			v.fingerprint += " " + flowWhat(f)
 			v.flow = flowLineOf(f)
 			t = &tpl[1]
 			if p.Flows > 1 {

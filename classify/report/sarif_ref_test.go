@@ -74,13 +74,13 @@ func sarifByLibrary(w io.Writer, res *match.Result) error {
 		props := sarif.NewPropertyBag().Add("kind", p.Kind.String())
 		if p.Flow >= 0 {
 			f := &res.Flows[p.Flow]
-			fp += " " + f.What()
+			fp += " " + flowWhat(f)
 			props.Add("flow", flowLine(&rep.Flows[p.Flow]))
 			if p.Flows > 1 {
 				props.Add("flows", p.Flows)
 			}
 		}
-		r := run.CreateResultForRule(id).WithLevel(level).WithMessage(sarif.NewTextMessage(findingText(&p))).
+		r := run.CreateResultForRule(id).WithLevel(level).WithMessage(sarif.NewTextMessage(findingText(res, &p))).
 			WithLocations(locs).WithProperties(props).
 			WithPartialFingerprints(map[string]string{"wirecheck/v1": fp})
 		if len(locs) == 0 {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/wirecheck/wirecheck/classify/flow"
 	"github.com/wirecheck/wirecheck/classify/match"
+	"github.com/wirecheck/wirecheck/classify/packet"
 	"github.com/wirecheck/wirecheck/classify/profile"
 	"github.com/wirecheck/wirecheck/classify/service"
 )
@@ -160,7 +161,7 @@ func appendFlowJSON(b []byte, res *match.Result, fs *match.Findings, i int, s *f
 		j.key("unreachable")
 		j.open('{')
 		j.uint("count", uint64(n))
-		j.str("message", match.UnreachableName(f.Flow.UnreachableType, f.Flow.UnreachableCode))
+		j.str("message", packet.UnreachableName(f.Flow.UnreachableType, f.Flow.UnreachableCode))
 		j.key("from")
 		j.b = appendAddrJSON(j.b, netip.AddrFrom16(f.Flow.UnreachableFrom).Unmap())
 		j.close('}')

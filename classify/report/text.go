@@ -105,12 +105,12 @@ func writeText(w io.Writer, res *match.Result, width int) error {
 		for _, p := range problems {
 			if p.Fails {
 				n++
-				ew.Printf("  %d. %s\n", n, findingText(&p))
+				ew.Printf("  %d. %s\n", n, findingText(res, &p))
 			}
 		}
 		for _, p := range problems {
 			if !p.Fails {
-				ew.Printf("  - %s\n", findingText(&p))
+				ew.Printf("  - %s\n", findingText(res, &p))
 			}
 		}
 	}
@@ -138,7 +138,7 @@ func writeText(w io.Writer, res *match.Result, width int) error {
 		if r.Phase != "" {
 			level += " (" + r.Phase + ")"
 		}
-		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\t%d\n", r.Status, level, r.ID, strings.ToLower(match.ProtosName(rr[i].Rule.Protos)), cmp.Or(strings.Join(r.Ports, ","), "any"),
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\t%d\n", r.Status, level, r.ID, strings.ToLower(ProtosName(rr[i].Rule.Protos)), cmp.Or(strings.Join(r.Ports, ","), "any"),
 			r.From+arrow+r.To, len(r.Flows))
 	}
 	tw.Flush()
@@ -181,7 +181,7 @@ func narrowRules(w io.Writer, res *match.Result, rep *Report) {
 			arrow = " <-> "
 		}
 		fmt.Fprintf(w, "  %-12s %s, %s\n", r.Status, r.ID, textout.Count(uint64(len(r.Flows)), "flow"))
-		fmt.Fprintf(w, "               %s, %s %s, %s\n", ruleLevel(rr), strings.ToLower(match.ProtosName(rr.Rule.Protos)),
+		fmt.Fprintf(w, "               %s, %s %s, %s\n", ruleLevel(rr), strings.ToLower(ProtosName(rr.Rule.Protos)),
 			cmp.Or(strings.Join(r.Ports, ","), "any"), r.From+arrow+r.To)
 	}
 }

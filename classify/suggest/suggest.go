@@ -11,6 +11,7 @@ import (
 	"github.com/wirecheck/wirecheck/classify/ipproto"
 	"github.com/wirecheck/wirecheck/classify/match"
 	"github.com/wirecheck/wirecheck/classify/profile"
+	"github.com/wirecheck/wirecheck/classify/report"
 	"github.com/wirecheck/wirecheck/internal/textout"
 )
 
@@ -356,7 +357,7 @@ func ruleWhat(r *Rule) string {
 	if r.Protos == profile.ICMP {
 		return "ICMP echo"
 	}
-	s := fmt.Sprintf("%s %d", match.ProtosName(r.Protos), r.Port)
+	s := fmt.Sprintf("%s %d", report.ProtosName(r.Protos), r.Port)
 	if r.Service != "" {
 		s += " (" + r.Service + ")"
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/wirecheck/wirecheck/classify"
 	"github.com/wirecheck/wirecheck/classify/match"
 	"github.com/wirecheck/wirecheck/classify/profile"
+	"github.com/wirecheck/wirecheck/classify/report"
 	"github.com/wirecheck/wirecheck/internal/testobs"
 )
 
@@ -84,7 +85,7 @@ func TestRoundTrip(t *testing.T) {
 			res := evaluate(t, obs, map[string][]byte{"draft.yaml": y.Bytes()}, "draft.yaml")
 			if res.Verdict != match.Conformant {
 				for _, p := range res.Problems() {
-					t.Log(p.Text)
+					t.Log(report.ProblemText(res, &p))
 				}
 				t.Fatalf("capture does not conform to its own draft (%s):\n%s", res.Verdict, y.String())
 			}

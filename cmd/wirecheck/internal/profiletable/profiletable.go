@@ -8,8 +8,8 @@ import (
 	"text/tabwriter"
 
 	"github.com/wirecheck/wirecheck/classify/ipproto"
-	"github.com/wirecheck/wirecheck/classify/match"
 	"github.com/wirecheck/wirecheck/classify/profile"
+	"github.com/wirecheck/wirecheck/classify/report"
 	portnames "github.com/wirecheck/wirecheck/classify/service"
 	"github.com/wirecheck/wirecheck/internal/textout"
 )
@@ -79,7 +79,7 @@ func Show(w io.Writer, set *profile.Set) error {
 				notes = append(notes, fmt.Sprintf("[%d] %s: %s", len(notes)+1, r.Name, r.Note))
 				level += fmt.Sprintf(" [%d]", len(notes))
 			}
-			proto := match.ProtosName(r.Protos)
+			proto := report.ProtosName(r.Protos)
 			if r.TLS != nil {
 				proto += " " + describeTLS(r.TLS)
 			}

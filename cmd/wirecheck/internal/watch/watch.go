@@ -12,6 +12,7 @@ import (
 	"github.com/wirecheck/wirecheck/classify/live"
 	"github.com/wirecheck/wirecheck/classify/match"
 	"github.com/wirecheck/wirecheck/classify/related"
+	"github.com/wirecheck/wirecheck/classify/report"
 	"github.com/wirecheck/wirecheck/internal/textout"
 )
 
@@ -225,7 +226,7 @@ func (w *watcher) alert(fr *match.FlowResult) {
 	w.alerted[fr.Flow.Key] = true
 	now := w.clock.Now()
 	fmt.Fprintf(w.out, "%s %s: %s %s from %s to %s\n", now.Format("15:04:05"), fr.Verdict,
-		fr.Direction, match.ProtoPort(fr.Proto, fr.ServerPort), match.Endpoint(fr.Client(), fr.ClientNames()), match.Endpoint(fr.Server(), fr.ServerNames()))
+		fr.Direction, report.ProtoPort(fr.Proto, fr.ServerPort), report.Endpoint(fr.Client(), fr.ClientNames()), report.Endpoint(fr.Server(), fr.ServerNames()))
 	if fr.Verdict == match.Forbidden {
 		w.stats.forbidden.Add(1)
 	} else {
