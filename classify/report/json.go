@@ -53,7 +53,7 @@ func JSON(w io.Writer, res *match.Result) error {
 	}
 	bw.Write(head[pat:fat])
 	if len(res.Flows) > 0 {
-		err := inOrder(bw, len(res.Flows), newFlowScratch, func(b []byte, i int, s *flowScratch) []byte {
+		err := inOrder(bw, len(res.Flows), 0, newFlowScratch, func(b []byte, i int, s *flowScratch) []byte {
 			return appendFlowJSON(b, res, fs, i, s)
 		})
 		if err != nil {

@@ -160,7 +160,7 @@ func JUnit(w io.Writer, res *match.Result) error {
 	openSuite(&flows)
 	bw.Write(x.b)
 	x.b = x.b[:0]
-	err := inOrder(bw, len(groups), func() *junitw { return &junitw{} }, func(b []byte, i int, cw *junitw) []byte {
+	err := inOrder(bw, len(groups), 0, func() *junitw { return &junitw{} }, func(b []byte, i int, cw *junitw) []byte {
 		cw.b = b
 		cw.flowCase(res, &groups[i])
 		return cw.b

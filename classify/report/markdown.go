@@ -120,7 +120,7 @@ func Markdown(w io.Writer, res *match.Result) error {
 		// Written as they are formatted, by the CPUs in order: the
 		// report model's flows, held for the whole table, were most of
 		// the format's memory.
-		if err := inOrder(ew, len(res.Flows), newFlowScratch, func(b []byte, i int, s *flowScratch) []byte {
+		if err := inOrder(ew, len(res.Flows), 0, newFlowScratch, func(b []byte, i int, s *flowScratch) []byte {
 			return appendMarkdownFlow(b, &res.Flows[i], s)
 		}); err != nil {
 			return err

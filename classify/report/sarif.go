@@ -110,7 +110,7 @@ func SARIF(w io.Writer, res *match.Result) error {
 	fs := res.Findings(res.Problems()).List
 	bw := bufio.NewWriter(w)
 	bw.Write(head.Bytes()[:at])
-	err := inOrder(bw, len(fs), newFlowScratch, func(b []byte, i int, s *flowScratch) []byte {
+	err := inOrder(bw, len(fs), 0, newFlowScratch, func(b []byte, i int, s *flowScratch) []byte {
 		p := &fs[i]
 		id := sarifUnexpected
 		switch {

@@ -14,15 +14,23 @@ import (
 	"github.com/wirecheck/wirecheck/classify/packet"
 	"github.com/wirecheck/wirecheck/classify/profile"
 	"github.com/wirecheck/wirecheck/classify/service"
+	"github.com/wirecheck/wirecheck/internal/pages"
 )
 
 // inOrder writes n items, formatted by the CPUs a chunk at a time and
-// written in order: what JSON, SARIF and JUnit write per flow or per
-// problem is independent from item to item, and at most 2×CPUs chunks are
-// held at once whatever n is (a million flows stream in bounded memory).
-// Each worker gets its own scratch from newScratch; format appends item i
-// to buf.
-func inOrder[S any](w io.Writer, n int, newScratch func() S, format func(buf []byte, i int, s S) []byte) error {
+// written in order: what the writers put on a line per flow or per problem
+// is independent from item to item, and at most 2×CPUs chunks are held at
+// once whatever n is (a million flows stream in bounded memory). Each
+// worker gets its own scratch from newScratch; format appends item i to
+// buf. It is the one ordered parallel writer of the package: JSON's flows,
+// SARIF's results, JUnit's cases, Markdown's and Text's flows tables.
+//
+// itemBytes, when not 0, is about how many bytes an item takes: the
+// chunks' buffers are then made that large at once and their pages backed
+// (internal/pages), rather than grown and faulted in a page at a time.
+// Only the text flows table knows its rows' width (measured first); it
+// is the one BenchmarkFlowsTable times.
+func inOrder[S any](w io.Writer, n, itemBytes int, newScratch func() S, format func(buf []byte, i int, s S) []byte) error {
 	if n == 0 {
 		return nil
 	}
@@ -33,10 +41,16 @@ func inOrder[S any](w io.Writer, n int, newScratch func() S, format func(buf []b
 		done[i] = make(chan []byte, 1)
 	}
 	// A worker takes a free buffer before it takes the next chunk, so the
-	// chunk the writer waits for always has one (as in writeFlows).
+	// chunk the writer waits for always has one: no deadlock, and at most
+	// 2×workers chunks in memory.
 	free := make(chan []byte, 2*workers)
 	for range cap(free) {
-		free <- nil
+		var buf []byte
+		if itemBytes > 0 {
+			buf = make([]byte, 0, min(streamChunk, n)*itemBytes)
+			pages.Prefault(buf)
+		}
+		free <- buf
 	}
 	var next atomic.Int64
 	var wg sync.WaitGroup
@@ -72,11 +86,14 @@ func inOrder[S any](w io.Writer, n int, newScratch func() S, format func(buf []b
 // streamChunk is how many items a worker formats at a time.
 const streamChunk = 512
 
-// flowScratch is a worker's reusable state for appendFlowJSON.
+// flowScratch is a worker's reusable state for the rows it formats: the
+// rule ids it has spelled, and what appendFlowJSON and the text flows
+// table build a row in.
 type flowScratch struct {
 	ruleIDs  map[*profile.Rule]string
 	problems []int
 	j        jsonw
+	row      flowRow
 }
 
 func newFlowScratch() *flowScratch {

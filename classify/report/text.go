@@ -11,14 +11,12 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"text/tabwriter"
 	"time"
 	"unicode/utf8"
 
 	"github.com/wirecheck/wirecheck/classify/match"
 	"github.com/wirecheck/wirecheck/classify/profile"
-	"github.com/wirecheck/wirecheck/internal/pages"
 	"github.com/wirecheck/wirecheck/internal/textout"
 )
 
@@ -189,7 +187,7 @@ func narrowRules(w io.Writer, res *match.Result, rep *Report) {
 // narrowFlows writes the flows for a terminal, in the wide table's order:
 // the verdict and the endpoints on one line, the rest on the next.
 func narrowFlows(w io.Writer, flows []match.FlowResult) {
-	inOrder(w, len(flows), newFlowScratch, func(b []byte, i int, s *flowScratch) []byte {
+	inOrder(w, len(flows), 0, newFlowScratch, func(b []byte, i int, s *flowScratch) []byte {
 		f := &flows[i]
 		b = append(b, "  "...)
 		b = append(b, f.Verdict.String()...)
@@ -324,8 +322,8 @@ func appendHostPort(b []byte, addr netip.Addr, port uint16, hasPorts bool) []byt
 // writes. tabwriter holds the whole table's bytes and cells until its
 // Flush, which for a million flows was a gigabyte and most of the report's
 // time; rows are built twice rather than held for the same reason. Both
-// passes share the rows among the CPUs in chunks; the chunks are written
-// in order.
+// passes share the rows among the CPUs; the second writes them in order
+// (inOrder).
 func writeFlows(w io.Writer, flows []match.FlowResult) {
 	var head flowRow
 	for i, c := range flowColumns {
@@ -334,8 +332,7 @@ func writeFlows(w io.Writer, flows []match.FlowResult) {
 	}
 	var width flowWidths
 	width.measure(&head)
-	chunks := (len(flows) + flowChunk - 1) / flowChunk
-	workers := min(runtime.GOMAXPROCS(0), chunks)
+	workers := min(runtime.GOMAXPROCS(0), max(1, len(flows)/streamChunk))
 	parts := make([]flowWidths, workers)
 	var wg sync.WaitGroup
 	for p := range workers {
@@ -358,51 +355,15 @@ func writeFlows(w io.Writer, flows []match.FlowResult) {
 	}
 
 	w.Write(width.line(nil, &head))
-	// A worker holds a free buffer before it takes the next chunk, so the
-	// chunk the writer waits for always has one: no deadlock, and at most
-	// 2×workers chunks in memory.
-	done := make([]chan []byte, chunks)
-	for i := range done {
-		done[i] = make(chan []byte, 1)
-	}
-	// A buffer holds a chunk of rows as wide as the widths make them and
-	// a last column of up to 32 bytes, so it rarely grows, and its pages
-	// are backed at once (internal/pages).
-	free := make(chan []byte, 2*workers)
-	for range cap(free) {
-		buf := make([]byte, 0, min(flowChunk, len(flows))*(width.padded()+32))
-		pages.Prefault(buf)
-		free <- buf
-	}
-	var next atomic.Int64
-	for range workers {
-		wg.Go(func() {
-			ruleIDs := map[*profile.Rule]string{}
-			var row flowRow
-			for {
-				buf := <-free
-				c := int(next.Add(1) - 1)
-				if c >= chunks {
-					return
-				}
-				buf = buf[:0]
-				for i := c * flowChunk; i < min((c+1)*flowChunk, len(flows)); i++ {
-					if i%warmRows == 0 {
-						warm(flows[i:min(i+warmRows, len(flows))])
-					}
-					row.fill(&flows[i], ruleIDs)
-					buf = width.line(buf, &row)
-				}
-				done[c] <- buf
-			}
-		})
-	}
-	for c := range done {
-		buf := <-done[c]
-		w.Write(buf)
-		free <- buf
-	}
-	wg.Wait()
+	// A row is as wide as the widths make it, with a last column of up to
+	// 32 bytes: the chunks' buffers rarely grow.
+	inOrder(w, len(flows), width.padded()+32, newFlowScratch, func(b []byte, i int, s *flowScratch) []byte {
+		if i%warmRows == 0 {
+			warm(flows[i:min(i+warmRows, len(flows))])
+		}
+		s.row.fill(&flows[i], s.ruleIDs)
+		return width.line(b, &s.row)
+	})
 }
 
 // warmRows is how many rows warm loads ahead: their flows (three or four
@@ -421,10 +382,6 @@ func warm(rs []match.FlowResult) (sum uint64) {
 	}
 	return sum
 }
-
-// flowChunk is the rows a worker formats at a time: small, as 2×workers
-// chunks are held at once.
-const flowChunk = 1024
 
 // flowWidths are the widths of the flows table's columns but the last.
 type flowWidths [len(flowColumns) - 1]int

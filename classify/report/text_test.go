@@ -21,7 +21,7 @@ import (
 // text/tabwriter makes of the report model's cells, on a capture of many
 // chunks with names, IPv6 and every protocol, with one CPU and with two.
 func TestFlowsTableIsTabwriters(t *testing.T) {
-	const flows = 3*flowChunk + 17
+	const flows = 6*streamChunk + 17 // many of inOrder's chunks
 	obs := testobs.Generated(t, gencap.Config{Packets: 4 * flows, Flows: flows, Seed: 9})
 	res := judged(t, obs, "../../bench/profile.yaml", "storage-gateway/common")
 
