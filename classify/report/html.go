@@ -122,18 +122,18 @@ func HTML(w io.Writer, res *match.Result) error {
 		p.TimeSpan = shortTime(*s.First) + " to " + shortTime(*s.Last)
 	}
 	for _, pr := range problems {
-		kind, text, ok := strings.Cut(findingText(res, &pr), ": ")
-		if !ok {
-			kind, text = pr.Kind.String(), ProblemText(res, &pr.Problem)
-		}
-		hp := htmlProblem{Kind: kind, Text: text}
 		list := &p.Problems
 		if !pr.Fails {
 			list = &p.Warnings
 		}
-		if len(*list) < maxHTMLProblems {
-			*list = append(*list, hp)
+		if len(*list) == maxHTMLProblems {
+			continue // not shown, so not worded: there may be a million
 		}
+		kind, text, ok := strings.Cut(findingText(res, &pr), ": ")
+		if !ok {
+			kind, text = pr.Kind.String(), ProblemText(res, &pr.Problem)
+		}
+		*list = append(*list, htmlProblem{Kind: kind, Text: text})
 	}
 	p.MoreProblems, p.MoreWarnings = moreProblems(problems)
 	for i := range rep.Rules {
