@@ -1,6 +1,8 @@
 package match
 
 import (
+	"hash/maphash"
+
 	"github.com/wirecheck/wirecheck/classify/flow"
 	"github.com/wirecheck/wirecheck/classify/ipproto"
 	"github.com/wirecheck/wirecheck/classify/profile"
@@ -55,9 +57,9 @@ func (fs *Findings) Of(dst []int, i int) []int {
 // findingKey is what flow problems that fold have in common: the kind,
 // the rule, the service (protocol, server port, the application seen), the
 // peer (both addresses: the host may have several) and the outcome (state,
-// and the ICMP error that ended an unreachable flow). A pointer-free
-// comparable key: a map of them folds a problem per flow for 100k flows in
-// milliseconds.
+// and the ICMP error that ended an unreachable flow). A comparable key,
+// hashed whole (maphash.Comparable): Findings keeps the hashes, not the
+// keys, which at a million distinct findings were a hundred megabytes.
 type findingKey struct {
 	rule            *profile.Rule
 	client, server  [16]byte
@@ -78,7 +80,12 @@ func (r *Result) Findings(problems []Problem) *Findings {
 	fs := &Findings{List: make([]Finding, 0, len(problems))}
 	// of[k] is the finding of problems[k].
 	of := make([]int32, len(problems))
-	at := map[findingKey]int32{}
+	// at maps a key's hash to the finding of the first key with that
+	// hash; exact holds the keys whose hash another key has (in 64 bits,
+	// next to never), so a collision costs a lookup, never a wrong fold.
+	at := map[uint64]int32{}
+	var exact map[findingKey]int32
+	seed := maphash.MakeSeed()
 	memberships := 0
 	for k := range problems {
 		p := &problems[k]
@@ -94,13 +101,25 @@ func (r *Result) Findings(problems []Problem) *Findings {
 		}
 		memberships++
 		key := r.findingKey(p)
-		if j, ok := at[key]; ok {
+		h := findingHash(seed, key)
+		j, ok := at[h]
+		if ok && r.findingKey(&fs.List[j].Problem) != key {
+			j, ok = exact[key] // another key has this hash
+			if !ok {
+				if exact == nil {
+					exact = map[findingKey]int32{}
+				}
+				exact[key] = int32(len(fs.List))
+			}
+		} else if !ok {
+			at[h] = int32(len(fs.List))
+		}
+		if ok {
 			of[k] = j
 			fs.List[j].Flows++
 			continue
 		}
-		j := int32(len(fs.List))
-		at[key], of[k] = j, j
+		of[k] = int32(len(fs.List))
 		fs.List = append(fs.List, Finding{Problem: *p, Flows: 1})
 	}
 	fs.byProblem = of
@@ -133,6 +152,9 @@ func (r *Result) Findings(problems []Problem) *Findings {
 	each(func(fi int, j int32) { fs.of[next[fi]] = j; next[fi]++ })
 	return fs
 }
+
+// findingHash hashes a key; a test makes every key collide.
+var findingHash = maphash.Comparable[findingKey]
 
 func (r *Result) findingKey(p *Problem) findingKey {
 	f := &r.Flows[p.Flow]
