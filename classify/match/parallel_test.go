@@ -12,10 +12,10 @@ import (
 	"github.com/wirecheck/wirecheck/internal/testobs"
 )
 
-// TestEvaluateParallelEqualsSerial: Evaluate and Problems share the flows
-// among the CPUs; the result must be the one a single CPU builds, flow for
-// flow and problem for problem, names and reasons included, with allowed
-// and with unexpected flows.
+// TestEvaluateParallelEqualsSerial: Evaluate shares the flows among the
+// CPUs; the result must be the one a single CPU builds, flow for flow and
+// problem for problem (and the problems' words), names and reasons
+// included, with allowed and with unexpected flows.
 func TestEvaluateParallelEqualsSerial(t *testing.T) {
 	const flows = 20_000 // several parts of match's minimum
 	obs := testobs.Generated(t, gencap.Config{Packets: 4 * flows, Flows: flows, Seed: 5})
