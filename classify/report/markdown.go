@@ -73,24 +73,31 @@ func Markdown(w io.Writer, res *match.Result) error {
 		ew.Printf("- **Tunnel** (%s): %s\n", tunnelsNote, mdText(t))
 	}
 
-	var fails, warnings []string
+	// Each list is worded as it is written, a problem at a time: held
+	// until the end, a million worded problems were most of the format's
+	// memory.
+	fails := 0
 	for _, p := range problems {
 		if p.Fails {
-			fails = append(fails, mdProblem(findingText(res, &p)))
-		} else {
-			warnings = append(warnings, mdProblem(findingText(res, &p)))
+			fails++
 		}
 	}
-	if len(fails) > 0 {
+	if fails > 0 {
 		ew.Printf("\n### Problems\n\n")
-		for i, p := range fails {
-			ew.Printf("%d. %s\n", i+1, p)
+		n := 0
+		for _, p := range problems {
+			if p.Fails {
+				n++
+				ew.Printf("%d. %s\n", n, mdProblem(findingText(res, &p)))
+			}
 		}
 	}
-	if len(warnings) > 0 {
+	if fails < len(problems) {
 		ew.Printf("\n### Warnings\n\n")
-		for _, p := range warnings {
-			ew.Printf("- %s\n", p)
+		for _, p := range problems {
+			if !p.Fails {
+				ew.Printf("- %s\n", mdProblem(findingText(res, &p)))
+			}
 		}
 	}
 
