@@ -15,16 +15,11 @@ import (
 // collide), the fold is the one the hashes give.
 func TestFindingsFoldThroughCollisions(t *testing.T) {
 	const flows = 3_000
-	obs := testobs.Generated(t, gencap.Config{Packets: 4 * flows, Flows: flows, Seed: 3})
 	set, err := profile.Load("storage-gateway/common")
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := New(set, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	res := m.Evaluate(obs)
+	res := evaluate(t, set, "10.1.0.1/32", testobs.Generated(t, gencap.Config{Packets: 4 * flows, Flows: flows, Seed: 3}))
 	problems := res.Problems()
 	want := res.Findings(problems)
 	defer func(h func(maphash.Seed, findingKey) uint64) { findingHash = h }(findingHash)
