@@ -78,23 +78,42 @@ func flowLine(f *Flow) string {
 }
 
 // failingFlows returns the findings of unexpected and forbidden flows,
-// in their order, with the flows of each.
+// in their order, with the flows of each. The groups' flows are cut from
+// one array, and a finding's group is found by its index: at a million
+// failing flows, a slice and a map entry per group were most of JUnit's
+// memory beyond text's.
 func failingFlows(res *match.Result, problems []match.Problem, fs *match.Findings) []flowGroup {
+	failing := func(p *match.Problem) bool {
+		return p.Fails && p.Flow >= 0 && (p.Kind == match.ProblemUnexpected || p.Kind == match.ProblemForbidden)
+	}
 	var out []flowGroup
-	at := map[int]int{}
+	var counts []int
+	at := make([]int32, len(fs.List)) // 1 + the group of each finding; 0: none
+	n := 0
 	for k := range problems {
 		p := &problems[k]
-		if !p.Fails || p.Flow < 0 || (p.Kind != match.ProblemUnexpected && p.Kind != match.ProblemForbidden) {
+		if !failing(p) {
 			continue
 		}
 		fi := fs.OfProblem(k)
-		if i, ok := at[fi]; ok {
-			out[i].flows = append(out[i].flows, p.Flow)
-			continue
+		if at[fi] == 0 {
+			f := &res.Flows[p.Flow]
+			out = append(out, flowGroup{verdict: f.Verdict, rule: f.Rule, finding: &fs.List[fi]})
+			counts = append(counts, 0)
+			at[fi] = int32(len(out))
 		}
-		at[fi] = len(out)
-		f := &res.Flows[p.Flow]
-		out = append(out, flowGroup{verdict: f.Verdict, rule: f.Rule, finding: &fs.List[fi], flows: []int{p.Flow}})
+		counts[at[fi]-1]++
+		n++
+	}
+	flows := make([]int, n)
+	for i, c := range counts {
+		out[i].flows, flows = flows[:0:c], flows[c:]
+	}
+	for k := range problems {
+		if p := &problems[k]; failing(p) {
+			g := &out[at[fs.OfProblem(k)]-1]
+			g.flows = append(g.flows, p.Flow)
+		}
 	}
 	return out
 }
