@@ -59,7 +59,7 @@ func (fs *Findings) Of(dst []int, i int) []int {
 // peer (both addresses: the host may have several) and the outcome (state,
 // and the ICMP error that ended an unreachable flow). A comparable key,
 // hashed whole (maphash.Comparable): Findings keeps the hashes, not the
-// keys, which at a million distinct findings were a hundred megabytes.
+// keys, which at a million distinct findings were most of the fold's memory.
 type findingKey struct {
 	rule            *profile.Rule
 	client, server  [16]byte
