@@ -27,7 +27,7 @@ func TestTunnelsInEveryFormat(t *testing.T) {
 		{"text", func(b *bytes.Buffer, r *match.Result) error { return Text(b, r) }, "Tunnels (" + tunnelsNote + "):\n  " + tunnel + "\n"},
 		{"markdown", func(b *bytes.Buffer, r *match.Result) error { return Markdown(b, r) }, "- **Tunnel** (" + tunnelsNote + "): " + html.EscapeString(tunnel) + "\n"},
 		{"html", func(b *bytes.Buffer, r *match.Result) error { return HTML(b, r) }, "<dt>Tunnel</dt><dd>" + html.EscapeString(tunnel) + " (" + html.EscapeString(tunnelsNote) + ")</dd>"},
-		{"junit", func(b *bytes.Buffer, r *match.Result) error { return JUnit(b, r) }, "tunnel (" + tunnelsNote + "): " + tunnel + "\n"}, // in CDATA
+		{"junit", func(b *bytes.Buffer, r *match.Result) error { return JUnit(b, r) }, "tunnel (" + tunnelsNote + "): " + tunnel + "\n"},      // in CDATA
 		{"sarif", func(b *bytes.Buffer, r *match.Result) error { return SARIF(b, r) }, `"` + strings.ReplaceAll(tunnel, ">", `\u003e`) + `"`}, // in the run's properties
 	} {
 		out := string(render(t, f.write, res))
