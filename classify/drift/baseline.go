@@ -16,11 +16,12 @@ type Baseline struct {
 	rep  *report.Report
 }
 
-// LoadBaseline reads the report name.
+// LoadBaseline reads the report name; its errors are ReadReport's, which
+// name the file.
 func LoadBaseline(name string) (*Baseline, error) {
 	rep, err := ReadReport(name)
 	if err != nil {
-		return nil, fmt.Errorf("--baseline: %w", err)
+		return nil, err
 	}
 	return &Baseline{name, rep}, nil
 }

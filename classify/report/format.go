@@ -28,7 +28,7 @@ func Formats() []string {
 // ends in writing it.
 func CheckFormat(format string) error {
 	if _, ok := writers[format]; !ok {
-		return fmt.Errorf("--format %s: use one of %s", format, strings.Join(Formats(), ", "))
+		return fmt.Errorf("no report format %q: use one of %s", format, strings.Join(Formats(), ", "))
 	}
 	return nil
 }

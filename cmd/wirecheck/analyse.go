@@ -60,8 +60,8 @@ func (m *matchFlags) matcher() (*match.Matcher, error) {
 	if len(m.profiles) == 0 {
 		return nil, errors.New("no profile: name one with -p (list them with: wirecheck profiles)")
 	}
-	if err := report.CheckFormat(m.format); err != nil {
-		return nil, err
+	if report.CheckFormat(m.format) != nil {
+		return nil, fmt.Errorf("--format %s: use one of %s", m.format, strings.Join(report.Formats(), ", "))
 	}
 	return m.compile()
 }
@@ -155,7 +155,7 @@ func newAnalyse() *cobra.Command {
 			var base *drift.Baseline
 			if baselineName != "" {
 				if base, err = drift.LoadBaseline(baselineName); err != nil {
-					return err
+					return fmt.Errorf("--baseline: %w", err)
 				}
 			}
 			lim, err := lf.limits(mf.hosts)

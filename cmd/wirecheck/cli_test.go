@@ -79,6 +79,13 @@ func TestMissingArguments(t *testing.T) {
 		{[]string{"diff", "a", "b", "c"}, "wirecheck: 3 reports given, at most 2: "},
 		{[]string{"profiles", "show"}, "wirecheck: no profile given: name a built-in profile (list them with: wirecheck profiles) or a YAML file\n"},
 		{[]string{"profiles", "check"}, "wirecheck: no profile file given: name one or more YAML files\n"},
+		// Flags that do not parse, and cobra's own usage errors, get the
+		// usage line of the command they were given to.
+		{[]string{"analyse", "--max-flow", "5", "a.pcap"}, "wirecheck: unknown flag: --max-flow\nUsage: wirecheck analyse [flags] CAPTURE...\nRun 'wirecheck analyse --help' for more.\n"},
+		{[]string{"suggest", "--collapse", "x", "a.pcap"}, "wirecheck: invalid argument \"x\" for \"--collapse\" flag: "},
+		{[]string{"diff", "--format"}, "wirecheck: flag needs an argument: --format\nUsage: wirecheck diff [flags] OLD.json NEW.json\n"},
+		{[]string{"watch", "-p", "storage-gateway/file-nfs"}, "wirecheck: required flag(s) \"interface\" not set\nUsage: wirecheck watch -i IFACE -p PROFILE [flags]\n"},
+		{[]string{"profiles", "lsit"}, "wirecheck: unknown command \"lsit\" for \"wirecheck profiles\"\nUsage: wirecheck profiles COMMAND [flags]\n"},
 	} {
 		out, stderr, code := wirecheck(t, nil, c.args...)
 		if code != exitError || out != "" || !strings.HasPrefix(stderr, c.want) || strings.Contains(stderr, "arg(s)") {

@@ -103,7 +103,7 @@ func version() string {
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	root := newRoot(stdin, stdout, stderr)
 	root.SetArgs(args)
-	err := root.Execute()
+	cmd, err := root.ExecuteC()
 	var st exitStatus
 	var usage usageError
 	switch {
@@ -114,15 +114,18 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	case errors.Is(err, syscall.EPIPE):
 		return exitConformant // the reader closed the pipe: it has what it wanted
 	case errors.As(err, &usage):
-		fmt.Fprintf(stderr, "wirecheck: %v\nUsage: %s\nRun '%s --help' for more.\n", err, usage.cmd.UseLine(), usage.cmd.CommandPath())
-		return exitError
-	case strings.HasPrefix(err.Error(), "unknown command") || strings.HasPrefix(err.Error(), "unknown flag") ||
-		strings.HasPrefix(err.Error(), "unknown shorthand flag") || strings.Contains(err.Error(), "flag needs an argument") ||
-		strings.HasPrefix(err.Error(), "invalid argument"):
-		fmt.Fprintf(stderr, "wirecheck: %v\nRun 'wirecheck --help' for usage.\n", err)
+		cmd = usage.cmd
+	case !strings.HasPrefix(err.Error(), "unknown command") && !strings.HasPrefix(err.Error(), "required flag"):
+		fmt.Fprintf(stderr, "wirecheck: %v%s\n", err, advice(err))
 		return exitError
 	}
-	fmt.Fprintf(stderr, "wirecheck: %v%s\n", err, advice(err))
+	// Cobra's own usage errors (an unknown command, a required flag not
+	// given) are plain errors; flag errors are usageErrors (newRoot).
+	line := cmd.UseLine()
+	if cmd.HasAvailableSubCommands() {
+		line = cmd.CommandPath() + " COMMAND [flags]"
+	}
+	fmt.Fprintf(stderr, "wirecheck: %v\nUsage: %s\nRun '%s --help' for more.\n", err, line, cmd.CommandPath())
 	return exitError
 }
 
@@ -147,6 +150,9 @@ Exit status: 0 conformant, 1 not conformant, 2 could not run or decide.`,
 		},
 	}
 	root.SetVersionTemplate("wirecheck {{.Version}}\n")
+	// Inherited by every command: a flag that does not parse is a usage
+	// error of the command it was given to.
+	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error { return usageError{cmd, err.Error()} })
 	root.SetIn(stdin)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
