@@ -4,12 +4,14 @@
 GO ?= $(shell command -v go 2>/dev/null || echo /usr/local/go/bin/go)
 BIN := bin/wirecheck
 # Packages the tests use: libpcap for live capture and filters, tshark to
-# check our counts, tcpdump/tcpreplay/nftables/iproute2 for live tests.
+# check our counts, argus (argus-server, racluster from argus-client) as a
+# second flow meter to check our TCP states against,
+# tcpdump/tcpreplay/nftables/iproute2 for live tests.
 # clang-19/llvm-19/libbpf-dev only to check that the committed eBPF objects
 # regenerate byte for byte; building needs no clang. chromium renders the
 # HTML report in a test (classify/report). systemd (systemd-analyze) and
 # prometheus (promtool) check the unit and alert rules in dist/.
-TEST_DEPS := libpcap-dev tshark tcpdump tcpreplay nftables iproute2 ncat clang-19 llvm-19 libbpf-dev chromium systemd prometheus
+TEST_DEPS := libpcap-dev tshark argus-server argus-client tcpdump tcpreplay nftables iproute2 ncat clang-19 llvm-19 libbpf-dev chromium systemd prometheus
 DEMO_DEPS :=
 
 .PHONY: all build static demo test vet deps-test generate clean fuzz fuzz-ci fuzz-targets-check bench

@@ -1,0 +1,227 @@
+package classify
+
+import (
+	"bytes"
+	"fmt"
+	"net/netip"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/wirecheck/wirecheck/bpf/testenv"
+	"github.com/wirecheck/wirecheck/capture"
+	"github.com/wirecheck/wirecheck/classify/flow"
+	"github.com/wirecheck/wirecheck/classify/ipproto"
+	"github.com/wirecheck/wirecheck/classify/service"
+)
+
+// argusFlow is how Argus saw a TCP flow end: its state (REQ requested,
+// ACC accepted, CON connected, FIN or CLO closed, RST reset), whether it
+// timed a SYN-ACK after the SYN and an ACK after the SYN-ACK (racluster's
+// synack and ackdat), and the packets both ways.
+type argusFlow struct {
+	state                string
+	synACK, handshakeACK bool
+	packets              int
+}
+
+func (f argusFlow) String() string {
+	return fmt.Sprintf("%s (syn-ack %v, ack %v, %d packets)", f.state, f.synACK, f.handshakeACK, f.packets)
+}
+
+// argusKey is a TCP flow's two endpoints in a fixed order, as both sides of
+// the comparison can name them.
+type argusKey [2]netip.AddrPort
+
+func newArgusKey(a, b netip.AddrPort) argusKey {
+	if b.Compare(a) < 0 {
+		a, b = b, a
+	}
+	return argusKey{a, b}
+}
+
+// argusAccepted are the differences from Argus that are understood, each
+// with why wirecheck's answer is the one to keep. Each must still occur.
+var argusAccepted = map[string]string{
+	"tcpdump-tests/bgp-bgp_capabilities_print-oobr-1.pcap: 16.233.34.0:100-226.219.0.0:179: unanswered, argus CON (syn-ack false, ack false, 1 packets)": argusLoneSYN,
+	"tcpdump-tests/bgp-bgp_capabilities_print-oobr-2.pcap: 16.233.34.0:100-226.219.0.0:179: unanswered, argus CON (syn-ack false, ack false, 1 packets)": argusLoneSYN,
+}
+
+// A fuzzed lone segment with SYN, PSH, URG and ECE set and 4,075 bytes of
+// data, never answered: an attempt that got nothing back (tshark's packets
+// say the same, TestFlowTruthAgainstTshark). Argus calls any TCP flow
+// carrying data connected.
+const argusLoneSYN = "a lone unanswered SYN carrying data"
+
+// TestFlowStatesAgainstArgus compares how each TCP flow of the corpus ended
+// with Argus, a flow meter written independently of wirecheck and of
+// tshark. It checks the two answers a conformance verdict rests on: a flow
+// wirecheck calls completed (established, closed, reset) must not be one
+// Argus saw only requested or accepted (REQ, ACC: a false pass), and a flow
+// wirecheck calls failed (refused, unanswered, half-open, unreachable)
+// must not be one Argus saw connected (CON, FIN, CLO: a false alarm); a
+// refused one must be reset in Argus's eyes. Flows Argus does not see as
+// one flow (tunnels and link types it does not decode, reused ports) are
+// not compared.
+func TestFlowStatesAgainstArgus(t *testing.T) {
+	testenv.RequireTools(t, "argus", "racluster")
+	dir, files := corpusFiles(t)
+	hints := flow.PortHints{WellKnown: service.WellKnown}
+	var diffs []string
+	compared := map[string]int{} // by wirecheck's state
+	// Argus runs only on the files where wirecheck found TCP flows: each
+	// run costs about 60 ms of CPU, whatever the file.
+	ours := make([]map[argusKey][]*flow.Flow, len(files))
+	var withTCP []string
+	for i, file := range files {
+		for _, f := range readForArgus(file) {
+			if f.Key.Proto == ipproto.TCP {
+				if ours[i] == nil {
+					ours[i] = map[argusKey][]*flow.Flow{}
+					withTCP = append(withTCP, file)
+				}
+				k := newArgusKey(netip.AddrPortFrom(f.Key.Addr(flow.SideA), f.Key.APort), netip.AddrPortFrom(f.Key.Addr(flow.SideB), f.Key.BPort))
+				ours[i][k] = append(ours[i][k], f)
+			}
+		}
+	}
+	argus := argusCorpus(t, withTCP)
+	for i, file := range files {
+		if ours[i] == nil {
+			continue
+		}
+		theirs := argus[file]
+		name, _ := filepath.Rel(dir, file)
+		if theirs == nil {
+			continue // Argus cannot read it: TestCorpus says what wirecheck does with it
+		}
+		for k, fs := range ours[i] {
+			if len(fs) != 1 || len(theirs[k]) != 1 {
+				continue
+			}
+			st := fs[0].State(clientSide(fs[0].Client(hints)))
+			af := theirs[k][0]
+			compared[st.String()]++
+			completed := st == flow.StateEstablished || st == flow.StateClosed || st == flow.StateReset
+			connected := af.state == "CON" || af.state == "FIN" || af.state == "CLO" || af.synACK && af.handshakeACK
+			// A SYN answered by an RST and nothing else: Argus's RST, one
+			// packet each way, no SYN-ACK.
+			refusal := af.state == "RST" && !af.synACK && af.packets == 2
+			if (completed && (af.state == "REQ" || af.state == "ACC")) || (st.Failed() && connected) ||
+				(st == flow.StateRefused) != refusal {
+				diffs = append(diffs, fmt.Sprintf("%s: %s-%s: %v, argus %s", name, k[0], k[1], st, af))
+			}
+		}
+	}
+	t.Logf("TCP flows compared with Argus, by wirecheck's state: %v", compared)
+	// The comparison means something only if the corpus exercises it.
+	for _, st := range []string{"established", "closed", "reset", "refused", "unanswered", "unreachable"} {
+		if compared[st] < 3 {
+			t.Errorf("only %d %s flows compared with Argus: the corpus no longer tests that state", compared[st], st)
+		}
+	}
+	seen := map[string]bool{}
+	for _, d := range diffs {
+		seen[d] = true
+		if _, ok := argusAccepted[d]; !ok {
+			t.Errorf("not accepted: %q", d)
+		}
+	}
+	for d := range argusAccepted {
+		if !seen[d] {
+			t.Errorf("accepted difference no longer occurs: %q", d)
+		}
+	}
+}
+
+// clientSide drops Client's method.
+func clientSide(s flow.Side, _ flow.Method) flow.Side { return s }
+
+// readForArgus classifies file as wirecheck analyse reads it, every flow
+// kept.
+func readForArgus(file string) []*flow.Flow {
+	f, err := capture.Open(file)
+	if err != nil {
+		return nil
+	}
+	defer f.Close()
+	obs, _ := ReadFiles([]*capture.File{f}, ReadOptions{Limits: Limits{Tunnels: TunnelsOff}})
+	out := make([]*flow.Flow, len(obs.Flows))
+	for i := range obs.Flows {
+		out[i] = &obs.Flows[i]
+	}
+	return out
+}
+
+// argusCorpus runs argusFlows on every file, many at once: argus spends
+// about a second of each run waiting for a thread to end, not computing.
+func argusCorpus(t *testing.T, files []string) map[string]map[argusKey][]argusFlow {
+	res := make([]map[argusKey][]argusFlow, len(files))
+	dir := t.TempDir()
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 32)
+	for i, file := range files {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			res[i] = argusFlows(t, file, filepath.Join(dir, strconv.Itoa(i)+".argus"))
+		}()
+	}
+	wg.Wait()
+	out := make(map[string]map[argusKey][]argusFlow, len(files))
+	for i, file := range files {
+		out[file] = res[i]
+	}
+	return out
+}
+
+// argusFlows runs argus over file, writing its records to records, and
+// racluster over them, and returns each TCP flow's state by its endpoints;
+// nil when argus cannot read the file.
+func argusFlows(t *testing.T, file, records string) map[argusKey][]argusFlow {
+	// -X: this run's options only, not /etc/argus.conf's.
+	if out, err := exec.Command("argus", "-X", "-r", file, "-w", records).CombinedOutput(); err != nil {
+		t.Logf("argus %s: %v: %s", file, err, bytes.TrimSpace(out))
+		return nil
+	}
+	out, err := exec.Command("racluster", "-r", records, "-n", "-c", ",", "-m", "saddr", "daddr", "proto", "sport", "dport",
+		"-s", "proto", "saddr", "sport", "daddr", "dport", "state", "synack", "ackdat", "pkts").Output()
+	if err != nil {
+		// racluster's filter language exits 1 when nothing matches, so the
+		// TCP flows are picked below.
+		t.Errorf("racluster %s: %v", file, err)
+		return nil
+	}
+	flows := map[argusKey][]argusFlow{}
+	for _, line := range strings.Split(string(out), "\n")[1:] { // after the header
+		c := strings.Split(line, ",")
+		if len(c) != 9 || strings.TrimSpace(c[0]) != "tcp" {
+			continue
+		}
+		a, aerr := addrPort(c[1], c[2])
+		b, berr := addrPort(c[3], c[4])
+		synack, serr := strconv.ParseFloat(strings.TrimSpace(c[6]), 64)
+		ackdat, derr := strconv.ParseFloat(strings.TrimSpace(c[7]), 64)
+		pkts, perr := strconv.Atoi(strings.TrimSpace(c[8]))
+		if aerr != nil || berr != nil || serr != nil || derr != nil || perr != nil {
+			t.Errorf("racluster %s: unexpected line %q", file, line)
+			return nil
+		}
+		k := newArgusKey(a, b)
+		flows[k] = append(flows[k], argusFlow{strings.TrimSpace(c[5]), synack > 0, ackdat > 0, pkts})
+	}
+	return flows
+}
+
+func addrPort(addr, port string) (netip.AddrPort, error) {
+	a, err := netip.ParseAddr(strings.TrimSpace(addr))
+	if err != nil {
+		return netip.AddrPort{}, err
+	}
+	p, err := strconv.ParseUint(strings.TrimSpace(port), 10, 16)
+	return netip.AddrPortFrom(a, uint16(p)), err
+}
