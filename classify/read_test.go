@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"runtime"
 	"testing"
+	"time"
 
 	"github.com/wirecheck/wirecheck/capture"
 	"github.com/wirecheck/wirecheck/internal/gencap"
@@ -127,5 +128,61 @@ func TestFinishEqualsObservation(t *testing.T) {
 	copied := c.Observation()
 	if got := c.Finish(); !reflect.DeepEqual(got, copied) || len(got.Flows) != 300 {
 		t.Fatalf("Finish: %d flows, %d packets; Observation: %d flows, %d packets", len(got.Flows), got.Packets, len(copied.Flows), copied.Packets)
+	}
+}
+
+// slowSource delays every other ReadFrames call of its capture.File, so
+// that the counting goroutine of Read finds nothing queued and reads
+// batches itself, between batches the helper read.
+type slowSource struct {
+	*capture.File
+	calls int
+}
+
+func (s *slowSource) ReadFrames(buf []byte, frames []capture.Frame) (int, error) {
+	s.calls++ // under Read's lock: one goroutine at a time
+	if s.calls%2 == 0 {
+		time.Sleep(200 * time.Microsecond)
+	}
+	return s.File.ReadFrames(buf, frames)
+}
+
+// TestReadSharedEqualsSerial: when both goroutines of Read read batches
+// of the file, taking turns as the helper lags, the Observation is still
+// the one a single goroutine builds frame by frame (flows in order, names,
+// counts), through a filter too.
+func TestReadSharedEqualsSerial(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2))
+	var b bytes.Buffer
+	if _, err := gencap.Write(&b, gencap.Config{Packets: 60_000, Flows: 3_000, Seed: 11}); err != nil {
+		t.Fatal(err)
+	}
+	oddLength := func(fr *capture.Frame) bool { return len(fr.Data)%2 == 1 }
+	for _, keep := range []func(*capture.Frame) bool{nil, oddLength} {
+		open := func() *capture.File {
+			f, err := capture.NewReader("mix", bytes.NewReader(b.Bytes()))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return f
+		}
+		serial := New(16)
+		if err := serial.readSerial("mix", open(), keep); err != nil {
+			t.Fatal(err)
+		}
+		shared := New(16)
+		src := &slowSource{File: open()}
+		own, err := shared.readShared("mix", src, keep)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The file is read in more than a hundred batches: the test
+		// means something only if both goroutines read some of them.
+		if own == 0 || own >= src.calls {
+			t.Errorf("the counting goroutine read %d of %d batches: want some, not all", own, src.calls)
+		}
+		if s, p := serial.Observation(), shared.Observation(); !reflect.DeepEqual(s, p) {
+			t.Errorf("observations differ: serial %d packets %d flows, shared %d packets %d flows", s.Packets, len(s.Flows), p.Packets, len(p.Flows))
+		}
 	}
 }
