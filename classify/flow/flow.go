@@ -12,6 +12,11 @@ import (
 // rather than 160 in declaration order, which is 8 MB less for a million
 // flows, and memory first touched is what reading a file pays for most on
 // the VMs measured (internal/pages). TestFlowSize holds the size.
+//
+// What every packet reads or writes comes first, from Key to Says (116
+// bytes: App is read for every payload, to know whether the flow's first
+// payload was seen), so that a packet touches 2.75 cache lines of its flow
+// on average rather than 3.1 when App sat after the ICMP fields.
 type Flow struct {
 	Key Key
 	// Flags is the union of the TCP flags each side sent.
@@ -32,6 +37,14 @@ type Flow struct {
 	// SYN and without ACK, or ICMP echo requests.
 	SYNs [2]uint32
 
+	// App is the application protocol recognised in the first payload each
+	// side sent (a service.App value; 0 when none was seen or recognised).
+	App [2]uint8
+	// Says is what the first payload each side sent says of its sender,
+	// a service.Role: a request (a client's) or a response (a server's),
+	// 0 when it says neither. Client weighs it after the handshake.
+	Says [2]uint8
+
 	// Fragments counts non-first IP fragments tied to this flow; they are
 	// included in Packets and Bytes.
 	Fragments uint32
@@ -44,22 +57,15 @@ type Flow struct {
 	UnreachableType uint8
 	UnreachableCode uint8
 
-	// App is the application protocol recognised in the first payload each
-	// side sent (a service.App value; 0 when none was seen or recognised).
-	App [2]uint8
 	// TLSVersion and TLSCipher are the version and cipher suite a TLS server
 	// chose in its ServerHello, when one was seen.
 	TLSVersion, TLSCipher uint16
 
 	FirstSide Side
-	// Says is what the first payload each side sent says of its sender,
-	// a service.Role: a request (a client's) or a response (a server's),
-	// 0 when it says neither. Client weighs it after the handshake.
-	Says [2]uint8
 	// TLSOffer is what the client's ClientHello offered, when one was seen
 	// (TLSHelloSeen, TLSOffersForwardSecrecy): a client "must support"
 	// forward-secret suites whatever the server chose, so the offer is
-	// judged apart from the ServerHello. It sits in what was padding, after Says.
+	// judged apart from the ServerHello. It sits in what was padding.
 	TLSOffer uint8
 
 	// SNI is the server name the client asked for in a TLS ClientHello,
