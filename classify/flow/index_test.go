@@ -58,3 +58,47 @@ func TestIndexAgreesWithMap(t *testing.T) {
 		}
 	}
 }
+
+// TestRecentAgreesWithMap: once the index is large enough for the recent
+// entries (recentFrom), packets of flows already in the table, in random
+// order and from three times as many flows as there are entries (so most
+// entries are shared and overwritten), each land in their own flow.
+func TestRecentAgreesWithMap(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	tab := NewTable(1)
+	var keys []Key
+	var p packet.Parsed
+	p.Kind = packet.KindTransport
+	for n := range 3 * recentSlots {
+		tu := &p.Tuple
+		tu.Src, tu.Dst = [16]byte{15: byte(n)}, [16]byte{14: byte(n >> 8), 15: byte(n >> 16)}
+		tu.SrcPort, tu.DstPort, tu.Proto = uint16(n), 443, ipproto.TCP
+		k, _ := KeyOf(*tu)
+		keys = append(keys, k)
+		if i, _, isNew := tab.Packet(&p, int64(n), 60); i != n || !isNew {
+			t.Fatalf("flow %d: index %d new %v", n, i, isNew)
+		}
+	}
+	if tab.recent == nil {
+		t.Fatalf("%d flows in %d slots and no recent entries: the test checks nothing", tab.Len(), len(tab.index.slots))
+	}
+	want := make([]uint64, len(keys))
+	for range 200_000 {
+		// Mostly a few hundred flows at a time, as in a capture, with
+		// some from anywhere.
+		n := r.IntN(300) + len(keys)/2
+		if r.IntN(4) == 0 {
+			n = r.IntN(len(keys))
+		}
+		u := Packet{Key: keys[n], Hash: tab.Hash(&keys[n]), WireLen: 60}
+		if i, isNew := tab.Add(&u); i != n || isNew {
+			t.Fatalf("packet of flow %d counted in %d (new %v)", n, i, isNew)
+		}
+		want[n]++
+	}
+	for n := range keys {
+		if got := tab.Flow(n).Packets[SideA] + tab.Flow(n).Packets[SideB]; got != want[n]+1 {
+			t.Fatalf("flow %d: %d packets, want %d", n, got, want[n]+1)
+		}
+	}
+}
