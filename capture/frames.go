@@ -12,17 +12,18 @@ import (
 // MaxCaptureLength bytes and its 16-byte pcap header.
 const FramesBufferMin = MaxCaptureLength + 16
 
-// framesRead is the most ReadFrames asks of the file at a time. Larger reads
-// save little (dd reads a large file as fast in 128 KiB blocks as in 1 MiB
-// ones, and slower in 64 KiB) and make the bytes read past a batch's last
-// frame, which the next batch copies, larger.
+// framesRead is the most ReadFrames asks of the file at a time: the most
+// its smallest buffer allows. Larger reads make the bytes read past a
+// batch's last frame, which the next batch copies, larger, but on the VMs
+// measured a system call costs more than that copy (README, Performance:
+// 256 KiB against 128 KiB).
 //
 // It must not exceed FramesBufferMin: those bytes are fewer than framesRead
 // or than one record, and the next call's buffer, which may be the smallest
 // ReadFrames takes, must hold them all (the check below fails to compile
 // otherwise). With 1 MiB reads, a 1 MiB batch's leftover overflowed the
 // next, smaller batch's buffer and reading stopped on a garbled header.
-const framesRead = 128 << 10
+const framesRead = 256 << 10
 
 var _ [FramesBufferMin - framesRead]struct{}
 
