@@ -28,9 +28,11 @@
 // suggest, conformtest and the test helpers all read through it.
 //
 // A Classifier is not safe for concurrent use. Read itself uses a second
-// goroutine when GOMAXPROCS allows: it reads, filters and decodes frames
-// while the caller's goroutine counts them in order, so the Observation is
-// the one Add builds frame by frame (a test holds the two equal). Add does not allocate per
+// goroutine when GOMAXPROCS allows and the file is longer than a batch: it
+// reads, filters and decodes frames ahead while the caller's goroutine
+// counts them in order, reading the next batch itself (under the same
+// lock) when none is queued, so the Observation is the one Add builds
+// frame by frame (tests hold the two equal). Add does not allocate per
 // packet once the flow table has reached its working size; payload checks run
 // only on the first payload of each side of a flow and on DNS answers.
 //
