@@ -58,7 +58,7 @@ FUZZ_TARGETS := capture:FuzzRead capture:FuzzReadFrames classify:FuzzClassify \
 	classify/packet:FuzzDecode classify/packet:FuzzDecodeLinks classify/related:FuzzLearn \
 	classify/service:FuzzDetect classify/service:FuzzClientHello classify/service:FuzzClientHelloForwardSecrecy \
 	classify/service:FuzzServerHello classify/service:FuzzDNSAnswers classify/profile:FuzzParse \
-	internal/textout:FuzzWire cmd/wirecheck:FuzzWireText classify/report:FuzzJSONString
+	internal/textout:FuzzWire cmd/wirecheck:FuzzWireText classify/report:FuzzJSONString classify/report:FuzzStamp
 FUZZTIME ?= 60s
 FUZZPARALLEL ?= 1
 

@@ -94,6 +94,13 @@ type flowScratch struct {
 	problems []int
 	j        jsonw
 	row      flowRow
+	// The day appendStamp formats the dates of (its first nanosecond
+	// since 1970), and its date as a JSON string's opening quote and
+	// "2006-01-02T".
+	day  int64
+	date []byte
+	// warmed sums what warm loaded, for nothing but keeping the loads.
+	warmed uint64
 }
 
 func newFlowScratch() *flowScratch {
@@ -112,112 +119,147 @@ func (s *flowScratch) ruleID(r *profile.Rule) string {
 // appendFlowJSON appends flow i of res as an element of the report's
 // "flows" list: the bytes json.MarshalIndent writes for buildFlow's Flow
 // there (TestJSONStreamsWhatMarshalIndentWrites holds it to them).
+//
+// A flow's members are written with their openings as constants (m6, m8
+// and the keys: the comma ending the member before, the newline and indent
+// MarshalIndent puts there, the quoted key), one append each, rather than
+// by jsonw, which writes separator, indent, quotes and key a piece at a
+// time and checks at each member whether it is the first: the flows are
+// nearly all of a JSON report's bytes, and BenchmarkJSON measured the
+// pieces at ... (README, Performance).
 func appendFlowJSON(b []byte, res *match.Result, fs *match.Findings, i int, s *flowScratch) []byte {
-	f := &res.Flows[i]
-	j := &s.j
-	j.b, j.depth = b, 0
-	j.empty[0] = i == 0
-	j.elem()
-	j.open('{')
-	j.str("proto", f.Proto.String())
-	j.key("client")
-	j.b = appendAddrJSON(j.b, f.Client())
-	j.uint("client_port", uint64(f.ClientPort))
-	j.key("server")
-	j.b = appendAddrJSON(j.b, f.Server())
-	j.uint("server_port", uint64(f.ServerPort))
-	j.str("client_method", f.Method.String())
-	j.str("direction", f.Direction.String())
-	j.str("state", f.State.String())
-	if f.OneSided() {
-		j.bool("one_sided", true)
+	if i%warmFlows == 0 {
+		s.warm(res.Flows[i:min(i+warmFlows, len(res.Flows))])
 	}
-	j.str("service", f.Service())
-	j.str("app", f.App.String())
-	j.bool("protocol_mismatch", f.Mismatch)
-	j.key("names")
-	j.open('{')
-	j.strs("client", f.ClientNames())
-	j.strs("server", f.ServerNames())
-	j.str("sni", f.SNI())
-	j.close('}')
+	f := &res.Flows[i]
+	if i > 0 {
+		b = append(b, ',')
+	}
+	b = append(b, "\n    {\n      \"proto\": "...)
+	b = appendJSONString(b, f.Proto.String())
+	b = append(b, m6+`"client": `...)
+	b = appendAddrJSON(b, f.Client())
+	b = append(b, m6+`"client_port": `...)
+	b = strconv.AppendUint(b, uint64(f.ClientPort), 10)
+	b = append(b, m6+`"server": `...)
+	b = appendAddrJSON(b, f.Server())
+	b = append(b, m6+`"server_port": `...)
+	b = strconv.AppendUint(b, uint64(f.ServerPort), 10)
+	b = append(b, m6+`"client_method": `...)
+	b = appendJSONString(b, f.Method.String())
+	b = append(b, m6+`"direction": `...)
+	b = appendJSONString(b, f.Direction.String())
+	b = append(b, m6+`"state": `...)
+	b = appendJSONString(b, f.State.String())
+	if f.OneSided() {
+		b = append(b, m6+`"one_sided": true`...)
+	}
+	b = append(b, m6+`"service": `...)
+	b = appendJSONString(b, f.Service())
+	b = append(b, m6+`"app": `...)
+	b = appendJSONString(b, f.App.String())
+	b = append(b, m6+`"protocol_mismatch": `...)
+	b = strconv.AppendBool(b, f.Mismatch)
+	b = append(b, m6+`"names": {`+"\n        "+`"client": `...)
+	b = appendStrsJSON(b, 8, f.ClientNames())
+	b = append(b, m8+`"server": `...)
+	b = appendStrsJSON(b, 8, f.ServerNames())
+	b = append(b, m8+`"sni": `...)
+	b = appendJSONString(b, f.SNI())
+	b = append(b, "\n      }"...)
 	if v := f.Flow.TLSVersion; v != 0 {
-		j.key("tls")
-		j.open('{')
-		j.str("version", service.TLSVersionName(v))
-		j.str("cipher", service.CipherName(f.Flow.TLSCipher))
-		j.bool("forward_secrecy", service.ForwardSecret(f.Flow.TLSCipher))
-		j.close('}')
+		b = append(b, m6+`"tls": {`+"\n        "+`"version": `...)
+		b = appendJSONString(b, service.TLSVersionName(v))
+		b = append(b, m8+`"cipher": `...)
+		b = appendJSONString(b, service.CipherName(f.Flow.TLSCipher))
+		b = append(b, m8+`"forward_secrecy": `...)
+		b = strconv.AppendBool(b, service.ForwardSecret(f.Flow.TLSCipher))
+		b = append(b, "\n      }"...)
 	} else {
-		j.null("tls")
+		b = append(b, m6+`"tls": null`...)
 	}
 	if o := f.Flow.TLSOffer; o&flow.TLSHelloSeen != 0 {
-		j.key("tls_client")
-		j.open('{')
-		j.bool("offers_forward_secrecy", o&flow.TLSOffersForwardSecrecy != 0)
-		j.close('}')
+		b = append(b, m6+`"tls_client": {`+"\n        "+`"offers_forward_secrecy": `...)
+		b = strconv.AppendBool(b, o&flow.TLSOffersForwardSecrecy != 0)
+		b = append(b, "\n      }"...)
 	} else {
-		j.null("tls_client")
+		b = append(b, m6+`"tls_client": null`...)
 	}
 	cp, cb := f.Sent(true)
-	sp, sbytes := f.Sent(false)
-	j.uint("packets", cp+sp)
-	j.uint("bytes", cb+sbytes)
-	for _, side := range [2]struct {
-		key            string
-		packets, bytes uint64
-	}{{"from_client", cp, cb}, {"from_server", sp, sbytes}} {
-		j.key(side.key)
-		j.open('{')
-		j.uint("packets", side.packets)
-		j.uint("bytes", side.bytes)
-		j.close('}')
-	}
-	j.uint("syns", uint64(f.Flow.SYNs[f.ClientSide]))
+	sp, sb := f.Sent(false)
+	b = append(b, m6+`"packets": `...)
+	b = strconv.AppendUint(b, cp+sp, 10)
+	b = append(b, m6+`"bytes": `...)
+	b = strconv.AppendUint(b, cb+sb, 10)
+	b = append(b, m6+`"from_client": {`+"\n        "+`"packets": `...)
+	b = strconv.AppendUint(b, cp, 10)
+	b = append(b, m8+`"bytes": `...)
+	b = strconv.AppendUint(b, cb, 10)
+	b = append(b, "\n      }"+m6+`"from_server": {`+"\n        "+`"packets": `...)
+	b = strconv.AppendUint(b, sp, 10)
+	b = append(b, m8+`"bytes": `...)
+	b = strconv.AppendUint(b, sb, 10)
+	b = append(b, "\n      }"+m6+`"syns": `...)
+	b = strconv.AppendUint(b, uint64(f.Flow.SYNs[f.ClientSide]), 10)
 	if n := f.Flow.Unreachable; n > 0 {
-		j.key("unreachable")
-		j.open('{')
-		j.uint("count", uint64(n))
-		j.str("message", packet.UnreachableName(f.Flow.UnreachableType, f.Flow.UnreachableCode))
-		j.key("from")
-		j.b = appendAddrJSON(j.b, netip.AddrFrom16(f.Flow.UnreachableFrom).Unmap())
-		j.close('}')
+		b = append(b, m6+`"unreachable": {`+"\n        "+`"count": `...)
+		b = strconv.AppendUint(b, uint64(n), 10)
+		b = append(b, m8+`"message": `...)
+		b = appendJSONString(b, packet.UnreachableName(f.Flow.UnreachableType, f.Flow.UnreachableCode))
+		b = append(b, m8+`"from": `...)
+		b = appendAddrJSON(b, netip.AddrFrom16(f.Flow.UnreachableFrom).Unmap())
+		b = append(b, "\n      }"...)
 	} else {
-		j.null("unreachable")
+		b = append(b, m6+`"unreachable": null`...)
 	}
 	if cp+sp > 0 {
-		j.key("first")
-		j.b = appendStampJSON(j.b, f.Flow.First)
-		j.key("last")
-		j.b = appendStampJSON(j.b, f.Flow.Last)
+		b = append(b, m6+`"first": `...)
+		b = s.appendStamp(b, f.Flow.First)
+		b = append(b, m6+`"last": `...)
+		b = s.appendStamp(b, f.Flow.Last)
 	} else {
-		j.null("first")
-		j.null("last")
+		b = append(b, m6+`"first": null`+m6+`"last": null`...)
 	}
 	if f.Rule != nil {
-		j.str("rule", s.ruleID(f.Rule))
+		b = append(b, m6+`"rule": `...)
+		b = appendJSONString(b, s.ruleID(f.Rule))
 	} else {
-		j.null("rule")
+		b = append(b, m6+`"rule": null`...)
 	}
-	j.key("rules")
-	j.open('[')
-	for _, r := range f.Rules() {
-		j.elem()
-		j.b = appendJSONString(j.b, s.ruleID(r))
+	b = append(b, m6+`"rules": `...)
+	if rules := f.Rules(); len(rules) > 0 {
+		for k, r := range rules {
+			if k == 0 {
+				b = append(b, "[\n        "...)
+			} else {
+				b = append(b, ",\n        "...)
+			}
+			b = appendJSONString(b, s.ruleID(r))
+		}
+		b = append(b, "\n      ]"...)
+	} else {
+		b = append(b, "[]"...)
 	}
-	j.close(']')
-	j.str("verdict", f.Verdict.String())
-	j.strs("unbound", res.UnboundOf(f))
-	j.strs("unverified", f.Unverified())
-	j.strs("why", f.Why())
-	if t := res.Obs.Tunneled[f.Flow.Key]; t != "" {
-		j.str("tunnel", t)
+	b = append(b, m6+`"verdict": `...)
+	b = appendJSONString(b, f.Verdict.String())
+	b = append(b, m6+`"unbound": `...)
+	b = appendStrsJSON(b, 6, res.UnboundOf(f))
+	b = append(b, m6+`"unverified": `...)
+	b = appendStrsJSON(b, 6, f.Unverified())
+	b = append(b, m6+`"why": `...)
+	b = appendStrsJSON(b, 6, f.Why())
+	if len(res.Obs.Tunneled) > 0 {
+		if t := res.Obs.Tunneled[f.Flow.Key]; t != "" {
+			b = append(b, m6+`"tunnel": `...)
+			b = appendJSONString(b, t)
+		}
 	}
 	if rel := f.Related(); rel != nil && f.Rule != nil {
 		// Related flows are few (a control flow's announcements): the
 		// model's Related, written field by field.
 		r := buildRelated(rel, s.ruleID(f.Rule))
-		j.key("related")
+		j := &s.j
+		j.b, j.base, j.depth = append(b, m6+`"related": `...), 6, 0
 		j.open('{')
 		j.str("how", r.How)
 		j.uint("program", uint64(r.Program))
@@ -234,19 +276,81 @@ func appendFlowJSON(b []byte, res *match.Result, fs *match.Findings, i int, s *f
 		j.str("rule", r.Rule)
 		j.str("text", r.Text)
 		j.close('}')
+		b = j.b
 	} else {
-		j.null("related")
+		b = append(b, m6+`"related": null`...)
 	}
-	j.key("problems")
-	j.open('[')
-	s.problems = fs.Of(s.problems[:0], i)
-	for _, p := range s.problems {
-		j.elem()
-		j.b = strconv.AppendInt(j.b, int64(p), 10)
+	b = append(b, m6+`"problems": `...)
+	if s.problems = fs.Of(s.problems[:0], i); len(s.problems) > 0 {
+		for k, p := range s.problems {
+			if k == 0 {
+				b = append(b, "[\n        "...)
+			} else {
+				b = append(b, ",\n        "...)
+			}
+			b = strconv.AppendInt(b, int64(p), 10)
+		}
+		b = append(b, "\n      ]"...)
+	} else {
+		b = append(b, "[]"...)
 	}
-	j.close(']')
-	j.close('}')
-	return j.b
+	return append(b, "\n    }"...)
+}
+
+// warmFlows is how many flows appendFlowJSON loads ahead (warm), a
+// divisor of streamChunk so that each of inOrder's chunks starts a run.
+const warmFlows = 64
+
+// warm loads the cache lines of flows that a report reads, before they
+// are written one at a time. Results are in report order and point into
+// the flow table in the order the flows were first seen, so each flow
+// written began with a miss to memory, waited for before anything else;
+// a loop of loads that do not depend on each other has the CPU fetch many
+// lines at once. BenchmarkJSON measured the difference (README,
+// Performance). The offsets loaded, at most 64 bytes apart from the
+// flow's first byte to its last read, touch every line the report reads.
+func (s *flowScratch) warm(flows []match.FlowResult) {
+	sum := s.warmed
+	for k := range flows {
+		r := &flows[k]
+		f := r.Flow
+		sum += uint64(f.Key.A[0]) + f.Bytes[1] + uint64(f.Unreachable) + uint64(f.TLSOffer)
+		// and what the results with names, rules or explanations share
+		sum += uint64(len(r.Rules()) + len(r.ServerNames()) + len(r.SNI()) + len(r.Why()))
+		if r.Related() != nil {
+			sum++
+		}
+	}
+	s.warmed = sum // kept, so that the compiler keeps the loads
+}
+
+// The openings of a flow's members after its first (m6) and of the
+// members after the first of an object in a flow (m8): the comma ending
+// the member before, and the newline and indent MarshalIndent writes.
+const (
+	m6 = ",\n      "
+	m8 = ",\n        "
+)
+
+// appendStrsJSON appends vs as a JSON list whose brackets sit at indent
+// spaces, as MarshalIndent writes a []string there.
+func appendStrsJSON(b []byte, indent int, vs []string) []byte {
+	if len(vs) == 0 {
+		return append(b, "[]"...)
+	}
+	for k, v := range vs {
+		if k == 0 {
+			b = append(b, '[')
+		} else {
+			b = append(b, ',')
+		}
+		b = append(b, '\n')
+		b = append(b, spaces[:indent+2]...)
+		b = appendJSONString(b, v)
+	}
+	b = append(b, '\n')
+	b = append(b, spaces[:indent]...)
+	return append(b, ']')
 }
 
 // appendAddrJSON appends an address as a JSON string: its text has nothing
@@ -257,9 +361,46 @@ func appendAddrJSON(b []byte, a netip.Addr) []byte {
 	return append(b, '"')
 }
 
-// appendStampJSON appends stamp(ns) as a JSON string.
-func appendStampJSON(b []byte, ns int64) []byte {
-	b = append(b, '"')
-	b = time.Unix(0, ns).UTC().AppendFormat(b, time.RFC3339Nano)
-	return append(b, '"')
+// appendStamp appends stamp(ns), a time as RFC 3339 with the nanoseconds
+// that are not 0, as a JSON string. The flows of one capture start and end
+// within a few days: the date is formatted once for the day it caches and
+// the time of day with digits, where time.Time.AppendFormat converted and
+// laid out the whole time twice per flow (TestStampIsTimeFormats holds it
+// to time.Format's bytes).
+func (s *flowScratch) appendStamp(b []byte, ns int64) []byte {
+	const day = 24 * int64(time.Hour)
+	if ns < 0 { // before 1970: not a capture's, and no day arithmetic to get wrong
+		b = append(b, '"')
+		b = time.Unix(0, ns).UTC().AppendFormat(b, time.RFC3339Nano)
+		return append(b, '"')
+	}
+	if ns < s.day || ns >= s.day+day || s.date == nil {
+		s.day = ns - ns%day
+		s.date = time.Unix(0, s.day).UTC().AppendFormat(append(s.date[:0], '"'), "2006-01-02T")
+	}
+	b = append(b, s.date...)
+	t := ns - s.day
+	sec := t / int64(time.Second)
+	b = append2(b, sec/3600)
+	b = append(b, ':')
+	b = append2(b, sec/60%60)
+	b = append(b, ':')
+	b = append2(b, sec%60)
+	if frac := t % int64(time.Second); frac != 0 {
+		var d [10]byte
+		d[0] = '.'
+		for k := 9; k > 0; k-- {
+			d[k] = byte('0' + frac%10)
+			frac /= 10
+		}
+		n := 10
+		for d[n-1] == '0' {
+			n--
+		}
+		b = append(b, d[:n]...)
+	}
+	return append(b, 'Z', '"')
 }
+
+// append2 appends v, 0 to 99, as two digits.
+func append2(b []byte, v int64) []byte { return append(b, byte('0'+v/10), byte('0'+v%10)) }
