@@ -11,23 +11,33 @@ import (
 	"github.com/wirecheck/wirecheck/classify/match"
 )
 
-// How the empty top-level problems and flows lists read in indented JSON.
+// How the empty top-level problems and flows lists, and a rule's empty
+// flows list, read in indented JSON. A newline is never inside a string
+// (encoding/json escapes it), so these bytes are only ever these members.
 var (
-	problemsKey = []byte("\n  \"problems\": []")
-	flowsKey    = []byte("\n  \"flows\": []")
+	problemsKey  = []byte("\n  \"problems\": []")
+	flowsKey     = []byte("\n  \"flows\": []")
+	ruleFlowsKey = []byte("\n      \"flows\": []")
 )
 
 // JSON writes the report as indented JSON, with the bytes
 // json.MarshalIndent gives for the whole report (Build). The head is
-// encoded by encoding/json without its problems and flows; those are
-// appended one at a time by jsonw (problems) and by the CPUs in chunks
-// (flows, inOrder) into the places their lists take: encoding/json builds
-// a document in memory, twice over to indent it, which for a million flows
-// meant gigabytes, and reflected over every field of 100,000 flows for two
-// thirds of the report's time.
+// encoded by encoding/json without its problems, its flows and the rules'
+// lists of flows; those are appended into the places their lists take,
+// the problems one at a time by jsonw, the flows by the CPUs in chunks
+// (inOrder), the rules' lists of flows as numbers: encoding/json builds a
+// document in memory, twice over to indent it, which for a million flows
+// meant gigabytes, reflected over every field of 100,000 flows for two
+// thirds of the report's time, and, for the rules' lists (a line for every
+// flow), grew and indented a buffer of megabytes before the first flow
+// could be written.
 func JSON(w io.Writer, res *match.Result) error {
 	fs := res.Findings(res.Problems())
 	hr := buildHead(res, nil)
+	ruleFlows := make([][]int, len(hr.Rules))
+	for k := range hr.Rules {
+		ruleFlows[k], hr.Rules[k].Flows = hr.Rules[k].Flows, []int{}
+	}
 	head, err := json.MarshalIndent(hr, "", "  ")
 	if err != nil {
 		return err
@@ -39,6 +49,21 @@ func JSON(w io.Writer, res *match.Result) error {
 	}
 	pat += len(problemsKey) - 1 // before the closing bracket
 	fat += len(flowsKey) - 1
+	// Where each rule's flows list goes, between the problems and the
+	// flows, in the rules' order: before its "[]".
+	rat := make([]int, len(ruleFlows))
+	at := pat
+	for k := range rat {
+		i := bytes.Index(head[at:fat], ruleFlowsKey)
+		if i < 0 {
+			return errors.New("report: a rule's flows list is not in the encoded report") // a renamed field
+		}
+		rat[k] = at + i + len(ruleFlowsKey) - 2
+		at = rat[k] + 2
+	}
+	if bytes.Contains(head[at:fat], ruleFlowsKey) {
+		return errors.New("report: more flows lists than rules in the encoded report")
+	}
 	bw := bufio.NewWriter(w)
 	bw.Write(head[:pat])
 	if len(fs.List) > 0 {
@@ -51,7 +76,15 @@ func JSON(w io.Writer, res *match.Result) error {
 		}
 		bw.WriteString("\n  ")
 	}
-	bw.Write(head[pat:fat])
+	at = pat
+	var b []byte
+	for k, flows := range ruleFlows {
+		bw.Write(head[at:rat[k]])
+		b = appendIntsJSON(b[:0], 6, flows)
+		bw.Write(b)
+		at = rat[k] + 2
+	}
+	bw.Write(head[at:fat])
 	if len(res.Flows) > 0 {
 		err := inOrder(bw, len(res.Flows), 0, newFlowScratch, func(b []byte, i int, s *flowScratch) []byte {
 			return appendFlowJSON(b, res, fs, i, s)

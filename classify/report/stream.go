@@ -281,19 +281,8 @@ func appendFlowJSON(b []byte, res *match.Result, fs *match.Findings, i int, s *f
 		b = append(b, m6+`"related": null`...)
 	}
 	b = append(b, m6+`"problems": `...)
-	if s.problems = fs.Of(s.problems[:0], i); len(s.problems) > 0 {
-		for k, p := range s.problems {
-			if k == 0 {
-				b = append(b, "[\n        "...)
-			} else {
-				b = append(b, ",\n        "...)
-			}
-			b = strconv.AppendInt(b, int64(p), 10)
-		}
-		b = append(b, "\n      ]"...)
-	} else {
-		b = append(b, "[]"...)
-	}
+	s.problems = fs.Of(s.problems[:0], i)
+	b = appendIntsJSON(b, 6, s.problems)
 	return append(b, "\n    }"...)
 }
 
@@ -331,6 +320,27 @@ const (
 	m6 = ",\n      "
 	m8 = ",\n        "
 )
+
+// appendIntsJSON appends vs as a JSON list whose brackets sit at indent
+// spaces, as MarshalIndent writes an []int there.
+func appendIntsJSON(b []byte, indent int, vs []int) []byte {
+	if len(vs) == 0 {
+		return append(b, "[]"...)
+	}
+	for k, v := range vs {
+		if k == 0 {
+			b = append(b, '[')
+		} else {
+			b = append(b, ',')
+		}
+		b = append(b, '\n')
+		b = append(b, spaces[:indent+2]...)
+		b = strconv.AppendInt(b, int64(v), 10)
+	}
+	b = append(b, '\n')
+	b = append(b, spaces[:indent]...)
+	return append(b, ']')
+}
 
 // appendStrsJSON appends vs as a JSON list whose brackets sit at indent
 // spaces, as MarshalIndent writes a []string there.
