@@ -80,13 +80,25 @@ func JSON(w io.Writer, res *match.Result) error {
 	var b []byte
 	for k, flows := range ruleFlows {
 		bw.Write(head[at:rat[k]])
-		b = appendIntsJSON(b[:0], 6, flows)
-		bw.Write(b)
 		at = rat[k] + 2
+		if len(flows) == 0 {
+			bw.WriteString("[]")
+			continue
+		}
+		// A list can be a line for every flow: written in pieces through
+		// a buffer of a few pages, not built whole in fresh memory.
+		sep := byte('[')
+		for len(flows) > 0 {
+			n := min(len(flows), 4096)
+			b = appendInts(append(b[:0], sep), 8, flows[:n])
+			bw.Write(b)
+			flows, sep = flows[n:], ','
+		}
+		bw.WriteString("\n      ]")
 	}
 	bw.Write(head[at:fat])
 	if len(res.Flows) > 0 {
-		err := inOrder(bw, len(res.Flows), 0, newFlowScratch, func(b []byte, i int, s *flowScratch) []byte {
+		err := inOrder(bw, len(res.Flows), jsonFlowBytes, newFlowScratch, func(b []byte, i int, s *flowScratch) []byte {
 			return appendFlowJSON(b, res, fs, i, s)
 		})
 		if err != nil {

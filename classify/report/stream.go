@@ -28,8 +28,9 @@ import (
 // itemBytes, when not 0, is about how many bytes an item takes: the
 // chunks' buffers are then made that large at once and their pages backed
 // (internal/pages), rather than grown and faulted in a page at a time.
-// Only the text flows table knows its rows' width (measured first); it
-// is the one BenchmarkFlowsTable times.
+// The text flows table knows its rows' width (measured first;
+// BenchmarkFlowsTable), JSON about a flow's (jsonFlowBytes); a buffer an
+// item outgrows grows as before.
 func inOrder[S any](w io.Writer, n, itemBytes int, newScratch func() S, format func(buf []byte, i int, s S) []byte) error {
 	if n == 0 {
 		return nil
@@ -286,6 +287,11 @@ func appendFlowJSON(b []byte, res *match.Result, fs *match.Findings, i int, s *f
 	return append(b, "\n    }"...)
 }
 
+// jsonFlowBytes is about how many bytes appendFlowJSON writes for a flow
+// with a name or two and no explanations: 1,100 on the benchmark capture
+// (bench/run), a little more with TLS.
+const jsonFlowBytes = 1152
+
 // warmFlows is how many flows appendFlowJSON loads ahead (warm), a
 // divisor of streamChunk so that each of inOrder's chunks starts a run.
 const warmFlows = 64
@@ -327,19 +333,24 @@ func appendIntsJSON(b []byte, indent int, vs []int) []byte {
 	if len(vs) == 0 {
 		return append(b, "[]"...)
 	}
-	for k, v := range vs {
-		if k == 0 {
-			b = append(b, '[')
-		} else {
-			b = append(b, ',')
-		}
-		b = append(b, '\n')
-		b = append(b, spaces[:indent+2]...)
-		b = strconv.AppendInt(b, int64(v), 10)
-	}
+	b = appendInts(append(b, '['), indent+2, vs)
 	b = append(b, '\n')
 	b = append(b, spaces[:indent]...)
 	return append(b, ']')
+}
+
+// appendInts appends vs as the elements of a JSON list, each on a line
+// of its own at indent spaces, with commas between them.
+func appendInts(b []byte, indent int, vs []int) []byte {
+	for k, v := range vs {
+		if k > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, '\n')
+		b = append(b, spaces[:indent]...)
+		b = strconv.AppendInt(b, int64(v), 10)
+	}
+	return b
 }
 
 // appendStrsJSON appends vs as a JSON list whose brackets sit at indent
