@@ -125,9 +125,9 @@ func (s *flowScratch) ruleID(r *profile.Rule) string {
 // and the keys: the comma ending the member before, the newline and indent
 // MarshalIndent puts there, the quoted key), one append each, rather than
 // by jsonw, which writes separator, indent, quotes and key a piece at a
-// time and checks at each member whether it is the first: the flows are
-// nearly all of a JSON report's bytes, and BenchmarkJSON measured the
-// pieces at ... (README, Performance).
+// time and checks at each member whether it is the first. The flows are
+// nearly all of a JSON report's bytes: BenchmarkJSON times this function,
+// and the README (Performance) has what each of its tricks saved.
 func appendFlowJSON(b []byte, res *match.Result, fs *match.Findings, i int, s *flowScratch) []byte {
 	if i%warmFlows == 0 {
 		s.warm(res.Flows[i:min(i+warmFlows, len(res.Flows))])
@@ -301,9 +301,11 @@ const warmFlows = 64
 // the flow table in the order the flows were first seen, so each flow
 // written began with a miss to memory, waited for before anything else;
 // a loop of loads that do not depend on each other has the CPU fetch many
-// lines at once. BenchmarkJSON measured the difference (README,
-// Performance). The offsets loaded, at most 64 bytes apart from the
-// flow's first byte to its last read, touch every line the report reads.
+// lines at once. It pays in BenchmarkJSON (README, Performance). The
+// fields loaded lie at most 64 bytes apart in flow.Flow and in a result's
+// shared part, from the first to the last a report reads, so every cache
+// line in between is loaded; a layout that moves them costs time, never
+// correctness.
 func (s *flowScratch) warm(flows []match.FlowResult) {
 	sum := s.warmed
 	for k := range flows {
