@@ -20,6 +20,9 @@ var (
 	ruleFlowsKey = []byte("\n      \"flows\": []")
 )
 
+// ruleFlowsPiece is how many of a rule's flows JSON writes at a time.
+const ruleFlowsPiece = 4096
+
 // JSON writes the report as indented JSON, with the bytes
 // json.MarshalIndent gives for the whole report (Build). The head is
 // encoded by encoding/json without its problems, its flows and the rules'
@@ -89,7 +92,7 @@ func JSON(w io.Writer, res *match.Result) error {
 		// a buffer of a few pages, not built whole in fresh memory.
 		sep := byte('[')
 		for len(flows) > 0 {
-			n := min(len(flows), 4096)
+			n := min(len(flows), ruleFlowsPiece)
 			b = appendInts(append(b[:0], sep), 8, flows[:n])
 			bw.Write(b)
 			flows, sep = flows[n:], ','

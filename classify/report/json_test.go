@@ -28,6 +28,16 @@ func TestJSONStreamsWhatMarshalIndentWrites(t *testing.T) {
 	results["monitor"] = mon // IPv6, ICMP errors, names, problems folded
 	// Several chunks of inOrder, TLS, both protocols, with names.
 	results["generated"] = judged(t, testobs.Generated(t, gencap.Config{Packets: 12_000, Flows: 3 * streamChunk, Seed: 4}), "storage-gateway/common")
+	// A rule's flows list longer than the pieces JSON writes it in.
+	many := judged(t, testobs.Generated(t, gencap.Config{Packets: 64_000, Flows: 16_000, Seed: 5}), "../../bench/profile.yaml")
+	longest := 0
+	for _, r := range many.Rules {
+		longest = max(longest, len(r.Flows))
+	}
+	if longest <= ruleFlowsPiece {
+		t.Fatalf("the longest rule flows list has %d flows, not more than a piece (%d)", longest, ruleFlowsPiece)
+	}
+	results["long rule lists"] = many
 	// Tunnels (VXLAN from the shared corpus) and related flows (FTP data,
 	// RPC) with every field of Related.
 	results["vxlan"] = judged(t, testobs.File(t, "../../../shared/corpus/protocols/libpcap__vxlan.pcap"), "storage-gateway/common")
