@@ -70,12 +70,13 @@ func JSON(w io.Writer, res *match.Result) error {
 	bw := bufio.NewWriter(w)
 	bw.Write(head[:pat])
 	if len(fs.List) > 0 {
-		j := jsonw{base: 4}
-		for i := range fs.List {
-			j.b = j.b[:0]
-			j.empty[0] = i == 0
-			appendProblemJSON(&j, res, &fs.List[i])
-			bw.Write(j.b)
+		// Worded by the CPUs, as SARIF's results: when every flow is a
+		// problem, wording them is most of the report's time.
+		err := inOrder(bw, len(fs.List), 0, newFlowScratch, func(b []byte, i int, s *flowScratch) []byte {
+			return appendProblemJSON(b, res, &fs.List[i], i, s)
+		})
+		if err != nil {
+			return err
 		}
 		bw.WriteString("\n  ")
 	}
@@ -114,16 +115,18 @@ func JSON(w io.Writer, res *match.Result) error {
 	return bw.Flush()
 }
 
-// appendProblemJSON appends p as an element of the "problems" list, as
-// json.MarshalIndent writes buildHead's Problem.
-func appendProblemJSON(j *jsonw, res *match.Result, p *match.Finding) {
-	j.depth = 0
+// appendProblemJSON appends p, problem i, as an element of the "problems"
+// list, as json.MarshalIndent writes buildHead's Problem.
+func appendProblemJSON(b []byte, res *match.Result, p *match.Finding, i int, s *flowScratch) []byte {
+	j := &s.j
+	j.b, j.base, j.depth = b, 4, 0
+	j.empty[0] = i == 0
 	j.elem()
 	j.open('{')
 	j.str("kind", p.Kind.String())
 	j.bool("fails", p.Fails)
 	if p.Rule != nil {
-		j.str("rule", p.Rule.ID())
+		j.str("rule", s.ruleID(p.Rule))
 	} else {
 		j.null("rule")
 	}
@@ -136,4 +139,5 @@ func appendProblemJSON(j *jsonw, res *match.Result, p *match.Finding) {
 	j.uint("count", uint64(p.Flows))
 	j.str("text", findingText(res, p))
 	j.close('}')
+	return j.b
 }

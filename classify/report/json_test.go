@@ -28,6 +28,9 @@ func TestJSONStreamsWhatMarshalIndentWrites(t *testing.T) {
 	results["monitor"] = mon // IPv6, ICMP errors, names, problems folded
 	// Several chunks of inOrder, TLS, both protocols, with names.
 	results["generated"] = judged(t, testobs.Generated(t, gencap.Config{Packets: 12_000, Flows: 3 * streamChunk, Seed: 4}), "storage-gateway/common")
+	if g := results["generated"]; len(g.Findings(g.Problems()).List) <= streamChunk {
+		t.Fatalf("the generated capture has %d problems, not several chunks of them", len(g.Findings(g.Problems()).List))
+	}
 	// A rule's flows list longer than the pieces JSON writes it in.
 	many := judged(t, testobs.Generated(t, gencap.Config{Packets: 64_000, Flows: 16_000, Seed: 5}), "../../bench/profile.yaml")
 	longest := 0
