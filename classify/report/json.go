@@ -27,8 +27,8 @@ const ruleFlowsPiece = 4096
 // json.MarshalIndent gives for the whole report (Build). The head is
 // encoded by encoding/json without its problems, its flows and the rules'
 // lists of flows; those are appended into the places their lists take,
-// the problems one at a time by jsonw, the flows by the CPUs in chunks
-// (inOrder), the rules' lists of flows as numbers: encoding/json builds a
+// the problems (by jsonw) and the flows by the CPUs in chunks (inOrder),
+// the rules' lists of flows as numbers: encoding/json builds a
 // document in memory, twice over to indent it, which for a million flows
 // meant gigabytes, reflected over every field of 100,000 flows for two
 // thirds of the report's time, and, for the rules' lists (a line for every
