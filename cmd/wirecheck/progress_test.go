@@ -9,18 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/creack/pty"
+	"github.com/wirecheck/wirecheck/internal/ptytest"
 )
-
-func openPty(t *testing.T) (ptmx, tty *os.File) {
-	t.Helper()
-	ptmx, tty, err := pty.Open()
-	if err != nil {
-		t.Skipf("no pseudo-terminal: %v", err)
-	}
-	t.Cleanup(func() { ptmx.Close(); tty.Close() })
-	return ptmx, tty
-}
 
 // slowReader hands out its bytes in small pieces with pauses, as a large
 // capture on a slow disk would.
@@ -52,7 +42,7 @@ func TestProgressOnTerminal(t *testing.T) {
 		return run(append(args, extra...), &slowReader{capture, 100 * time.Millisecond}, &out, stderr)
 	}
 
-	ptmx, tty := openPty(t)
+	ptmx, tty := ptytest.Open(t)
 	if code := runOn(tty); code != 0 {
 		t.Fatalf("exit %d", code)
 	}
@@ -67,7 +57,7 @@ func TestProgressOnTerminal(t *testing.T) {
 	}
 
 	// --quiet on a terminal: nothing.
-	ptmx, tty = openPty(t)
+	ptmx, tty = ptytest.Open(t)
 	if code := runOn(tty, "--quiet"); code != 0 {
 		t.Fatalf("--quiet: exit %d", code)
 	}

@@ -9,21 +9,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/creack/pty"
+	"github.com/wirecheck/wirecheck/internal/ptytest"
 )
 
-func openPty(t *testing.T) (ptmx, tty *os.File) {
-	t.Helper()
-	ptmx, tty, err := pty.Open()
-	if err != nil {
-		t.Skipf("no pseudo-terminal: %v", err)
-	}
-	t.Cleanup(func() { ptmx.Close(); tty.Close() })
-	return ptmx, tty
-}
-
 func TestWantProgress(t *testing.T) {
-	_, tty := openPty(t)
+	_, tty := ptytest.Open(t)
 	file, err := os.Create(filepath.Join(t.TempDir(), "stderr"))
 	if err != nil {
 		t.Fatal(err)
