@@ -3,10 +3,10 @@
 
 GO ?= $(shell command -v go 2>/dev/null || echo /usr/local/go/bin/go)
 BIN := bin/wirecheck
-# Packages the tests use: libpcap for live capture and filters, tshark to
-# check our counts, argus (argus-server, racluster from argus-client) as a
-# second flow meter to check our TCP states against,
-# tcpdump/tcpreplay/nftables/iproute2 for live tests.
+# Packages the tests use: libpcap for live capture and filters, tshark (and
+# capinfos, which comes with it) to check our counts, argus (argus-server,
+# racluster from argus-client) as a second flow meter to check our TCP and
+# UDP states against, tcpdump/tcpreplay/nftables/iproute2 for live tests.
 # clang-19/llvm-19/libbpf-dev only to check that the committed eBPF objects
 # regenerate byte for byte; building needs no clang. chromium renders the
 # HTML report in a test (classify/report). systemd (systemd-analyze) and
