@@ -8,9 +8,11 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/wirecheck/wirecheck/classify/report"
 	"github.com/wirecheck/wirecheck/internal/netnslab"
+	"github.com/wirecheck/wirecheck/internal/textout"
 )
 
 // The privileged CLI tests run `wirecheck watch` as a separate process
@@ -78,6 +80,17 @@ func launchBinary(t *testing.T, bin, ns string, cred *syscall.Credential, args .
 func wirecheckCommand(bin, ns string, cred *syscall.Credential, args []string) netnslab.Command {
 	return netnslab.Command{Bin: bin, Helper: "TestWatchProcessHelper", NS: ns, Cred: cred,
 		Env: []string{"WIRECHECK_WATCH_ARGS=" + strings.Join(args, "\n")}}
+}
+
+// waitAllPackets waits up to 10 s for a summary that counts packets
+// packets: every packet of a replay has then been counted and judged.
+// what names the run in the failure.
+func (w *watchProc) waitAllPackets(t *testing.T, what string, packets uint64) {
+	t.Helper()
+	summary := "; " + textout.Count(packets, "packet") + "; "
+	if _, ok := w.WaitLine(10*time.Second, " summary: ", summary); !ok {
+		t.Fatalf("%s: no summary with %q within 10s; stderr:\n%s", what, summary, w.StderrText())
+	}
 }
 
 // report decodes the JSON report the process wrote on standard output.

@@ -13,7 +13,6 @@ import (
 	"strings"
 	"syscall"
 	"testing"
-	"time"
 
 	"github.com/wirecheck/wirecheck/bpf/testenv"
 	"github.com/wirecheck/wirecheck/classify/report"
@@ -84,10 +83,7 @@ func replayOne(t *testing.T, l *lab, engine, file string) {
 	// has then been judged with what the engine learnt (names above all),
 	// and alerted if it fails. Alerts of flows on a profile's port wait for
 	// this: the kernel announces at once only flows on no profile port.
-	summary := fmt.Sprintf("; %d packets; ", want.Summary.Packets)
-	if _, ok := w.WaitLine(10*time.Second, " summary: ", summary); !ok {
-		t.Fatalf("no summary with %q within 10s; stderr:\n%s", summary, w.StderrText())
-	}
+	w.waitAllPackets(t, "watch", want.Summary.Packets)
 	code := w.Signal(syscall.SIGINT)
 	got := w.report()
 	if code != wantCode {

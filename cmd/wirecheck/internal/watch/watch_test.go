@@ -175,6 +175,24 @@ func (h *serviceHarness) scrape(t *testing.T) map[string]*dto.MetricFamily {
 	return watchtest.ParseMetrics(t, resp.Body)
 }
 
+// metricWant is what one metric, with these labels, should read.
+type metricWant struct {
+	name   string
+	labels []string
+	want   float64
+}
+
+// checkMetrics fails t for each metric of wants mf does not hold at its
+// value; when is a format for the metric's name ("after ... %s").
+func checkMetrics(t *testing.T, mf map[string]*dto.MetricFamily, when string, wants []metricWant) {
+	t.Helper()
+	for _, c := range wants {
+		if got := metricValue(t, mf, c.name, c.labels...); got != c.want {
+			t.Errorf(when+"%v = %v, want %v", c.name, c.labels, got, c.want)
+		}
+	}
+}
+
 var (
 	metricValue  = watchtest.MetricValue
 	lookupMetric = watchtest.LookupMetric
@@ -221,11 +239,7 @@ func TestMetricsHoldEvaluatedState(t *testing.T) {
 		t.Fatal(err)
 	}
 	mf = h.scrape(t)
-	for _, c := range []struct {
-		name   string
-		labels []string
-		want   float64
-	}{
+	checkMetrics(t, mf, "%s", []metricWant{
 		{"wirecheck_flows", []string{"verdict", "expected"}, 1},
 		{"wirecheck_flows", []string{"verdict", "unexpected"}, 1},
 		{"wirecheck_flows", []string{"verdict", "forbidden"}, 0},
@@ -244,11 +258,7 @@ func TestMetricsHoldEvaluatedState(t *testing.T) {
 		{"wirecheck_packets_total", nil, 25},
 		{"wirecheck_bytes_total", nil, 5300},
 		{"wirecheck_up", []string{"interface", "lo"}, 1},
-	} {
-		if got := metricValue(t, mf, c.name, c.labels...); got != c.want {
-			t.Errorf("%s%v = %v, want %v", c.name, c.labels, got, c.want)
-		}
-	}
+	})
 	if _, ok := lookupMetric(mf, "wirecheck_required_rule_status", "rule", "telnet"); ok {
 		t.Error("a forbidden rule has a required-rule status")
 	}
@@ -268,11 +278,7 @@ func TestMetricsHoldEvaluatedState(t *testing.T) {
 		t.Fatal(err)
 	}
 	mf = h.scrape(t)
-	for _, c := range []struct {
-		name   string
-		labels []string
-		want   float64
-	}{
+	checkMetrics(t, mf, "after the second interval %s", []metricWant{
 		{"wirecheck_rule_packets", []string{"rule", "nfs"}, 28},
 		{"wirecheck_rule_bytes", []string{"rule", "nfs"}, 6000},
 		{"wirecheck_rule_flows", []string{"rule", "nfs"}, 2},
@@ -280,11 +286,7 @@ func TestMetricsHoldEvaluatedState(t *testing.T) {
 		{"wirecheck_forbidden_flows_total", nil, 1},
 		{"wirecheck_unexpected_flows_total", nil, 1}, // the odd flow is not counted twice
 		{"wirecheck_packets_total", nil, 37},
-	} {
-		if got := metricValue(t, mf, c.name, c.labels...); got != c.want {
-			t.Errorf("after the second interval %s%v = %v, want %v", c.name, c.labels, got, c.want)
-		}
-	}
+	})
 	reports, _ := filepath.Glob(filepath.Join(h.reportDir, "wirecheck-lo-2*.json"))
 	if len(reports) == 0 || len(reports) > 2 {
 		t.Errorf("reports %v: want at most --report-keep (2), at least one", reports)
