@@ -6,12 +6,14 @@ BIN := bin/wirecheck
 # Packages the tests use: libpcap for live capture and filters, tshark (and
 # capinfos, which comes with it) to check our counts, argus (argus-server,
 # racluster from argus-client) as a second flow meter to check our TCP and
-# UDP states against, tcpdump/tcpreplay/nftables/iproute2 for live tests.
+# UDP states against, suricata (7, from bookworm-backports where the release
+# lacks it: .ci/deps) as a third, with its own TCP session tracking,
+# tcpdump/tcpreplay/nftables/iproute2 for live tests.
 # clang-19/llvm-19/libbpf-dev only to check that the committed eBPF objects
 # regenerate byte for byte; building needs no clang. chromium renders the
 # HTML report in a test (classify/report). systemd (systemd-analyze) and
 # prometheus (promtool) check the unit and alert rules in dist/.
-TEST_DEPS := libpcap-dev tshark argus-server argus-client tcpdump tcpreplay nftables iproute2 ncat clang-19 llvm-19 libbpf-dev chromium systemd prometheus
+TEST_DEPS := libpcap-dev tshark argus-server argus-client suricata@backports tcpdump tcpreplay nftables iproute2 ncat clang-19 llvm-19 libbpf-dev chromium systemd prometheus
 DEMO_DEPS :=
 
 .PHONY: all build static demo test vet deps-test generate clean fuzz fuzz-ci fuzz-targets-check bench

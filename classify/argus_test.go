@@ -92,7 +92,7 @@ func TestFlowStatesAgainstArgus(t *testing.T) {
 	ours := make([]map[argusKey][]*flow.Flow, len(files))
 	var withFlows []string
 	for i, file := range files {
-		for _, f := range readForArgus(file) {
+		for _, f := range readEveryFlow(file) {
 			if f.Key.Proto == ipproto.TCP || f.Key.Proto == ipproto.UDP {
 				if ours[i] == nil {
 					ours[i] = map[argusKey][]*flow.Flow{}
@@ -158,9 +158,9 @@ func argusAgrees(proto ipproto.Proto, st flow.State, af argusFlow) bool {
 // clientSide drops Client's method.
 func clientSide(s flow.Side, _ flow.Method) flow.Side { return s }
 
-// readForArgus classifies file as wirecheck analyse reads it, every flow
-// kept.
-func readForArgus(file string) []*flow.Flow {
+// readEveryFlow classifies file as wirecheck analyse reads it with
+// --tunnels off, every flow kept (the comparisons with Argus and Suricata).
+func readEveryFlow(file string) []*flow.Flow {
 	f, err := capture.Open(file)
 	if err != nil {
 		return nil
