@@ -2,6 +2,7 @@ package match
 
 import (
 	"cmp"
+	"encoding/binary"
 	"fmt"
 	"iter"
 	"net/netip"
@@ -322,11 +323,63 @@ type flowContext struct {
 	// rule lists themselves; nil means no sharing.
 	extras   map[extraKey]*extra
 	ruleSets map[ruleSetKey][]*profile.Rule
+	// named, when not nil, rules out most addresses without names before
+	// any map is hashed: most flows' ends have none.
+	named nameFilter
+	// last is the previous result's shared rule list and extra, with
+	// their keys (nil: none kept). In report order neighbours mostly
+	// share both, and comparing the keys costs less than hashing them.
+	last *lastShared
+}
+
+// lastShared is a part's most recent ruleSet and extraOf answers.
+type lastShared struct {
+	rules    ruleSetKey
+	ruleSet  []*profile.Rule
+	extraKey extraKey
+	extra    *extra
+}
+
+// nameFilter is a bit per hash of an address, set for every address the
+// names table holds: a clear bit proves an address has no names (a set
+// one proves nothing). Built once per run and only read after.
+type nameFilter []uint64
+
+// newNameFilter returns the filter of t's addresses, about 32 bits an
+// address (a few in a hundred unnamed addresses pass it), at most 2 MiB.
+func newNameFilter(t *names.Table) nameFilter {
+	n := 1 << 12
+	for n < 32*t.Len() && n < 1<<24 {
+		n <<= 1
+	}
+	nf := make(nameFilter, n/64)
+	for a := range t.Addrs() {
+		h := nf.hash(a)
+		nf[h/64] |= 1 << (h % 64)
+	}
+	return nf
+}
+
+// hash is a's bit: its 16 bytes (not its zone, which only makes more
+// addresses pass) multiplied down to the filter's size.
+func (nf nameFilter) hash(a netip.Addr) uint64 {
+	b := a.As16()
+	x := binary.LittleEndian.Uint64(b[:8])*0x9e3779b97f4a7c15 ^ binary.LittleEndian.Uint64(b[8:])
+	return (x * 0xbf58476d1ce4e5b9 >> 32) & uint64(len(nf)*64-1)
+}
+
+// mayHave reports whether a may have names: false only when it has none.
+func (nf nameFilter) mayHave(a netip.Addr) bool {
+	h := nf.hash(a.Unmap())
+	return nf[h/64]&(1<<(h%64)) != 0
 }
 
 // namesOf returns the host names learned for addr. Results share the
 // cached slice, so nobody may append to a result's names in place.
 func (ctx *flowContext) namesOf(addr netip.Addr) []string {
+	if ctx.named != nil && !ctx.named.mayHave(addr) {
+		return nil
+	}
 	if ctx.hosts == nil {
 		return ctx.names.Hosts(addr)
 	}
@@ -373,10 +426,16 @@ func (ctx *flowContext) ruleSet(rules []*profile.Rule) []*profile.Rule {
 		return slices.Clone(rules)
 	}
 	copy(k[:], rules)
+	if l := ctx.last; l != nil && l.ruleSet != nil && l.rules == k {
+		return l.ruleSet
+	}
 	rs, ok := ctx.ruleSets[k]
 	if !ok {
 		rs = slices.Clip(slices.Clone(rules)) // full: an append copies
 		ctx.ruleSets[k] = rs
+	}
+	if l := ctx.last; l != nil {
+		l.rules, l.ruleSet = k, rs
 	}
 	return rs
 }
@@ -402,10 +461,16 @@ func (ctx *flowContext) extraOf(rules []*profile.Rule, clientNames, serverNames 
 	if len(serverNames) > 0 {
 		k.server = &serverNames[0]
 	}
+	if l := ctx.last; l != nil && l.extra != nil && l.extraKey == k {
+		return l.extra
+	}
 	x, ok := ctx.extras[k]
 	if !ok {
 		x = newExtra(extra{rules: shared, clientNames: clientNames, serverNames: serverNames, sni: sni})
 		ctx.extras[k] = x
+	}
+	if l := ctx.last; l != nil {
+		l.extraKey, l.extra = k, x
 	}
 	return x
 }

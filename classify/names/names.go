@@ -1,6 +1,7 @@
 package names
 
 import (
+	"iter"
 	"net/netip"
 	"slices"
 	"strings"
@@ -106,6 +107,18 @@ func (t *Table) Hosts(addr netip.Addr) []string {
 
 // Len returns the number of addresses with names.
 func (t *Table) Len() int { return len(t.m) }
+
+// Addrs yields every address with names, in no particular order (as
+// Lookup finds them: unmapped). It only reads the table.
+func (t *Table) Addrs() iter.Seq[netip.Addr] {
+	return func(yield func(netip.Addr) bool) {
+		for a := range t.m {
+			if !yield(a) {
+				return
+			}
+		}
+	}
+}
 
 // Merge adds every name of o to t.
 func (t *Table) Merge(o *Table) {
