@@ -264,30 +264,63 @@ func (r *flowRow) cell(i int) []byte {
 
 // fill builds f's row; ruleIDs caches Rule.ID, which concatenates.
 func (r *flowRow) fill(f *match.FlowResult, ruleIDs map[*profile.Rule]string) {
-	b := append(r.buf[:0], "  "...)
+	r.buf = appendCells(r.buf[:0], f, ruleIDs, cellEnds{end: &r.end})
+}
+
+// cellEnds is what appendCells does at the end of each cell: note where
+// it ends (end, for fill), or pad it to its column (width, for a line of
+// the table written straight into the output, which spares copying the
+// row there from a row of its own).
+type cellEnds struct {
+	end   *[len(flowColumns)]int
+	width *flowWidths
+}
+
+func (ce cellEnds) done(b []byte, i, start int) []byte {
+	if ce.end != nil {
+		ce.end[i] = len(b)
+	}
+	if ce.width != nil && i < len(ce.width) {
+		b = ce.width.pad(b, i, b[start:])
+	}
+	return b
+}
+
+// appendCells appends f's cells, each followed by ce.done.
+func appendCells(b []byte, f *match.FlowResult, ruleIDs map[*profile.Rule]string, ce cellEnds) []byte {
+	start := len(b)
+	b = append(b, "  "...)
 	b = append(b, f.Verdict.String()...)
-	r.end[0] = len(b)
-	proto := f.Proto.String()
-	b = append(b, proto...)
-	r.end[1] = len(b)
+	b = ce.done(b, 0, start)
+	start = len(b)
+	b = append(b, f.Proto.String()...)
+	b = ce.done(b, 1, start)
+	start = len(b)
 	b = appendHostPort(b, f.Client(), f.ClientPort, f.Proto.HasPorts())
-	r.end[2] = len(b)
+	b = ce.done(b, 2, start)
+	start = len(b)
 	b = appendHostPort(b, f.Server(), f.ServerPort, f.Proto.HasPorts())
 	b = appendNames(b, f.ServerLabels())
-	r.end[3] = len(b)
+	b = ce.done(b, 3, start)
+	start = len(b)
 	b = append(b, cmp.Or(serviceText(f.Service(), f.Mismatch, f.App.String()), "-")...)
-	r.end[4] = len(b)
+	b = ce.done(b, 4, start)
+	start = len(b)
 	b = append(b, f.Direction.String()...)
-	r.end[5] = len(b)
+	b = ce.done(b, 5, start)
+	start = len(b)
 	b = append(b, f.State.String()...)
 	if f.OneSided() {
 		b = append(b, " (one-sided)"...)
 	}
-	r.end[6] = len(b)
+	b = ce.done(b, 6, start)
+	start = len(b)
 	b = strconv.AppendUint(b, f.Packets(), 10)
-	r.end[7] = len(b)
+	b = ce.done(b, 7, start)
+	start = len(b)
 	b = strconv.AppendUint(b, f.Bytes(), 10)
-	r.end[8] = len(b)
+	b = ce.done(b, 8, start)
+	start = len(b)
 	if f.Rule == nil {
 		b = append(b, '-')
 	} else {
@@ -303,8 +336,7 @@ func (r *flowRow) fill(f *match.FlowResult, ruleIDs map[*profile.Rule]string) {
 			b = append(b, ')')
 		}
 	}
-	r.end[9] = len(b)
-	r.buf = b
+	return ce.done(b, 9, start)
 }
 
 // appendHostPort appends addr, with :port (IPv6 in brackets) when the
@@ -359,8 +391,7 @@ func writeFlows(w io.Writer, flows []match.FlowResult) {
 		if i%warmRows == 0 {
 			warm(flows[i:min(i+warmRows, len(flows))])
 		}
-		s.row.fill(&flows[i], s.ruleIDs)
-		return width.line(b, &s.row)
+		return append(appendCells(b, &flows[i], s.ruleIDs, cellEnds{width: &width}), '\n')
 	})
 }
 
@@ -502,16 +533,19 @@ func (wd *flowWidths) merge(o *flowWidths) {
 // line appends r as a line of the table.
 func (wd *flowWidths) line(b []byte, r *flowRow) []byte {
 	for i := range wd {
-		c := r.cell(i)
-		b = append(b, c...)
-		pad := max(wd[i]+2-utf8.RuneCount(c), 0) // measure saw c: never below 2
-		for pad > len(spaces) {
-			b = append(b, spaces...)
-			pad -= len(spaces)
-		}
-		b = append(b, spaces[:pad]...)
+		b = wd.pad(append(b, r.cell(i)...), i, r.cell(i))
 	}
 	return append(append(b, r.cell(len(flowColumns)-1)...), '\n')
+}
+
+// pad appends the spaces that follow cell c in column i.
+func (wd *flowWidths) pad(b []byte, i int, c []byte) []byte {
+	pad := max(wd[i]+2-utf8.RuneCount(c), 0) // measure saw c: never below 2
+	for pad > len(spaces) {
+		b = append(b, spaces...)
+		pad -= len(spaces)
+	}
+	return append(b, spaces[:pad]...)
 }
 
 // spaces pads cells, a slice of it at a time rather than a space at a time.
