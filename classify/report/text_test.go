@@ -25,6 +25,25 @@ func TestFlowsTableIsTabwriters(t *testing.T) {
 	obs := testobs.Generated(t, gencap.Config{Packets: 4 * flows, Flows: flows, Seed: 9})
 	res := judged(t, obs, "../../bench/profile.yaml", "storage-gateway/common")
 
+	want := tabwriterFlows(res)
+	if !strings.Contains(want.String(), ".storage.example.net)") || !strings.Contains(want.String(), "[fd") {
+		t.Fatal("the capture has no learned names or no IPv6: the comparison would miss them")
+	}
+
+	for _, procs := range []int{1, 2} {
+		prev := runtime.GOMAXPROCS(procs)
+		var got bytes.Buffer
+		writeFlows(&got, res.Flows)
+		runtime.GOMAXPROCS(prev)
+		if !bytes.Equal(got.Bytes(), want.Bytes()) {
+			t.Errorf("GOMAXPROCS=%d: the flows table differs from tabwriter's:\n%s", procs, firstDiff(got.Bytes(), want.Bytes()))
+		}
+	}
+}
+
+// tabwriterFlows is the flows table as text/tabwriter aligns the report
+// model's cells.
+func tabwriterFlows(res *match.Result) *bytes.Buffer {
 	var want bytes.Buffer
 	tw := tabwriter.NewWriter(&want, 0, 0, 2, ' ', 0)
 	tw.Write([]byte(strings.Join(flowColumns[:], "\t") + "\n"))
@@ -39,19 +58,7 @@ func TestFlowsTableIsTabwriters(t *testing.T) {
 		tw.Write([]byte(strings.Join(cells, "\t") + "\n"))
 	}
 	tw.Flush()
-	if !strings.Contains(want.String(), ".storage.example.net)") || !strings.Contains(want.String(), "[fd") {
-		t.Fatal("the capture has no learned names or no IPv6: the comparison would miss them")
-	}
-
-	for _, procs := range []int{1, 2} {
-		prev := runtime.GOMAXPROCS(procs)
-		var got bytes.Buffer
-		writeFlows(&got, res.Flows)
-		runtime.GOMAXPROCS(prev)
-		if !bytes.Equal(got.Bytes(), want.Bytes()) {
-			t.Errorf("GOMAXPROCS=%d: the flows table differs from tabwriter's:\n%s", procs, firstDiff(got.Bytes(), want.Bytes()))
-		}
-	}
+	return &want
 }
 
 // BenchmarkFlowsTable formats the flows table of a 50,000-flow capture of the

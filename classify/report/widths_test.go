@@ -1,6 +1,7 @@
 package report
 
 import (
+	"bytes"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -34,7 +35,15 @@ func TestMeasureFlowIsFillAndMeasure(t *testing.T) {
 		// TLS on HTTP's port: the service cell says what it carries.
 		{Client: a("10.0.0.5"), Server: a("192.0.2.14"), ServerPort: 80, TLS: &gencap.Hello{SNI: "tls-on-80.example", Version: 0x0303, Suite: 0xc02f}},
 	}}
-	results = append(results, judged(t, testobs.Scenario(t, sc), "storage-gateway/common"))
+	scenario := judged(t, testobs.Scenario(t, sc), "storage-gateway/common")
+	results = append(results, scenario)
+	// And the table written from those widths is tabwriter's, multi-byte
+	// names (padded by their runes) included.
+	var got bytes.Buffer
+	writeFlows(&got, scenario.Flows)
+	if want := tabwriterFlows(scenario); !bytes.Equal(got.Bytes(), want.Bytes()) {
+		t.Errorf("the scenario's flows table differs from tabwriter's:\n%s", firstDiff(got.Bytes(), want.Bytes()))
+	}
 	dir := testcorpus.Dir(t, "protocols")
 	files, err := filepath.Glob(filepath.Join(dir, "*.pcap*"))
 	if err != nil || len(files) == 0 {
