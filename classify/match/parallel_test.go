@@ -5,8 +5,6 @@ import (
 	"runtime"
 	"testing"
 
-	"github.com/wirecheck/wirecheck/classify/match"
-	"github.com/wirecheck/wirecheck/classify/profile"
 	"github.com/wirecheck/wirecheck/classify/report"
 	"github.com/wirecheck/wirecheck/internal/gencap"
 	"github.com/wirecheck/wirecheck/internal/testobs"
@@ -20,14 +18,7 @@ func TestEvaluateParallelEqualsSerial(t *testing.T) {
 	const flows = 20_000 // several parts of match's minimum
 	obs := testobs.Generated(t, gencap.Config{Packets: 4 * flows, Flows: flows, Seed: 5})
 	for _, ref := range []string{"../../bench/profile.yaml", "storage-gateway/common"} {
-		set, err := profile.Load(ref)
-		if err != nil {
-			t.Fatal(err)
-		}
-		m, err := match.New(set, match.Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
+		m := matcherFor(t, ref)
 		prev := runtime.GOMAXPROCS(1)
 		serial := m.Evaluate(obs)
 		serialProblems := serial.Problems()

@@ -34,14 +34,7 @@ func TestEvaluateEqualsFlowAlone(t *testing.T) {
 			f.ClientNames(), f.ServerNames(), f.ServerLabels(), f.Why(), f.Unverified(), f.Direction}
 	}
 	for _, ref := range []string{"../../bench/profile.yaml", "storage-gateway/common"} {
-		set, err := profile.Load(ref)
-		if err != nil {
-			t.Fatal(err)
-		}
-		m, err := match.New(set, match.Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
+		m := matcherFor(t, ref)
 		res := m.Evaluate(obs)
 		named := 0
 		for i := range res.Flows {
@@ -61,4 +54,19 @@ func TestEvaluateEqualsFlowAlone(t *testing.T) {
 			t.Fatalf("%s: %d flows with names, too few to test their sharing", ref, named)
 		}
 	}
+}
+
+// matcherFor is the matcher of the profile ref with no options (the host
+// inferred).
+func matcherFor(tb testing.TB, ref string) *match.Matcher {
+	tb.Helper()
+	set, err := profile.Load(ref)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	m, err := match.New(set, match.Options{})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return m
 }
