@@ -91,7 +91,7 @@ func dnsCapture(t testing.TB, dir, name string) string {
 }
 
 // writeAll writes every report format (report.Formats) and every
-// draft format (suggestFormats) for capture, through the library as the
+// draft format (suggest.Formats) for capture, through the library as the
 // CLI calls it: many runs in a fuzz target cannot each reserve a CLI
 // run's flow array.
 func writeAll(t testing.TB, file string) map[string]string {
@@ -128,9 +128,9 @@ func writeAll(t testing.TB, file string) map[string]string {
 		t.Fatal(err)
 	}
 	d := suggest.Build(none.Evaluate(obs), suggest.Options{Name: "draft/x", CollapseV4: 24, CollapseV6: 64, Inputs: []string{"dns.pcap"}})
-	for f, write := range suggestFormats {
+	for _, f := range suggest.Formats() {
 		var b bytes.Buffer
-		if err := write(d, &b); err != nil {
+		if err := suggest.Write(&b, f, d); err != nil {
 			t.Fatalf("%s: %v", f, err)
 		}
 		out[f] = b.String()

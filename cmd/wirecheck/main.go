@@ -19,6 +19,7 @@ import (
 	"github.com/gopacket/gopacket/layers"
 	"github.com/spf13/cobra"
 
+	"github.com/wirecheck/wirecheck/cmd/wirecheck/internal/action"
 	"github.com/wirecheck/wirecheck/internal/pages"
 	"github.com/wirecheck/wirecheck/internal/textout"
 )
@@ -60,6 +61,25 @@ func needArgs(min, max int, what, how string) cobra.PositionalArgs {
 type exitStatus struct{ code int }
 
 func (e exitStatus) Error() string { return fmt.Sprintf("exit status %d", e.code) }
+
+// exit is what a command returns for an action's outcome and error: the
+// error in the words of the flags, or the outcome's exit status.
+func exit(o action.Outcome, err error) error {
+	switch {
+	case err != nil:
+		return flagError(err)
+	case o == action.Fail:
+		return exitStatus{exitNotConformant}
+	case o == action.Undecided:
+		return exitStatus{exitError}
+	}
+	return nil
+}
+
+// streams are the command's standard streams, for an action.
+func streams(cmd *cobra.Command) action.Streams {
+	return action.Streams{In: cmd.InOrStdin(), Out: cmd.OutOrStdout(), Err: cmd.ErrOrStderr()}
+}
 
 func main() {
 	// gopacket/layers declares two tables of 2.5 MiB that the collector

@@ -1,12 +1,11 @@
-package main
+package action
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"runtime"
 	"runtime/debug"
-
-	"github.com/spf13/cobra"
 
 	"github.com/wirecheck/wirecheck/capture"
 	"github.com/wirecheck/wirecheck/classify"
@@ -15,11 +14,11 @@ import (
 
 // readCaptures reads the named captures (- for standard input) into one
 // observation, for analyse and suggest (classify.ReadFiles, with the
-// progress display). Every file is opened first, so a typo in the last
+// progress display unless quiet). Every file is opened first, so a typo in the last
 // name is reported before minutes of reading the first. A damaged file is
 // reported on standard error and what was read before the damage is kept;
 // the observation records where reading stopped.
-func readCaptures(cmd *cobra.Command, names []string, filter string, quiet bool, lim classify.Limits) (*classify.Observation, error) {
+func readCaptures(s Streams, names []string, filter string, quiet bool, lim classify.Limits) (*classify.Observation, error) {
 	var files []*capture.File
 	defer func() {
 		for _, f := range files {
@@ -27,7 +26,7 @@ func readCaptures(cmd *cobra.Command, names []string, filter string, quiet bool,
 		}
 	}()
 	for _, name := range names {
-		f, err := openCapture(cmd, name)
+		f, err := openCapture(s.In, name)
 		if err != nil {
 			return nil, err
 		}
@@ -47,14 +46,14 @@ func readCaptures(cmd *cobra.Command, names []string, filter string, quiet bool,
 		Filter:       filter,
 		ReserveFlows: true,
 		Progress: func(files []*capture.File) func() {
-			return progress.Start(quiet, cmd.ErrOrStderr(), progressSources(files)).Finish
+			return progress.Start(quiet, s.Err, progressSources(files)).Finish
 		},
 	})
 	if obs == nil {
 		return nil, err
 	}
 	for _, err := range unjoin(err) {
-		fmt.Fprintf(cmd.ErrOrStderr(), "wirecheck: %v (what was read before it is kept)\n", err)
+		fmt.Fprintf(s.Err, "wirecheck: %v (what was read before it is kept)\n", err)
 	}
 	// Reading leaves garbage (the flow index's outgrown arrays, the
 	// inspector's grown maps): collected now, judging reuses it instead of
@@ -83,9 +82,10 @@ func progressSources(files []*capture.File) []progress.Source {
 	return out
 }
 
-func openCapture(cmd *cobra.Command, name string) (*capture.File, error) {
+// openCapture opens the capture file name, or reads stdin for "-".
+func openCapture(stdin io.Reader, name string) (*capture.File, error) {
 	if name == "-" {
-		return capture.NewReader("-", cmd.InOrStdin())
+		return capture.NewReader("-", stdin)
 	}
 	return capture.Open(name)
 }

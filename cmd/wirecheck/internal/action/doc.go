@@ -1,0 +1,33 @@
+// Package action carries out wirecheck's commands once their flags are
+// parsed: Analyse judges captures and writes the report, Suggest drafts a
+// profile from captures, Diff compares two reports, Watch runs the watch
+// service on an interface and writes its final report. Each is a function
+// of a plain options struct and the command's Streams; the command maps
+// its flags onto the options and what comes back onto its exit status and
+// words.
+//
+// Contract:
+//   - An action checks its options before it reads anything, in a fixed
+//     order, so that the first mistake is the one said. An option it
+//     cannot use is an *OptionError naming the options field (a format
+//     one a *FormatError with the formats there are; analyse without a
+//     profile ErrNoProfile); the libraries' own errors (a profile that
+//     does not load, a *match.BindingError, a *match.OptionError) come
+//     back as they are. None names a command-line flag: wording them as
+//     the flag the user typed is the command's job.
+//   - What the run concluded is an Outcome, not an exit status: Pass,
+//     Fail or Undecided.
+//   - Captures are read as classify.ReadFiles reads them, with the
+//     progress line on Streams.Err, a damaged file said there (what was
+//     read before the damage is kept), and the collector set for one large
+//     read: GOGC 25 unless the environment sets GOGC, and a collection
+//     after reading. That is process state, which is why only a command
+//     calls these functions.
+//   - Output goes to Streams.Out or to the file Output names (written
+//     whole or not at all, never over an input: internal/outfile);
+//     warnings, progress and a baseline comparison to Streams.Err. Standard
+//     input is read from Streams.In when a capture is named "-".
+//
+// An action is called from one goroutine and keeps no state between
+// calls.
+package action
