@@ -57,7 +57,7 @@ func needArgs(min, max int, what, how string) cobra.PositionalArgs {
 	}
 }
 
-// exitError carries an exit status out of a command without printing.
+// exitStatus carries an exit status out of a command without printing.
 type exitStatus struct{ code int }
 
 func (e exitStatus) Error() string { return fmt.Sprintf("exit status %d", e.code) }

@@ -74,6 +74,14 @@ func failing(rep *report.Report) []string {
 	return got
 }
 
+// isOption is whether an error is an *OptionError of option.
+func isOption(option string) func(error) bool {
+	return func(err error) bool {
+		var oe *OptionError
+		return errors.As(err, &oe) && oe.Option == option
+	}
+}
+
 // TestAnalyseVerdicts: the faulty gateway fails with the four faults its
 // recording put in (and nothing on stderr), the conformant one passes.
 func TestAnalyseVerdicts(t *testing.T) {
@@ -163,12 +171,6 @@ func TestAnalyseRefusesBeforeReading(t *testing.T) {
 	good := func() AnalyseOptions {
 		return AnalyseOptions{Judge: judge(), Captures: []string{missing}, Tunnels: "auto"}
 	}
-	optionErr := func(option string) func(error) bool {
-		return func(err error) bool {
-			var oe *OptionError
-			return errors.As(err, &oe) && oe.Option == option
-		}
-	}
 	for _, tc := range []struct {
 		name string
 		edit func(*AnalyseOptions)
@@ -189,9 +191,9 @@ func TestAnalyseRefusesBeforeReading(t *testing.T) {
 			var me *match.OptionError
 			return errors.As(err, &me) && me.Field == "Peers"
 		}},
-		{"baseline", func(o *AnalyseOptions) { o.Baseline = filepath.Join(dir, "none.json"); o.MaxFlows = -1 }, optionErr("Baseline")},
-		{"max flows", func(o *AnalyseOptions) { o.MaxFlows = -1; o.Tunnels = "maybe" }, optionErr("MaxFlows")},
-		{"tunnels", func(o *AnalyseOptions) { o.Tunnels = "maybe" }, optionErr("Tunnels")},
+		{"baseline", func(o *AnalyseOptions) { o.Baseline = filepath.Join(dir, "none.json"); o.MaxFlows = -1 }, isOption("Baseline")},
+		{"max flows", func(o *AnalyseOptions) { o.MaxFlows = -1; o.Tunnels = "maybe" }, isOption("MaxFlows")},
+		{"tunnels", func(o *AnalyseOptions) { o.Tunnels = "maybe" }, isOption("Tunnels")},
 		{"output is the input", func(o *AnalyseOptions) { o.Captures = []string{faulty}; o.Output = faulty }, func(err error) bool { return strings.Contains(err.Error(), "would destroy it") }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -330,28 +332,22 @@ func TestWatchRefusesBeforeStarting(t *testing.T) {
 	good := func() WatchOptions {
 		return WatchOptions{Judge: judge(), Interface: "lo", Interval: time.Second, Tunnels: "auto", MaxFlows: 16}
 	}
-	optionErr := func(option string) func(error) bool {
-		return func(err error) bool {
-			var oe *OptionError
-			return errors.As(err, &oe) && oe.Option == option
-		}
-	}
 	for _, tc := range []struct {
 		name string
 		edit func(*WatchOptions)
 		is   func(error) bool
 	}{
-		{"interval", func(o *WatchOptions) { o.Interval = 0; o.Profiles = nil }, optionErr("Interval")},
-		{"duration", func(o *WatchOptions) { o.Duration = -time.Second }, optionErr("Duration")},
-		{"filter with ebpf", func(o *WatchOptions) { o.Filter = "tcp"; o.Engine = "ebpf"; o.Interface = "nosuch0" }, optionErr("Filter")},
+		{"interval", func(o *WatchOptions) { o.Interval = 0; o.Profiles = nil }, isOption("Interval")},
+		{"duration", func(o *WatchOptions) { o.Duration = -time.Second }, isOption("Duration")},
+		{"filter with ebpf", func(o *WatchOptions) { o.Filter = "tcp"; o.Engine = "ebpf"; o.Interface = "nosuch0" }, isOption("Filter")},
 		{"no such interface", func(o *WatchOptions) { o.Interface = "nosuch0"; o.Profiles = nil }, func(err error) bool {
 			return err.Error() == "interface nosuch0: no such interface (list them with: ip link)"
 		}},
 		{"no profile", func(o *WatchOptions) { o.Profiles = nil; o.Events = "-" }, func(err error) bool { return errors.Is(err, ErrNoProfile) }},
-		{"events on stdout", func(o *WatchOptions) { o.Events = "-"; o.Idle = -1 }, optionErr("Events")},
-		{"report keep", func(o *WatchOptions) { o.ReportDir = t.TempDir(); o.ReportKeep = 0; o.ReportEvery = time.Hour }, optionErr("ReportKeep")},
-		{"idle", func(o *WatchOptions) { o.Idle = -1; o.MaxFlows = -1 }, optionErr("Idle")},
-		{"max flows", func(o *WatchOptions) { o.MaxFlows = -1 }, optionErr("MaxFlows")},
+		{"events on stdout", func(o *WatchOptions) { o.Events = "-"; o.Idle = -1 }, isOption("Events")},
+		{"report keep", func(o *WatchOptions) { o.ReportDir = t.TempDir(); o.ReportKeep = 0; o.ReportEvery = time.Hour }, isOption("ReportKeep")},
+		{"idle", func(o *WatchOptions) { o.Idle = -1; o.MaxFlows = -1 }, isOption("Idle")},
+		{"max flows", func(o *WatchOptions) { o.MaxFlows = -1 }, isOption("MaxFlows")},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			o := good()

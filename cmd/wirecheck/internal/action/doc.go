@@ -13,8 +13,11 @@
 //     one a *FormatError with the formats there are; analyse without a
 //     profile ErrNoProfile); the libraries' own errors (a profile that
 //     does not load, a *match.BindingError, a *match.OptionError) come
-//     back as they are. None names a command-line flag: wording them as
-//     the flag the user typed is the command's job.
+//     back as they are. The action's own errors name no flag: wording
+//     them as the flag the user typed is the command's job (main's
+//     flagError). The command's own packages it calls do name flags:
+//     internal/outfile (-o) and internal/watch (--engine), as the report
+//     and the host warning name --host.
 //   - What the run concluded is an Outcome, not an exit status: Pass,
 //     Fail or Undecided.
 //   - Captures are read as classify.ReadFiles reads them, with the
