@@ -1,13 +1,11 @@
 package main
 
 import (
-	"fmt"
-
 	"github.com/spf13/cobra"
 
 	"github.com/wirecheck/wirecheck/classify/profile"
+	"github.com/wirecheck/wirecheck/cmd/wirecheck/internal/action"
 	"github.com/wirecheck/wirecheck/cmd/wirecheck/internal/profiletable"
-	"github.com/wirecheck/wirecheck/internal/textout"
 )
 
 func newProfiles() *cobra.Command {
@@ -40,14 +38,7 @@ func newProfiles() *cobra.Command {
 		Short: "Validate profile files (errors name file:line:column)",
 		Args:  needArgs(1, -1, "profile file", "name one or more YAML files"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			for _, a := range args {
-				set, err := profile.Load(a)
-				if err != nil {
-					return err
-				}
-				fmt.Fprintf(cmd.OutOrStdout(), "%s: ok (%s with what it includes)\n", a, textout.Count(uint64(len(set.Rules())), "rule"))
-			}
-			return nil
+			return action.CheckProfiles(args, streams(cmd))
 		},
 	})
 	return cmd

@@ -360,3 +360,23 @@ func TestWatchRefusesBeforeStarting(t *testing.T) {
 		})
 	}
 }
+
+// TestCheckProfiles: a line per profile that loads, with its rules counted
+// (the includes' too); the first that does not load ends the check with an
+// error naming file:line:column, after the lines of those before it.
+func TestCheckProfiles(t *testing.T) {
+	dir := t.TempDir()
+	good, bad := filepath.Join(dir, "good.yaml"), filepath.Join(dir, "bad.yaml")
+	os.WriteFile(good, []byte("profile: mine/x\ninclude: [storage-gateway/common]\nrules:\n  - name: a\n    from: host\n    to: any\n    proto: tcp\n    ports: [8443]\n    level: allowed\n"), 0o644)
+	os.WriteFile(bad, []byte("profile: mine/y\nrules:\n  - name: a\n    from: host\n    to: any\n    proto: tcp\n    level: maybe\n"), 0o644)
+	common, err := profile.Load("storage-gateway/common")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, out, _ := streams(nil)
+	err = CheckProfiles([]string{good, bad, good}, s)
+	want := fmt.Sprintf("%s: ok (%d rules with what it includes)\n", good, len(common.Rules())+1)
+	if out.String() != want || err == nil || !strings.HasPrefix(err.Error(), bad+":7:12: ") {
+		t.Errorf("output %q err %v, want %q and an error at %s:7:12", out, err, want, bad)
+	}
+}

@@ -1,10 +1,10 @@
 // Package action carries out wirecheck's commands once their flags are
 // parsed: Analyse judges captures and writes the report, Suggest drafts a
 // profile from captures, Diff compares two reports, Watch runs the watch
-// service on an interface and writes its final report. Each is a function
-// of a plain options struct and the command's Streams; the command maps
-// its flags onto the options and what comes back onto its exit status and
-// words.
+// service on an interface and writes its final report, CheckProfiles
+// validates profile files. Each is a function of a plain options struct
+// and the command's Streams; the command maps its flags onto the options
+// and what comes back onto its exit status and words.
 //
 // Contract:
 //   - An action checks its options before it reads anything, in a fixed
@@ -24,8 +24,9 @@
 //     progress line on Streams.Err, a damaged file said there (what was
 //     read before the damage is kept), and the collector set for one large
 //     read: GOGC 25 unless the environment sets GOGC, and a collection
-//     after reading. That is process state, which is why only a command
-//     calls these functions.
+//     after reading. Watch takes SIGHUP (reload the profiles), SIGINT and
+//     SIGTERM (end the run) while it runs. That is process state, which
+//     is why only a command calls these functions.
 //   - Output goes to Streams.Out or to the file Output names (written
 //     whole or not at all, never over an input: internal/outfile);
 //     warnings, progress and a baseline comparison to Streams.Err. Standard
