@@ -8,6 +8,7 @@ import (
 	"github.com/wirecheck/wirecheck/bpf"
 	"github.com/wirecheck/wirecheck/capture"
 	"github.com/wirecheck/wirecheck/classify/drift"
+	"github.com/wirecheck/wirecheck/cmd/wirecheck/internal/action"
 )
 
 // TestAdvice: the libraries' sentinel errors, wrapped as they reach run,
@@ -27,6 +28,9 @@ func TestAdvice(t *testing.T) {
 		{capture.ErrNoLive, "live capture needs libpcap: this wirecheck was built without cgo (build with CGO_ENABLED=1 and libpcap-dev, or use --engine ebpf)"},
 		{fmt.Errorf("--baseline: old.json: %w (no \"schema\" field)", drift.ErrSchema),
 			"--baseline: old.json: not a wirecheck JSON report (no \"schema\" field); write one with: wirecheck analyse --format json"},
+		{&action.DraftError{Rules: 700, Err: errors.New("draft.yaml: too many YAML tokens")},
+			"the draft (700 rules) is not a profile wirecheck accepts: draft.yaml: too many YAML tokens; narrow the capture (-f) or cut the draft down"},
+		{fmt.Errorf("check: %w", action.ErrNoProfile), "check: no profile: name one with -p (list them with: wirecheck profiles)"},
 		{errors.New("capture.pcap: not a capture file"), "capture.pcap: not a capture file"},
 	} {
 		if got := tc.err.Error() + advice(tc.err); got != tc.want {
