@@ -7,8 +7,9 @@
 // and what comes back onto its exit status and words.
 //
 // Contract:
-//   - An action checks its options before it reads anything, in a fixed
-//     order, so that the first mistake is the one said. An option it
+//   - An action checks its options before it reads a capture or starts
+//     an engine, in a fixed order (the one the command has always said
+//     them in), so that the first mistake is the one said. An option it
 //     cannot use is an *OptionError naming the options field (a format
 //     one a *FormatError with the formats there are; analyse without a
 //     profile ErrNoProfile); the libraries' own errors (a profile that

@@ -14,10 +14,10 @@ import (
 
 // readCaptures reads the named captures (- for standard input) into one
 // observation, for analyse and suggest (classify.ReadFiles, with the
-// progress display unless quiet). Every file is opened first, so a typo in the last
-// name is reported before minutes of reading the first. A damaged file is
-// reported on standard error and what was read before the damage is kept;
-// the observation records where reading stopped.
+// progress display unless quiet). Every file is opened first, so a typo in
+// the last name is reported before minutes of reading the first. A damaged
+// file is reported on standard error and what was read before the damage
+// is kept; the observation records where reading stopped.
 func readCaptures(s Streams, names []string, filter string, quiet bool, lim classify.Limits) (*classify.Observation, error) {
 	var files []*capture.File
 	defer func() {
