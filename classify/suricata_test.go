@@ -130,13 +130,7 @@ var suricataUp = map[string]bool{"established": true, "fin_wait1": true, "fin_wa
 func TestFlowStatesAgainstSuricata(t *testing.T) {
 	testenv.RequireTools(t, "suricata")
 	dir, files := corpusFiles(t)
-	// And our own recordings (testdata/netns/record.sh), which have the
-	// states the corpus lacks (half-open).
-	own, err := filepath.Glob("../testdata/captures/*.pcap*")
-	if err != nil || len(own) == 0 {
-		t.Fatalf("no captures in ../testdata/captures: %v", err)
-	}
-	files = append(files, own...)
+	files = append(files, ownCaptures(t)...)
 	hints := flow.PortHints{WellKnown: service.WellKnown}
 	type ourFlow struct {
 		file string
@@ -249,6 +243,16 @@ func suricataAgrees(f *flow.Flow, c flow.Side, st flow.State, sf suricataFlow) b
 // an RST and never a SYN, and the client never acknowledged anything.
 func suricataRefusal(sf suricataFlow) bool {
 	return sf.tcpState == "closed" && sf.flagsTC&packet.RST != 0 && sf.flagsTC&packet.SYN == 0 && sf.flagsTS&packet.ACK == 0
+}
+
+// ownCaptures are our own recordings (testdata/netns/record.sh), which
+// have states the corpus lacks (half-open).
+func ownCaptures(t *testing.T) []string {
+	own, err := filepath.Glob("../testdata/captures/*.pcap*")
+	if err != nil || len(own) == 0 {
+		t.Fatalf("no captures in ../testdata/captures: %v", err)
+	}
+	return own
 }
 
 func rel(dir, file string) string {
