@@ -69,9 +69,9 @@ var argusAccepted = map[string]string{
 const argusLoneSYN = "a lone unanswered SYN carrying data"
 
 // TestFlowStatesAgainstArgus compares how each TCP and UDP flow of the
-// corpus and of our own recordings ended with Argus, a flow meter written independently of
-// wirecheck and of tshark. It checks the answers a conformance verdict
-// rests on. TCP: a flow wirecheck calls completed (established, closed,
+// corpus and of our own recordings ended with Argus, a flow meter
+// written independently of wirecheck and of tshark. It checks the answers
+// a conformance verdict rests on. TCP: a flow wirecheck calls completed (established, closed,
 // reset) must not be one Argus saw only requested or accepted (REQ, ACC: a
 // false pass); a flow it calls failed (refused, unanswered, half-open,
 // unreachable) must not be one Argus saw connected (CON, FIN, CLO, or a
