@@ -369,13 +369,15 @@ func writeFlows(w io.Writer, flows []match.FlowResult) {
 	var wg sync.WaitGroup
 	for p := range workers {
 		wg.Go(func() {
-			var scratch []byte
+			ruleIDs := map[*profile.Rule]string{}
+			var row flowRow
 			lo, hi := p*len(flows)/workers, (p+1)*len(flows)/workers
 			for i := lo; i < hi; i++ {
 				if (i-lo)%warmRows == 0 {
 					warm(flows[i:min(i+warmRows, hi)])
 				}
-				scratch = parts[p].measureFlow(&flows[i], scratch)
+				row.fill(&flows[i], ruleIDs)
+				parts[p].measure(&row)
 			}
 		})
 	}
@@ -432,96 +434,6 @@ func (wd *flowWidths) measure(r *flowRow) {
 			wd[i] = max(wd[i], utf8.RuneCount(c))
 		}
 	}
-}
-
-// measureFlow widens wd to f's row as measure would after fill, mostly
-// without writing the row: the first pass only needs the cells' widths,
-// and the lengths of an IPv4 address, a number or a name are sums, where
-// writing them was most of the pass. A cell that may hold more runes than
-// bytes (names, services) is counted in runes, as measure counts it, only
-// when its bytes exceed the width so far. scratch is reused to write what
-// is not summed (IPv6 addresses); measureFlow returns it.
-func (wd *flowWidths) measureFlow(f *match.FlowResult, scratch []byte) []byte {
-	wd.ascii(0, 2+len(f.Verdict.String()))
-	wd.ascii(1, len(f.Proto.String()))
-	hasPorts := f.Proto.HasPorts()
-	var n int
-	n, scratch = hostPortLen(f.Client(), f.ClientPort, hasPorts, scratch)
-	wd.ascii(2, n)
-	n, scratch = hostPortLen(f.Server(), f.ServerPort, hasPorts, scratch)
-	if labels := f.ServerLabels(); len(labels) > 0 {
-		// appendNames: " (" name, ", " name ... ")"
-		names := 0
-		for _, l := range labels {
-			names += len(l)
-		}
-		if n+names+2*len(labels)+1 > wd[3] {
-			scratch = appendNames(appendHostPort(scratch[:0], f.Server(), f.ServerPort, hasPorts), labels)
-			wd[3] = max(wd[3], utf8.RuneCount(scratch))
-		}
-	}
-	wd.ascii(3, n)
-	svc, app := f.Service(), f.App.String()
-	switch {
-	case f.Mismatch: // serviceText: service " (carries " app "!)"
-		if len(svc)+len(" (carries ")+len(app)+len("!)") > wd[4] {
-			wd[4] = max(wd[4], utf8.RuneCountInString(svc)+len(" (carries ")+utf8.RuneCountInString(app)+len("!)"))
-		}
-	case svc == "" && app != "" && app != "unknown":
-		wd.runes(4, app)
-	case svc == "":
-		wd.ascii(4, 1) // "-"
-	default:
-		wd.runes(4, svc)
-	}
-	wd.ascii(5, len(f.Direction.String()))
-	n = len(f.State.String())
-	if f.OneSided() {
-		n += len(" (one-sided)")
-	}
-	wd.ascii(6, n)
-	wd.ascii(7, digits(f.Packets()))
-	wd.ascii(8, digits(f.Bytes()))
-	return scratch
-}
-
-// ascii widens column i to a cell of n bytes, all ASCII.
-func (wd *flowWidths) ascii(i, n int) { wd[i] = max(wd[i], n) }
-
-// runes widens column i to cell c, counting its runes only when its bytes
-// exceed the width so far.
-func (wd *flowWidths) runes(i int, c string) {
-	if len(c) > wd[i] {
-		wd[i] = max(wd[i], utf8.RuneCountInString(c))
-	}
-}
-
-// hostPortLen is the width of what appendHostPort appends: summed for an
-// IPv4 address, else written into scratch and its runes counted (a zone
-// may hold any).
-func hostPortLen(addr netip.Addr, port uint16, hasPorts bool, scratch []byte) (int, []byte) {
-	if !addr.Is4() {
-		scratch = appendHostPort(scratch[:0], addr, port, hasPorts)
-		return utf8.RuneCount(scratch), scratch
-	}
-	a := addr.As4()
-	n := 3 // the dots
-	for _, b := range a {
-		n += digits(uint64(b))
-	}
-	if hasPorts {
-		n += 1 + digits(uint64(port))
-	}
-	return n, scratch
-}
-
-// digits is how many decimal digits strconv writes for v.
-func digits(v uint64) int {
-	n := 1
-	for ; v >= 10; v /= 10 {
-		n++
-	}
-	return n
 }
 
 func (wd *flowWidths) merge(o *flowWidths) {
