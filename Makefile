@@ -16,7 +16,7 @@ BIN := bin/wirecheck
 TEST_DEPS := libpcap-dev tshark argus-server argus-client suricata@backports tcpdump tcpreplay nftables iproute2 ncat clang-19 llvm-19 libbpf-dev chromium systemd prometheus
 DEMO_DEPS :=
 
-.PHONY: all build static demo test vet deps-test generate clean fuzz fuzz-ci fuzz-targets-check bench
+.PHONY: all build static demo test vet deps-test generate clean fuzz fuzz-ci fuzz-targets-check bench pgo
 
 all: build
 
@@ -105,6 +105,14 @@ bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./classify/packet ./classify/flow ./classify ./classify/match ./classify/report
 	$(GO) run ./bench/run
 	./bench/live.sh
+
+# cmd/wirecheck/default.pgo is the CPU profile that go build optimises
+# wirecheck with (profile-guided optimisation, which go build applies to a
+# main package with a default.pgo): analyse runs on the bench capture,
+# profiled with the hidden --cpuprofile flag (bench/run -pgo). Refresh it
+# after changing the per-packet path, and commit it.
+pgo:
+	$(GO) run ./bench/run -pgo cmd/wirecheck/default.pgo
 
 clean:
 	rm -rf bin

@@ -8,6 +8,7 @@
 //
 //	go run ./bench/run [-runs 5] [-tshark-runs 3]
 //	go run ./bench/run -formats    # the formats table alone
+//	go run ./bench/run -pgo cmd/wirecheck/default.pgo    # make pgo
 //
 // Captures are written to bench/out (ignored by git) the first time, and
 // again whenever internal/gencap changes. Each command runs once to warm
@@ -57,9 +58,13 @@ func main() {
 	runs := flag.Int("runs", 7, "timed runs of each command (after one warm-up run)")
 	tsharkRuns := flag.Int("tshark-runs", 3, "timed runs of tshark, which takes half a minute each")
 	formatsOnly := flag.Bool("formats", false, "time only the report formats (issue 20's table)")
+	pgo := flag.String("pgo", "", "write the profile go build optimises wirecheck with to `file`, and time nothing")
 	flag.Parse()
 	run := run
-	if *formatsOnly {
+	switch {
+	case *pgo != "":
+		run = func(_, _ int) error { return pgoProfile(*pgo) }
+	case *formatsOnly:
 		run = func(runs, _ int) error { return formatsTable(runs) }
 	}
 	if err := run(*runs, *tsharkRuns); err != nil {

@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 
@@ -123,7 +124,13 @@ func version() string {
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	root := newRoot(stdin, stdout, stderr)
 	root.SetArgs(args)
+	var prof cpuProfile
+	root.PersistentFlags().Var(&prof, "cpuprofile", "write a CPU profile of the run to `file` (make pgo)")
+	root.PersistentFlags().MarkHidden("cpuprofile")
 	cmd, err := root.ExecuteC()
+	if perr := prof.stop(); perr != nil && err == nil {
+		err = perr
+	}
 	var st exitStatus
 	var usage usageError
 	switch {
@@ -147,6 +154,45 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintf(stderr, "wirecheck: %v\nUsage: %s\nRun '%s --help' for more.\n", err, line, cmd.CommandPath())
 	return exitError
+}
+
+// cpuProfile is the hidden --cpuprofile flag: the profile runs from when
+// the flag is parsed until stop, as go test's -cpuprofile does for a test
+// binary. `make pgo` makes cmd/wirecheck/default.pgo, which go build
+// optimises the binary with, from such profiles of analyse runs.
+type cpuProfile struct {
+	f *os.File
+}
+
+func (p *cpuProfile) String() string { return "" }
+func (p *cpuProfile) Type() string   { return "file" }
+
+func (p *cpuProfile) Set(name string) error {
+	if p.f != nil {
+		return errors.New("given twice")
+	}
+	f, err := os.Create(name)
+	if err != nil {
+		return err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return err
+	}
+	p.f = f
+	return nil
+}
+
+// stop ends the profile, if one runs, and closes its file.
+func (p *cpuProfile) stop() error {
+	if p.f == nil {
+		return nil
+	}
+	pprof.StopCPUProfile()
+	if err := p.f.Close(); err != nil {
+		return fmt.Errorf("--cpuprofile: %w", err)
+	}
+	return nil
 }
 
 func newRoot(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
