@@ -12,8 +12,9 @@ import (
 
 // TestCPUProfile: the hidden --cpuprofile flag (make pgo) writes a
 // profile of the run, gzip-compressed as pprof writes it, whatever the
-// run's outcome, stays out of the help, and a file it cannot create is a
-// usage error that names it.
+// run's outcome, stays out of the help, and a file it cannot create (in a
+// missing directory, or one that exists: it might be an input) is a usage
+// error that names it.
 func TestCPUProfile(t *testing.T) {
 	dir := t.TempDir()
 	p := filepath.Join(dir, "cpu.pprof")
@@ -37,9 +38,21 @@ func TestCPUProfile(t *testing.T) {
 	if strings.Contains(help, "cpuprofile") {
 		t.Error("--cpuprofile is listed in analyse --help")
 	}
-	missing := filepath.Join(dir, "no-such-dir", "cpu.pprof")
-	_, stderr, code = wirecheck(t, nil, "analyse", "--cpuprofile", missing, filepath.Join(captures, "filegw-faulty.pcap"))
-	if code != 2 || !strings.Contains(stderr, missing) || !strings.Contains(stderr, "Usage:") {
-		t.Errorf("--cpuprofile into a missing directory: exit %d, %q; want a usage error naming it", code, stderr)
+	capture := filepath.Join(dir, "faulty.pcap")
+	orig, err := os.ReadFile(filepath.Join(captures, "filegw-faulty.pcap"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(capture, orig, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, bad := range []string{filepath.Join(dir, "no-such-dir", "cpu.pprof"), capture} {
+		_, stderr, code = wirecheck(t, nil, "analyse", "--cpuprofile", bad, capture)
+		if code != 2 || !strings.Contains(stderr, bad) || !strings.Contains(stderr, "Usage:") {
+			t.Errorf("--cpuprofile %s: exit %d, %q; want a usage error naming it", bad, code, stderr)
+		}
+	}
+	if after, err := os.ReadFile(capture); err != nil || !bytes.Equal(after, orig) {
+		t.Errorf("--cpuprofile naming the capture changed it (%v)", err)
 	}
 }

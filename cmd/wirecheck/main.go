@@ -159,7 +159,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 // cpuProfile is the hidden --cpuprofile flag: the profile runs from when
 // the flag is parsed until stop, as go test's -cpuprofile does for a test
 // binary. `make pgo` makes cmd/wirecheck/default.pgo, which go build
-// optimises the binary with, from such profiles of analyse runs.
+// optimises the binary with, from such profiles of analyse runs. It makes
+// a new file and never replaces one, which might be an input.
 type cpuProfile struct {
 	f *os.File
 }
@@ -171,7 +172,7 @@ func (p *cpuProfile) Set(name string) error {
 	if p.f != nil {
 		return errors.New("given twice")
 	}
-	f, err := os.Create(name)
+	f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
 	if err != nil {
 		return err
 	}
