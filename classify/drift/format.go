@@ -1,35 +1,33 @@
 package drift
 
 import (
-	"fmt"
 	"io"
-	"strings"
+
+	"github.com/wirecheck/wirecheck/internal/textout"
 )
 
-// writers are the diff formats by name.
-var writers = map[string]func(*Diff, io.Writer) error{
-	"text": (*Diff).Text,
-	"json": (*Diff).JSON,
-}
+// formats are the diff formats, in the order to list them.
+var formats = textout.FormatsOf("diff",
+	textout.Named("text", (*Diff).Text),
+	textout.Named("json", (*Diff).JSON),
+)
 
 // Formats names the formats Write takes, in the order to list them.
-func Formats() []string { return []string{"text", "json"} }
+func Formats() []string { return formats.Names() }
 
 // CheckFormat says whether Write takes the format, before a run that
 // ends in writing it.
 func CheckFormat(format string) error {
-	if _, ok := writers[format]; !ok {
-		return fmt.Errorf("no diff format %q: use one of %s", format, strings.Join(Formats(), ", "))
-	}
-	return nil
+	_, err := formats.Writer(format)
+	return err
 }
 
 // Write writes d to w in the named format: text for people, json for
 // programs (schema Version).
 func Write(w io.Writer, format string, d *Diff) error {
-	write, ok := writers[format]
-	if !ok {
-		return CheckFormat(format)
+	write, err := formats.Writer(format)
+	if err != nil {
+		return err
 	}
 	return write(d, w)
 }
