@@ -126,7 +126,8 @@ func FuzzClassify(f *testing.F) {
 
 // seedFrames are Ethernet frames of each kind Add handles: TCP, UDP with a
 // DNS answer, ICMP echo, a first and a later IPv4 fragment, an ICMP
-// unreachable quoting a UDP packet, IPv6 UDP and ARP.
+// unreachable quoting a UDP packet, IPv6 UDP, ARP, and IP-in-IP with the
+// link's padding after it.
 func seedFrames(tb testing.TB) [][]byte {
 	a, b := net.IPv4(10, 0, 0, 1), net.IPv4(192, 0, 2, 9)
 	ip4 := func(proto layers.IPProtocol) *layers.IPv4 {
@@ -156,6 +157,7 @@ func seedFrames(tb testing.TB) [][]byte {
 		frametest.Build(tb, eth(layers.EthernetTypeIPv6), v6, &layers.UDP{SrcPort: 40004, DstPort: 53}, gopacket.Payload("q")),
 		frametest.Build(tb, eth(layers.EthernetTypeARP), &layers.ARP{AddrType: layers.LinkTypeEthernet, Protocol: layers.EthernetTypeIPv4, HwAddressSize: 6, ProtAddressSize: 4,
 			SourceHwAddress: make([]byte, 6), SourceProtAddress: a.To4(), DstHwAddress: make([]byte, 6), DstProtAddress: b.To4()}),
+		append(frametest.Build(tb, eth(layers.EthernetTypeIPv4), ip4(layers.IPProtocolIPv4), ip4(layers.IPProtocolUDP), &layers.UDP{SrcPort: 40005, DstPort: 514}), make([]byte, 6)...),
 	}
 }
 

@@ -56,7 +56,8 @@ type Observation struct {
 	// Tunnels lists the tunnels whose packets were judged as the packets
 	// inside them (Limits.Tunnels), and Tunneled names, for each flow that
 	// came out of a tunnel, the tunnel its first such packet came from.
-	// A decapsulated frame is counted once, as its inner packet.
+	// A decapsulated frame is counted once: in the totals (Packets, Bytes)
+	// as the frame on the wire, in a flow or Other as its inner packet.
 	Tunnels  []TunnelCount
 	Tunneled map[flow.Key]string
 	// Folded counts the flows beyond Limits.MaxFlows per service. They were

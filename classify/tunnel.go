@@ -87,13 +87,18 @@ func (c *Classifier) decapsulate(p *packet.Parsed, fr *capture.Frame) (i int, ok
 		t.byKey[k] = tc
 	}
 	tc.Packets++
-	// The inner packet's length on the wire: the outer frame's, less the
-	// headers before the inner packet.
-	ifr := capture.Frame{Data: inner, WireLen: max(fr.WireLen-(len(fr.Data)-len(inner)), len(inner)), Time: fr.Time, LinkType: link}
+	// The inner packet's length on the wire is what the outer headers
+	// declare, less the tunnel's own header: not the frame's length less
+	// the bytes before the inner packet, which would take the link's
+	// padding after the outer packet for part of the inner one.
+	ifr := capture.Frame{Data: inner, WireLen: max(p.PayloadLen-(len(p.Payload)-len(inner)), len(inner)), Time: fr.Time, LinkType: link}
 	err := c.inner.Decode(link, inner)
 	t.inside = true
 	i = c.addParsed(&c.inner, err, &ifr)
 	t.inside = false
+	// The totals count every frame as it is on the wire: add the outer
+	// headers and padding that the inner packet's count left out.
+	c.obs.Bytes += uint64(fr.WireLen - ifr.WireLen)
 	if i >= 0 {
 		fk := c.table.Flow(i).Key
 		if _, seen := t.flows[fk]; !seen {

@@ -2,6 +2,7 @@ package classify
 
 import (
 	"fmt"
+	"net"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -9,6 +10,11 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+
+	"github.com/wirecheck/wirecheck/capture"
+	"github.com/wirecheck/wirecheck/internal/frametest"
 	"github.com/wirecheck/wirecheck/internal/testcorpus"
 )
 
@@ -96,6 +102,41 @@ func TestCorpusTunnels(t *testing.T) {
 				if len(obs.Flows) != tc.outer || len(obs.Tunnels) != 0 || len(obs.Tunneled) != 0 {
 					t.Errorf("limits %+v: %d flows, tunnels %v: want %d outer flows and nothing decapsulated", lim, len(obs.Flows), obs.Tunnels, tc.outer)
 				}
+			}
+		})
+	}
+}
+
+// TestTunnelLengths counts a decapsulated frame's bytes twice over: the
+// totals hold the frame as it is on the wire, its flow the inner packet at
+// the length the outer header declares. Neither the link's padding after
+// the outer packet nor a snap length belongs to the inner packet.
+func TestTunnelLengths(t *testing.T) {
+	a, b := net.IPv4(10, 0, 0, 1), net.IPv4(192, 0, 2, 9)
+	frame := frametest.Build(t, frametest.Eth(layers.EthernetTypeIPv4), frametest.IPv4(a, b, layers.IPProtocolIPv4),
+		frametest.IPv4(b, a, layers.IPProtocolUDP), &layers.UDP{SrcPort: 40000, DstPort: 514}, gopacket.Payload("hi"))
+	const inner = 20 + 8 + 2
+	padded := append(slices.Clip(frame), make([]byte, 6)...)
+	for _, tc := range []struct {
+		name    string
+		data    []byte
+		wireLen int
+	}{
+		{"padded", padded, len(padded)},
+		{"snapped", frame[:14+20+20+8], len(frame)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := New(4)
+			c.Add(&capture.Frame{Data: tc.data, WireLen: tc.wireLen, Time: 1, LinkType: layers.LinkTypeEthernet})
+			obs := c.Observation()
+			if obs.Packets != 1 || obs.Bytes != uint64(tc.wireLen) {
+				t.Errorf("totals %d packets %d bytes, want 1 and %d", obs.Packets, obs.Bytes, tc.wireLen)
+			}
+			if len(obs.Flows) != 1 || len(obs.Tunnels) != 1 {
+				t.Fatalf("%d flows, tunnels %+v: want the inner UDP flow out of one tunnel", len(obs.Flows), obs.Tunnels)
+			}
+			if p, n := obs.Flows[0].Total(); p != 1 || n != inner {
+				t.Errorf("flow %d packets %d bytes, want 1 and %d", p, n, inner)
 			}
 		})
 	}

@@ -439,7 +439,9 @@ func (p *Parsed) transport(proto ipproto.Proto, b []byte, l4len int, v6 bool) er
 		p.Other.ICMPType, p.Other.IsICMP = b[0], true
 		return p.icmp(proto, b, l4len)
 	}
-	p.Payload = b // another protocol: Encapsulated reads tunnels' payload
+	// Another protocol: Encapsulated reads tunnels' payload, and its
+	// declared length is the carried packet's length on the wire.
+	p.Payload, p.PayloadLen = b, l4len
 	return nil
 }
 
