@@ -32,7 +32,7 @@ import (
 // dissects each packet by itself (no TCP reassembly, no IP reassembly, raw
 // sequence numbers), so that every field belongs to the packet it is on.
 var tsharkFields = []string{
-	"frame.number", "frame.protocols", "ip.src", "ip.dst", "ipv6.src", "ipv6.dst",
+	"frame.number", "frame.len", "frame.protocols", "ip.src", "ip.dst", "ipv6.src", "ipv6.dst",
 	"tcp.srcport", "tcp.dstport", "udp.srcport", "udp.dstport",
 	"tcp.flags", "tcp.seq_raw", "tcp.ack_raw", "tcp.len", "udp.length",
 	"icmp.type", "icmpv6.type",
@@ -59,6 +59,10 @@ type tsFlow struct {
 	packets []tsPacket
 	quoted  bool // an ICMP destination unreachable quoted it
 	firstBy flow.Side
+	// bytes sums its packets' frame lengths; inner is set when a packet
+	// of it was inside another packet, whose frame length is not its own.
+	bytes uint64
+	inner bool
 }
 
 // accepted lists every difference between wirecheck and tshark on the
@@ -140,8 +144,10 @@ const (
 	whyRTPDNS = "a fuzzed DNS response tshark dissects and service.Detect refuses; the client is the same, by the well-known port 53"
 )
 
-// TestFlowTruthAgainstTshark compares every flow's state and client role
-// with what tshark's per-packet fields show, over the whole shared corpus.
+// TestFlowTruthAgainstTshark compares every flow's state and client role,
+// and the bytes of each flow that is no tunnel's passenger and has no
+// fragments, with what tshark's per-packet fields show, over the whole
+// shared corpus.
 // The corpus is written into one pcapng file (frames as wirecheck's reader
 // delivered them, one interface per link type), so that tshark starts once:
 // starting it per file took minutes. From tshark's fields the test derives
@@ -158,7 +164,7 @@ func TestFlowTruthAgainstTshark(t *testing.T) {
 
 	hints := flow.PortHints{WellKnown: service.WellKnown}
 	var diffs []string
-	compared, notCompared := 0, map[string]int{}
+	compared, bytesCompared, notCompared := 0, 0, map[string]int{}
 	for fi, file := range files {
 		name, _ := filepath.Rel(dir, file)
 		ours := map[flow.Key]*flow.Flow{}
@@ -178,6 +184,14 @@ func TestFlowTruthAgainstTshark(t *testing.T) {
 				continue
 			}
 			compared++
+			// Bytes: a flow's are its frames' lengths on the wire, where
+			// no packet of it was a fragment or inside another packet.
+			if _, b := f.Total(); !tf.inner && f.Fragments == 0 && obs[fi].Tunneled[f.Key] == "" {
+				bytesCompared++
+				if b != tf.bytes {
+					diffs = append(diffs, fmt.Sprintf("%s: %s: wirecheck %d bytes, tshark %d", name, keyString(tf.key), b, tf.bytes))
+				}
+			}
 			c, m := f.Client(hints)
 			st := f.State(c)
 			tc, tm, ok := tf.client()
@@ -201,7 +215,10 @@ func TestFlowTruthAgainstTshark(t *testing.T) {
 			}
 		}
 	}
-	t.Logf("%d flows compared with tshark; not compared: %v", compared, notCompared)
+	t.Logf("%d flows compared with tshark (%d by bytes too); not compared: %v", compared, bytesCompared, notCompared)
+	if bytesCompared < compared/2 {
+		t.Errorf("%d of %d flows compared by bytes: the comparison no longer covers the corpus", bytesCompared, compared)
+	}
 	checkAccepted(t, diffs, accepted)
 }
 
@@ -419,6 +436,9 @@ func addTsharkPacket(flows map[flow.Key]*tsFlow, get func(string) string) {
 			p.role = tsharkRole(get)
 		}
 		tf.packets = append(tf.packets, p)
+		n, _ := strconv.ParseUint(get("frame.len"), 10, 64)
+		tf.bytes += n
+		tf.inner = tf.inner || li > 0
 	}
 }
 
