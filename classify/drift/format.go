@@ -17,10 +17,7 @@ func Formats() []string { return formats.Names() }
 
 // CheckFormat says whether Write takes the format, before a run that
 // ends in writing it.
-func CheckFormat(format string) error {
-	_, err := formats.Writer(format)
-	return err
-}
+func CheckFormat(format string) error { return formats.Check(format) }
 
 // Write writes d to w in the named format: text for people, json for
 // programs (schema Version).

@@ -23,10 +23,7 @@ func Formats() []string { return formats.Names() }
 
 // CheckFormat says whether Write takes the format, before a run that
 // ends in writing it.
-func CheckFormat(format string) error {
-	_, err := formats.Writer(format)
-	return err
-}
+func CheckFormat(format string) error { return formats.Check(format) }
 
 // Write writes res to w in the named format. width, when positive, is the
 // width of the terminal w is: the text format then fits its lines to it

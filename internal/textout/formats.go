@@ -49,3 +49,10 @@ func (fs Formats[W]) Writer(name string) (W, error) {
 	var none W
 	return none, fmt.Errorf("no %s format %q: use one of %s", fs.what, name, strings.Join(fs.Names(), ", "))
 }
+
+// Check says whether name is one of the formats, in Writer's words: a
+// command checks before a run that ends in writing it.
+func (fs Formats[W]) Check(name string) error {
+	_, err := fs.Writer(name)
+	return err
+}

@@ -22,4 +22,10 @@ func TestFormats(t *testing.T) {
 	if w, err := fs.Writer("json"); err == nil || err.Error() != want || w != 0 {
 		t.Errorf("Writer(json) = %d, %v; want 0, %q", w, err, want)
 	}
+	if err := fs.Check("json"); err == nil || err.Error() != want {
+		t.Errorf("Check(json) = %v, want %q", err, want)
+	}
+	if err := fs.Check("sg-json"); err != nil {
+		t.Errorf("Check(sg-json) = %v", err)
+	}
 }
